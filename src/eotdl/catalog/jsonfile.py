@@ -1,0 +1,55 @@
+"""Reading single JSON documents (a Collection, a Catalog, an Item) with clear errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from eotdl.catalog import canonical
+from eotdl.errors import InputError
+
+#: The largest single JSON document accepted (a STAC object is kilobytes to a few megabytes).
+MAX_JSON_BYTES = int(os.environ.get("EOTDL_MAX_JSON_BYTES", 64 * 1024 * 1024))
+
+
+def parse_json_object(data: bytes, source: str) -> dict[str, Any]:
+    """Parse ``data`` as one JSON object; ``source`` names it in errors."""
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(
+            f"{source}: {len(data) / 1e6:.0f} MB is larger than the"
+            f" {MAX_JSON_BYTES // (1024 * 1024)} MiB limit for one STAC document",
+            hint="is this really a STAC JSON file? Set EOTDL_MAX_JSON_BYTES to raise the limit",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{source}: not UTF-8 text (byte {exc.start})", hint="STAC JSON must be UTF-8 encoded"
+        ) from None
+    try:
+        obj = canonical.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{source}: malformed JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        kind = "an array" if isinstance(obj, list) else type(obj).__name__
+        raise InputError(f"{source}: expected a JSON object, got {kind}")
+    return obj
+
+
+def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a JSON object from a file, refusing oversized, non-UTF-8 or malformed files."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    if size > MAX_JSON_BYTES:
+        raise InputError(
+            f"{p}: {size / 1e6:.0f} MB is larger than the {MAX_JSON_BYTES // (1024 * 1024)} MiB"
+            " limit for one STAC document",
+            hint="is this really a STAC JSON file? Set EOTDL_MAX_JSON_BYTES to raise the limit",
+        )
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, expected a JSON file")
+    return parse_json_object(p.read_bytes(), str(p))

@@ -1,0 +1,217 @@
+"""A lab on disk: ``eotdl.toml``, ``datasets/<name>/``, ``models/<name>/``.
+
+:class:`Lab` finds and reads a lab; :func:`init_lab` writes a new one. A fresh lab needs no
+configuration: the object store is a folder inside the lab and the site goes to ``_site/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from eotdl.atomic import write_bytes_atomic
+from eotdl.catalog.dataset import DatasetFolder
+from eotdl.errors import InputError, LabError
+
+CONFIG_NAME = "eotdl.toml"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+DEFAULT_STORE = "store"
+DEFAULT_SITE = "_site"
+
+
+@dataclass
+class StoreConfig:
+    """Where the bytes live: a folder (relative to the lab or ``file://``) or ``s3://``."""
+
+    url: str = DEFAULT_STORE
+    endpoint_url: str = ""
+    region: str = ""
+    profile: str = ""
+    public_url: str = ""
+
+
+@dataclass
+class LabConfig:
+    """The settings in ``eotdl.toml``."""
+
+    title: str = "An eotdl lab"
+    base_url: str = ""
+    store: StoreConfig = field(default_factory=StoreConfig)
+    site_output: str = DEFAULT_SITE
+
+    def to_toml(self) -> dict[str, Any]:
+        store = {k: v for k, v in vars(self.store).items() if v or k == "url"}
+        return {
+            "lab": {"title": self.title, "base_url": self.base_url},
+            "store": store,
+            "site": {"output": self.site_output},
+        }
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any], source: str) -> LabConfig:
+        lab = _table(data, "lab", source)
+        store = _table(data, "store", source)
+        site = _table(data, "site", source)
+        known_store = set(vars(StoreConfig()))
+        unknown = set(store) - known_store
+        if unknown:
+            raise LabError(
+                f"{source}: unknown [store] setting(s): {', '.join(sorted(unknown))}",
+                hint=f"known settings: {', '.join(sorted(known_store))}",
+            )
+        return cls(
+            title=str(lab.get("title", cls.title)),
+            base_url=str(lab.get("base_url", "")),
+            store=StoreConfig(**{k: str(v) for k, v in store.items()}),
+            site_output=str(site.get("output", DEFAULT_SITE)),
+        )
+
+
+def _table(data: dict[str, Any], name: str, source: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise LabError(f"{source}: [{name}] must be a table")
+    return value
+
+
+def check_name(name: str, what: str = "dataset") -> str:
+    """Return ``name`` if it is a valid dataset or model name, else raise InputError."""
+    if not NAME_PATTERN.match(name):
+        raise InputError(
+            f"{what} name {name!r} is not allowed",
+            hint="use lower-case letters, digits, '.', '_' and '-', starting with a letter"
+            " or digit (at most 100 characters)",
+        )
+    return name
+
+
+class Lab:
+    """A lab folder: its configuration, datasets and models."""
+
+    def __init__(self, root: str | os.PathLike[str], config: LabConfig | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.config = config if config is not None else self._read_config()
+
+    def _read_config(self) -> LabConfig:
+        path = self.root / CONFIG_NAME
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LabError(
+                f"{self.root} is not a lab (no {CONFIG_NAME})",
+                hint="run `eotdl init DIR` to make one, or run from inside a lab",
+            ) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise LabError(f"{path}: not valid TOML: {exc}") from None
+        return LabConfig.from_toml(data, str(path))
+
+    @classmethod
+    def find(cls, start: str | os.PathLike[str] | None = None) -> Lab:
+        """The lab containing ``start`` (default: the current folder), searching upwards."""
+        here = Path(start or os.getcwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_NAME).is_file():
+                return cls(folder)
+        raise LabError(
+            f"no lab here: no {CONFIG_NAME} in {here} or any folder above it",
+            hint="run `eotdl init DIR` to make a lab, or pass --lab DIR",
+        )
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def site_dir(self) -> Path:
+        return (self.root / self.config.site_output).resolve()
+
+    @property
+    def store_url(self) -> str:
+        """The object store URL, with a relative folder resolved against the lab root."""
+        url = self.config.store.url or DEFAULT_STORE
+        if "://" in url:
+            return url
+        return (self.root / url).resolve().as_uri()
+
+    def dataset_names(self) -> list[str]:
+        return _folder_names(self.datasets_dir)
+
+    def model_names(self) -> list[str]:
+        return _folder_names(self.models_dir)
+
+    def dataset(self, name: str) -> DatasetFolder:
+        return DatasetFolder(self.datasets_dir / check_name(name), name)
+
+    def model(self, name: str) -> DatasetFolder:
+        return DatasetFolder(self.models_dir / check_name(name, "model"), name)
+
+    def datasets(self) -> Iterator[DatasetFolder]:
+        for name in self.dataset_names():
+            yield self.dataset(name)
+
+    def models(self) -> Iterator[DatasetFolder]:
+        for name in self.model_names():
+            yield self.model(name)
+
+
+def _folder_names(path: Path) -> list[str]:
+    if not path.is_dir():
+        return []
+    return sorted(
+        p.name for p in path.iterdir() if p.is_dir() and (p / "collection.json").is_file()
+    )
+
+
+def init_lab(
+    root: str | os.PathLike[str],
+    *,
+    title: str = "An eotdl lab",
+    base_url: str = "",
+    store_url: str = DEFAULT_STORE,
+) -> Lab:
+    """Write a new lab into ``root`` (created if missing; refused if it already is a lab)."""
+    target = Path(root)
+    if (target / CONFIG_NAME).exists():
+        raise LabError(f"{target} is already a lab ({CONFIG_NAME} exists)")
+    if target.exists() and not target.is_dir():
+        raise LabError(f"{target} exists and is not a folder")
+    config = LabConfig(title=title, base_url=base_url, store=StoreConfig(url=store_url))
+    files = {
+        CONFIG_NAME: _config_text(config),
+        "README.md": _template("README.md").replace("{{title}}", title),
+        ".gitignore": _template("gitignore"),
+        "datasets/.gitkeep": "",
+        "models/.gitkeep": "",
+        ".github/workflows/check.yml": _template("workflows/check.yml"),
+        ".github/workflows/publish.yml": _template("workflows/publish.yml"),
+    }
+    for relative, text in files.items():
+        write_bytes_atomic(target / relative, text.encode("utf-8"))
+    return Lab(target, config)
+
+
+def _config_text(config: LabConfig) -> str:
+    header = (
+        "# eotdl lab settings. See `eotdl --help` and the eotdl README.\n"
+        "# [store] url: a folder inside the lab (default), file:///abs/path, or s3://bucket/prefix\n"
+        "#   (for S3 also endpoint_url, region, profile; credentials come from the usual AWS\n"
+        "#   variables or profiles, never from this file).\n"
+        "# [lab] base_url: the public URL the site is served from (used for absolute links).\n\n"
+    )
+    return header + tomli_w.dumps(config.to_toml())
+
+
+def _template(name: str) -> str:
+    return resources.files("eotdl.catalog").joinpath("templates", "lab", name).read_text("utf-8")

@@ -1,0 +1,132 @@
+"""``items.ndjson``: one STAC Item per line, sorted by id, canonical JSON.
+
+Reading streams line by line (memory stays flat whatever the file size); writing sorts by id
+while holding only the ids and line offsets in memory, and refuses duplicate ids.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eotdl.atomic import atomic_write
+from eotdl.catalog import canonical
+from eotdl.errors import InputError
+
+#: The longest line accepted as one Item. Real Items are kilobytes; a line this long is
+#: almost always a file that is not ndjson (a whole catalog on one line, a binary file).
+MAX_LINE_BYTES = int(os.environ.get("EOTDL_MAX_LINE_BYTES", 16 * 1024 * 1024))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One non-empty line of an ndjson file: its 1-based number and raw bytes."""
+
+    number: int
+    data: bytes
+
+
+def iter_lines(path: str | os.PathLike[str]) -> Iterator[Line]:
+    """Yield the non-blank lines of ``path`` without ever reading one longer than the limit."""
+    p = Path(path)
+    try:
+        handle = p.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a folder, expected an ndjson file") from None
+    with handle:
+        number = 0
+        while True:
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise InputError(
+                    f"{p}:{number}: line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB;"
+                    " an ndjson file holds one STAC Item per line",
+                    hint="is this really an ndjson file? Set EOTDL_MAX_LINE_BYTES to accept"
+                    " longer lines",
+                )
+            data = raw.strip()
+            if data:
+                yield Line(number, data)
+
+
+def parse_line(path: str | os.PathLike[str], line: Line) -> dict[str, Any]:
+    """Parse one line as a JSON object, with an error that names the file and line."""
+    try:
+        text = line.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}:{line.number}: not UTF-8 text (byte {exc.start})",
+            hint="STAC JSON must be UTF-8 encoded",
+        ) from None
+    try:
+        obj = canonical.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{path}:{line.number}: malformed JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise InputError(
+            f"{path}:{line.number}: expected a JSON object (a STAC Item), got {_json_kind(obj)}"
+        )
+    return obj
+
+
+def iter_items(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Yield every Item of an ndjson file, streaming; raise InputError on the first bad line."""
+    for line in iter_lines(path):
+        obj = parse_line(path, line)
+        if obj.get("type") != "Feature":
+            raise InputError(
+                f"{path}:{line.number}: not a STAC Item (type is {obj.get('type')!r},"
+                " expected 'Feature')"
+            )
+        yield obj
+
+
+def write_items(path: str | os.PathLike[str], items: Iterable[Mapping[str, Any]]) -> int:
+    """Write ``items`` to ``path`` as canonical ndjson sorted by id; return the count.
+
+    Items are spooled to a temporary file first, so memory holds only ids and offsets. A
+    duplicate or missing id raises InputError and leaves ``path`` untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    index: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    with tempfile.TemporaryFile(dir=target.parent) as spool:
+        offset = 0
+        for position, item in enumerate(items, start=1):
+            item_id = item.get("id")
+            if not isinstance(item_id, str) or not item_id:
+                raise InputError(f"item #{position} has no string 'id'")
+            if item_id in seen:
+                raise InputError(
+                    f"duplicate item id {item_id!r}", hint="every item of a dataset needs its own id"
+                )
+            seen.add(item_id)
+            data = canonical.dumps(item) + b"\n"
+            spool.write(data)
+            index.append((item_id, offset, len(data)))
+            offset += len(data)
+        index.sort()
+        spool.flush()
+        with atomic_write(target, "wb") as out:
+            for _, start, length in index:
+                spool.seek(start)
+                out.write(spool.read(length))
+    return len(index)
+
+
+def _json_kind(obj: Any) -> str:
+    if isinstance(obj, list):
+        return "an array"
+    if obj is None:
+        return "null"
+    return f"a {type(obj).__name__}"

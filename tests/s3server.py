@@ -1,0 +1,1 @@
+"""Placeholder: the SeaweedFS fixtures (written with the storage layer)."""
