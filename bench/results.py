@@ -42,7 +42,9 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         f"{body.strip()}\n<!-- /bench:{name} -->"
     )
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+    pattern = re.compile(
+        rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S
+    )
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:

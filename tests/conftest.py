@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["s3server"]
+pytest_plugins = ["s3server", "httpserver"]
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SCHEMA_MIRROR = SHARED / "stac-schemas"

@@ -140,7 +140,9 @@ def read_card(path: str | os.PathLike[str]) -> Card:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"{p}: no dataset card", hint="write a README.md with front matter") from None
+        raise InputError(
+            f"{p}: no dataset card", hint="write a README.md with front matter"
+        ) from None
     except UnicodeDecodeError:
         raise InputError(f"{p}: not UTF-8 text") from None
     return parse_card(text, str(p))

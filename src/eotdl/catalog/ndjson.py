@@ -108,7 +108,8 @@ def write_items(path: str | os.PathLike[str], items: Iterable[Mapping[str, Any]]
                 raise InputError(f"item #{position} has no string 'id'")
             if item_id in seen:
                 raise InputError(
-                    f"duplicate item id {item_id!r}", hint="every item of a dataset needs its own id"
+                    f"duplicate item id {item_id!r}",
+                    hint="every item of a dataset needs its own id",
                 )
             seen.add(item_id)
             data = canonical.dumps(item) + b"\n"

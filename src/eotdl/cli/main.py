@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "validate": "eotdl.cli.validate:validate",
     "schemas": "eotdl.cli.validate:schemas",
     "build": "eotdl.cli.build:build",
-    "storage": "eotdl.cli.storage:storage",
+    "storage": "eotdl.cli.storage:storage",  # registered by the storage layer
 }
 
 

@@ -9,8 +9,8 @@ import orjson
 from rich.console import Console
 
 #: Human output goes to stdout; progress bars and warnings to stderr so ``--json`` stays clean.
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:

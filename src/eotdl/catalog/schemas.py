@@ -1,0 +1,245 @@
+"""JSON schemas from a local cache: a mirror folder, the user cache, or the network.
+
+A schema URL ``https://HOST/PATH`` is looked up as ``HOST/PATH`` in every folder of
+``EOTDL_SCHEMA_MIRROR`` (``os.pathsep``-separated), then in the cache
+(``$EOTDL_CACHE_DIR/schemas``, default ``~/.cache/eotdl/schemas``), then fetched (unless
+``EOTDL_OFFLINE=1``) with a short timeout and kept in the cache. A schema found nowhere is a
+:class:`SchemaUnavailableError` naming its URL, never a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eotdl.atomic import write_bytes_atomic
+from eotdl.catalog import canonical
+from eotdl.errors import SchemaUnavailableError
+
+#: STAC versions whose core schemas we know how to name.
+STAC_VERSIONS = (
+    "0.8.0",
+    "0.8.1",
+    "0.9.0",
+    "1.0.0-beta.1",
+    "1.0.0-beta.2",
+    "1.0.0-rc.1",
+    "1.0.0-rc.2",
+    "1.0.0-rc.3",
+    "1.0.0-rc.4",
+    "1.0.0",
+    "1.1.0-beta.1",
+    "1.1.0",
+)
+CORE_PATHS = {
+    "Feature": "item-spec/json-schema/item.json",
+    "Collection": "collection-spec/json-schema/collection.json",
+    "Catalog": "catalog-spec/json-schema/catalog.json",
+}
+#: Extension versions we ship in ``schemas sync`` so a fresh cache covers what eotdl writes.
+SYNC_URLS = tuple(
+    f"https://schemas.stacspec.org/v{v}/{p}"
+    for v in ("1.0.0", "1.1.0")
+    for p in CORE_PATHS.values()
+) + tuple(
+    f"https://stac-extensions.github.io/{name}/schema.json"
+    for name in (
+        "eo/v1.1.0",
+        "eo/v2.0.0",
+        "projection/v1.1.0",
+        "projection/v2.0.0",
+        "raster/v1.1.0",
+        "file/v2.1.0",
+        "label/v1.0.1",
+        "ml-aoi/v0.2.0",
+        "mlm/v1.4.0",
+        "version/v1.2.0",
+        "processing/v1.2.0",
+        "classification/v1.1.0",
+        "scientific/v1.0.0",
+        "sar/v1.2.0",
+        "sat/v1.1.0",
+        "view/v1.1.0",
+    )
+)
+
+
+def core_schema_url(stac_version: str, stac_type: str) -> str:
+    """The official core schema URL for an object of ``stac_type`` at ``stac_version``."""
+    return f"https://schemas.stacspec.org/v{stac_version}/{CORE_PATHS[stac_type]}"
+
+
+def extension_schema_url(stac_version: str, extension: str) -> str:
+    """The schema URL of a declared extension (pre-1.0 short names become official URLs)."""
+    if "://" in extension:
+        return extension
+    return f"https://schemas.stacspec.org/v{stac_version}/extensions/{extension}/json-schema/schema.json"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("EOTDL_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "eotdl"
+
+
+def offline() -> bool:
+    return os.environ.get("EOTDL_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def _timeout() -> float:
+    return float(os.environ.get("EOTDL_HTTP_TIMEOUT", "10"))
+
+
+def normalise_url(url: str) -> str:
+    """The URL without its fragment."""
+    return urllib.parse.urldefrag(url)[0]
+
+
+def relative_path(url: str) -> Path:
+    """Where ``url`` lives in a mirror or cache: ``HOST/PATH``."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.lstrip("/")
+    if not parts.netloc or not path or ".." in Path(path).parts:
+        raise SchemaUnavailableError(f"{url}: not a schema URL this cache can hold")
+    host = parts.netloc if not parts.port else parts.netloc.replace(":", "_")
+    return Path(host) / path
+
+
+@dataclass
+class SchemaSource:
+    """Finds schemas by URL; thread-safe, remembers what it has loaded."""
+
+    mirrors: tuple[Path, ...] = ()
+    cache: Path | None = None
+    allow_network: bool = True
+
+    def __post_init__(self) -> None:
+        self._loaded: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> SchemaSource:
+        mirrors = tuple(
+            Path(p) for p in os.environ.get("EOTDL_SCHEMA_MIRROR", "").split(os.pathsep) if p
+        )
+        return cls(mirrors=mirrors, cache=cache_dir() / "schemas", allow_network=not offline())
+
+    def load(self, url: str) -> dict[str, Any]:
+        """The schema at ``url`` (fragment ignored)."""
+        url = normalise_url(url)
+        with self._lock:
+            found = self._loaded.get(url)
+        if found is not None:
+            return found
+        schema = self._find(url)
+        with self._lock:
+            self._loaded[url] = schema
+        return schema
+
+    def _find(self, url: str) -> dict[str, Any]:
+        meta = _metaschema(url)
+        if meta is not None:
+            return meta
+        relative = relative_path(url)
+        for folder in (*self.mirrors, *((self.cache,) if self.cache else ())):
+            candidate = folder / relative
+            if candidate.is_file():
+                return _parse(candidate.read_bytes(), str(candidate))
+        if not self.allow_network:
+            raise SchemaUnavailableError(
+                f"schema unavailable: {url} is not in the local cache and the network is off",
+                hint="run `eotdl schemas sync` with a network, or point EOTDL_SCHEMA_MIRROR at"
+                " a folder laid out HOST/PATH",
+            )
+        data = fetch(url)
+        schema = _parse(data, url)
+        if self.cache is not None:
+            write_bytes_atomic(self.cache / relative, data)
+        return schema
+
+
+def _metaschema(url: str) -> dict[str, Any] | None:
+    """JSON Schema's own meta-schemas (draft-04 to 2020-12) come with jsonschema-specifications."""
+    if "json-schema.org/" not in url:
+        return None
+    from jsonschema_specifications import REGISTRY
+
+    for candidate in (url, url.replace("https://", "http://"), url.replace("http://", "https://")):
+        try:
+            return dict(REGISTRY.contents(candidate))
+        except Exception:  # noqa: BLE001 - not a known meta-schema under this spelling
+            continue
+    return None
+
+
+def fetch(url: str) -> bytes:
+    """GET ``url`` with a short timeout; any failure is a SchemaUnavailableError."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise SchemaUnavailableError(f"schema unavailable: {url} is not an http(s) URL")
+    request = urllib.request.Request(url, headers={"User-Agent": "eotdl"})
+    try:
+        with urllib.request.urlopen(request, timeout=_timeout()) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        raise SchemaUnavailableError(
+            f"schema unavailable: {url} answered HTTP {exc.code}"
+        ) from None
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SchemaUnavailableError(
+            f"schema unavailable: {url} could not be fetched ({reason})",
+            hint="check the network, or point EOTDL_SCHEMA_MIRROR at a local mirror",
+        ) from None
+
+
+def _parse(data: bytes, source: str) -> dict[str, Any]:
+    try:
+        schema = canonical.loads(data)
+    except ValueError as exc:
+        raise SchemaUnavailableError(f"schema at {source} is not valid JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise SchemaUnavailableError(f"schema at {source} is not a JSON object")
+    return schema
+
+
+def sync(urls: Iterable[str] = SYNC_URLS, source: SchemaSource | None = None) -> dict[str, str]:
+    """Fetch ``urls`` and everything they reference into the cache; return url -> status."""
+    src = source or SchemaSource.from_environment()
+    status: dict[str, str] = {}
+    pending = [normalise_url(u) for u in urls]
+    while pending:
+        url = pending.pop()
+        if url in status:
+            continue
+        try:
+            schema = src.load(url)
+        except SchemaUnavailableError as exc:
+            status[url] = f"failed: {exc.message}"
+            continue
+        status[url] = "ok"
+        for ref in _refs(schema):
+            target = normalise_url(urllib.parse.urljoin(url, ref))
+            if target and target.startswith("http") and "json-schema.org" not in target:
+                pending.append(target)
+    return status
+
+
+def _refs(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and not value.startswith("#"):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)

@@ -1,0 +1,103 @@
+"""Reading STAC from anywhere: local files, ndjson, http(s) URLs; walking a catalog's links.
+
+Walking is iterative with a visited set, so a catalog of any depth or with cycles is read
+once per object, in time linear in its size.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eotdl.catalog.jsonfile import MAX_JSON_BYTES, parse_json_object, read_json_object
+from eotdl.errors import InputError
+
+#: Link relations followed when walking a catalog.
+FOLLOWED = ("child", "item")
+
+
+def is_url(target: str) -> bool:
+    return urllib.parse.urlsplit(target).scheme in ("http", "https")
+
+
+def read_stac(href: str) -> dict[str, Any]:
+    """Read one STAC JSON document from a local path, ``file://`` or http(s) URL."""
+    if is_url(href):
+        return parse_json_object(fetch_bytes(href), href)
+    if href.startswith("file://"):
+        href = urllib.parse.unquote(urllib.parse.urlsplit(href).path)
+    return read_json_object(href)
+
+
+def fetch_bytes(url: str, limit: int = MAX_JSON_BYTES) -> bytes:
+    """GET ``url`` (short timeout, size-limited); failures become InputError naming the URL."""
+    timeout = float(os.environ.get("EOTDL_HTTP_TIMEOUT", "10"))
+    request = urllib.request.Request(url, headers={"User-Agent": "eotdl"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        raise InputError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise InputError(f"{url}: could not be fetched ({getattr(exc, 'reason', exc)})") from None
+    if len(data) > limit:
+        raise InputError(
+            f"{url}: larger than the {limit // (1024 * 1024)} MiB limit for one document"
+        )
+    return bytes(data)
+
+
+def resolve(base: str, href: str) -> str:
+    """``href`` resolved against the location of the document ``base``."""
+    if is_url(href) or href.startswith("file://"):
+        return href
+    if is_url(base):
+        return urllib.parse.urljoin(base, href)
+    if os.path.isabs(href):
+        return href
+    return os.path.normpath(os.path.join(os.path.dirname(base), href))
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An object met while walking: the object, or the error reading it, and where it is."""
+
+    href: str
+    obj: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def walk(href: str, follow: tuple[str, ...] = FOLLOWED) -> Iterator[Visit]:
+    """Every object reachable from ``href`` through ``child``/``item`` links, each once."""
+    start = href if is_url(href) else str(Path(href))
+    pending = [start]
+    seen = {start}
+    while pending:
+        current = pending.pop()
+        try:
+            obj = read_stac(current)
+        except InputError as exc:
+            yield Visit(current, error=exc.message)
+            continue
+        yield Visit(current, obj)
+        links = obj.get("links")
+        if not isinstance(links, list):
+            continue
+        children = []
+        for link in links:
+            if not isinstance(link, dict) or link.get("rel") not in follow:
+                continue
+            target = link.get("href")
+            if not isinstance(target, str) or not target:
+                continue
+            resolved = resolve(current, target)
+            if resolved not in seen:
+                seen.add(resolved)
+                children.append(resolved)
+        pending.extend(reversed(children))

@@ -1,0 +1,273 @@
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import referencing
+import referencing.exceptions
+
+from conftest import EXAMPLES, needs_shared
+from eotdl.catalog import canonical
+from eotdl.catalog.lab import init_lab
+from eotdl.catalog.schemas import SchemaSource, sync
+from eotdl.catalog.validate import Validator, validate_target
+from eotdl.errors import InputError
+from stacgen import collection, item
+
+# ---------------------------------------------------------------- conformance with jsonschema
+
+
+def _examples() -> list[Path]:
+    if not EXAMPLES.exists():
+        return []
+    found = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".json", ".geojson"))
+    return [p for p in found if '"stac_version"' in p.read_text()]  # label GeoJSON is not STAC
+
+
+def _reference_verdict(obj: dict, mirror: Path) -> str:
+    """The verdict of Python jsonschema with the same schemas: valid, invalid or unavailable."""
+    version = obj["stac_version"]
+    kind = obj.get("type")
+    if kind not in ("Feature", "Collection", "Catalog"):
+        kind = "Collection" if "extent" in obj else "Catalog"
+    core = {
+        "Feature": "item-spec/json-schema/item.json",
+        "Collection": "collection-spec/json-schema/collection.json",
+        "Catalog": "catalog-spec/json-schema/catalog.json",
+    }[kind]
+    urls = [f"https://schemas.stacspec.org/v{version}/{core}"]
+    for ext in obj.get("stac_extensions", []):
+        urls.append(
+            ext
+            if "://" in ext
+            else f"https://schemas.stacspec.org/v{version}/extensions/{ext}/json-schema/schema.json"
+        )
+
+    def retrieve(uri: str):
+        if "json-schema.org" in uri:
+            from jsonschema_specifications import REGISTRY
+
+            return REGISTRY.get_or_retrieve(uri.rstrip("#")).value
+        path = mirror / uri.split("://", 1)[1].split("#")[0]
+        if not path.is_file():
+            raise FileNotFoundError(uri)
+        return referencing.Resource.from_contents(json.loads(path.read_text()))
+
+    registry = referencing.Registry(retrieve=retrieve)
+    verdict = "valid"
+    for url in urls:
+        try:
+            registry = registry.with_resource(url, retrieve(url))
+            validator = jsonschema.Draft7Validator({"$ref": url}, registry=registry)
+            if not validator.is_valid(obj):
+                verdict = "invalid"
+        except (FileNotFoundError, referencing.exceptions.Unresolvable):
+            return "unavailable"
+    return verdict
+
+
+@pytest.mark.parametrize("path", _examples(), ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_same_verdict_as_jsonschema(path: Path, shared_mirror: Path):
+    obj = json.loads(path.read_text())
+    expected = _reference_verdict(obj, shared_mirror)
+    problems = Validator().validate_object(obj, str(path))
+    if expected == "unavailable":
+        assert problems and all(p.rule == "schema-unavailable" for p in problems[:1])
+        assert "https://" in problems[0].message  # names the URL
+    elif expected == "valid":
+        assert problems == []
+    else:
+        assert problems and problems[0].rule != "schema-unavailable"
+
+
+def test_examples_found():
+    needs_shared(EXAMPLES)
+    assert len(_examples()) > 100
+
+
+# ---------------------------------------------------------------- error content
+
+
+def test_errors_name_file_line_id_path_and_rule(tmp_path, shared_mirror):
+    path = tmp_path / "items.ndjson"
+    good, bad = item("good"), item("bad")
+    bad["stac_extensions"] = ["https://stac-extensions.github.io/eo/v1.1.0/schema.json"]
+    bad["properties"]["eo:cloud_cover"] = "cloudy"
+    path.write_bytes(canonical.dumps(good) + b"\n" + canonical.dumps(bad) + b"\n")
+    report = validate_target(str(path))
+    assert report.checked == 2 and report.invalid_objects == 1
+    [problem] = report.problems
+    assert problem.source == str(path) and problem.line == 2 and problem.object_id == "bad"
+    assert problem.path == "/properties/eo:cloud_cover"
+    assert problem.rule.startswith("https://stac-extensions.github.io/eo/v1.1.0/schema.json#")
+    assert "not of type" in problem.message
+    assert f"{path}:2: item 'bad': /properties/eo:cloud_cover" in problem.format()
+
+
+def test_missing_required_field(shared_mirror):
+    obj = item("x")
+    del obj["properties"]["datetime"]
+    problems = Validator().validate_object(obj, "x.json")
+    assert any("datetime" in p.message for p in problems)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _validate_file(tmp_path: Path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return validate_target(str(path))
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("a.json", b"{not json", "malformed JSON"),
+        ("a.json", b"[1, 2]", "expected a JSON object, got an array"),
+        ("a.json", json.dumps({**item("x"), "type": None}).encode(), "'type' is None"),
+        ("a.json", b"\xff\xfe{}", "not UTF-8"),
+        ("a.ndjson", b'{"type": "Collection", "stac_version": "1.0.0", "id": "c"}\n', "expected a"),
+        ("a.ndjson", b"[]\n", "expected a JSON object"),
+    ],
+)
+def test_bad_input_is_a_clear_problem(tmp_path, shared_mirror, name, data, message):
+    report = _validate_file(tmp_path, name, data)
+    assert not report.ok
+    assert message in report.problems[0].message
+
+
+def test_missing_type(shared_mirror):
+    obj = item("x")
+    del obj["type"]
+    [problem] = Validator().validate_object(obj, "x.json")
+    assert "missing 'type'" in problem.message and problem.hint
+
+
+def test_unknown_stac_version(shared_mirror):
+    [problem] = Validator().validate_object({**item("x"), "stac_version": "9.9.9"}, "x.json")
+    assert problem.rule == "stac-version" and "9.9.9" in problem.message
+
+
+def test_duplicate_ids_in_ndjson(tmp_path, shared_mirror):
+    line = canonical.dumps(item("same")) + b"\n"
+    report = _validate_file(tmp_path, "items.ndjson", line + line)
+    assert [p.rule for p in report.problems] == ["duplicate-id"]
+    assert report.problems[0].line == 2
+
+
+def test_huge_single_line_file_refused_quickly(tmp_path, shared_mirror):
+    path = tmp_path / "huge.ndjson"
+    with path.open("wb") as handle:
+        handle.write(b'{"type": "Feature", "id": "')
+        handle.write(b"x" * (100 * 1024 * 1024))
+    start = time.perf_counter()
+    report = validate_target(str(path))
+    assert not report.ok and "longer than" in report.problems[0].message
+    assert time.perf_counter() - start < 10
+    big = tmp_path / "huge.json"
+    path.rename(big)
+    report = validate_target(str(big))
+    assert "larger than" in report.problems[0].message
+
+
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        validate_target(str(tmp_path / "nope.json"))
+
+
+# ---------------------------------------------------------------- labs and catalogs
+
+
+def test_lab_with_dataset(tmp_path, shared_mirror):
+    lab = init_lab(tmp_path)
+    folder = lab.dataset("ds")
+    folder.write_collection(collection("ds"))
+    folder.write_items([item(f"i{n}") for n in range(5)])
+    report = validate_target(str(tmp_path))
+    assert report.ok and report.checked == 6
+    broken = item("i9")
+    broken["geometry"] = {"type": "Polygon", "coordinates": "nope"}
+    folder.write_items([item("i0"), broken])
+    report = validate_target(str(tmp_path))
+    assert not report.ok and report.problems[0].object_id == "i9"
+    assert report.problems[0].line == 2
+
+
+def test_walks_a_catalog_over_http(http_dir, shared_mirror):
+    root = http_dir.root
+    (root / "col").mkdir()
+    cat = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "c",
+        "description": "d",
+        "links": [{"rel": "child", "href": "./col/collection.json"}],
+    }
+    col = {**collection("ds"), "links": [{"rel": "item", "href": "./a.json"}]}
+    (root / "catalog.json").write_text(json.dumps(cat))
+    (root / "col" / "collection.json").write_text(json.dumps(col))
+    (root / "col" / "a.json").write_text(json.dumps(item("a")))
+    report = validate_target(f"{http_dir.url}/catalog.json")
+    assert report.ok and report.checked == 3
+    (root / "col" / "a.json").unlink()
+    report = validate_target(f"{http_dir.url}/catalog.json")
+    assert not report.ok and "HTTP 404" in report.problems[0].message
+
+
+# ---------------------------------------------------------------- schema cache
+
+
+def test_unknown_schema_offline_names_url_fast(tmp_path, shared_mirror):
+    obj = {**item("x"), "stac_extensions": ["https://example.invalid/ext/v1.0.0/schema.json"]}
+    start = time.perf_counter()
+    problems = Validator().validate_object(obj, "x.json")
+    assert time.perf_counter() - start < 5
+    assert problems[0].rule == "schema-unavailable"
+    assert "https://example.invalid/ext/v1.0.0/schema.json" in problems[0].message
+
+
+def test_unreachable_schema_with_network_allowed_fails_fast(tmp_path):
+    source = SchemaSource(mirrors=(), cache=tmp_path, allow_network=True)
+    url = "http://127.0.0.1:9/schemas/item.json"  # discard port: nothing listens
+    start = time.perf_counter()
+    problems = Validator(source).validate_object({**item("x"), "stac_extensions": [url]}, "x.json")
+    assert time.perf_counter() - start < 10
+    assert any(url in p.message for p in problems)
+
+
+def test_sync_fetches_schemas_and_their_references(http_dir, tmp_path):
+    (http_dir.root / "ext").mkdir()
+    (http_dir.root / "ext" / "schema.json").write_text(
+        json.dumps(
+            {
+                "$schema": "http://json-schema.org/draft-07/schema#",
+                "allOf": [{"$ref": "common.json"}],
+            }
+        )
+    )
+    (http_dir.root / "ext" / "common.json").write_text(json.dumps({"type": "object"}))
+    cache = tmp_path / "cache"
+    source = SchemaSource(mirrors=(), cache=cache, allow_network=True)
+    status = sync([f"{http_dir.url}/ext/schema.json"], source)
+    assert set(status.values()) == {"ok"} and len(status) == 2
+    host = http_dir.url.split("://")[1].replace(":", "_")
+    assert (cache / host / "ext" / "common.json").is_file()
+    # now offline, from the cache alone
+    offline = SchemaSource(mirrors=(), cache=cache, allow_network=False)
+    assert offline.load(f"{http_dir.url}/ext/common.json") == {"type": "object"}
+
+
+@pytest.mark.parametrize("path", _examples()[::4], ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_same_verdict_on_broken_examples(path: Path, shared_mirror: Path):
+    obj = json.loads(path.read_text())
+    obj["id"] = 42
+    obj["links"] = {"not": "a list"}
+    expected = _reference_verdict(obj, shared_mirror)
+    problems = Validator().validate_object(obj, str(path))
+    if expected == "unavailable":
+        assert problems[0].rule == "schema-unavailable"
+    else:
+        assert expected == "invalid"
+        assert any(p.path in ("/id", "/links") for p in problems)
