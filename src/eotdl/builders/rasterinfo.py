@@ -1,0 +1,224 @@
+"""One GeoTIFF (or any raster GDAL reads) → one STAC Item, via rio-stac.
+
+Shared by the raster-based builders. Adds what rio-stac leaves to the caller: a deterministic
+datetime (never "now"), refusals with the option that would accept the file (no CRS, a
+non-Earth CRS, no date), JSON-safe numbers (NaN nodata written as "nan"), and footprints from
+the valid-data mask when asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import rasterio
+from rasterio.crs import CRS
+from rasterio.errors import RasterioError
+
+from eotdl.errors import InputError
+
+_NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?(?!\d)")
+_DASH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def acquisition_time(src: Any, path: Path, given: str | None) -> str:
+    """The item's datetime: ``given``, the TIFF datetime tag, or a date in the file name."""
+    if given:
+        return _iso(given, f"--datetime {given!r}")
+    tag = src.tags().get("TIFFTAG_DATETIME")
+    if tag:
+        for layout in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+            try:
+                return dt.datetime.strptime(tag.strip(), layout).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                continue
+    for pattern in (_NAME_DATE, _DASH_DATE):
+        match = pattern.search(path.stem)
+        if match:
+            parts = [int(p) if p else 0 for p in match.groups()] + [0, 0, 0]
+            try:
+                when = dt.datetime(*parts[:6])
+            except ValueError:
+                continue
+            if 1950 <= when.year <= 2100:
+                return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise InputError(
+        f"{path}: no acquisition time (no TIFF datetime tag, no date in the file name)",
+        hint="pass --datetime 2023-05-01 (or a full ISO time) to give one",
+    )
+
+
+def _iso(text: str, where: str) -> str:
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{where}: not an ISO date or time") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_earth(crs: CRS | None) -> bool:
+    """False for CRSs of other bodies (Mars, the Moon…), whose coordinates STAC cannot hold."""
+    if crs is None:
+        return True
+    try:
+        from pyproj import CRS as ProjCRS
+
+        datum = ProjCRS.from_user_input(crs.to_wkt()).ellipsoid
+        return datum is None or abs(datum.semi_major_metre - 6_378_137) < 50_000
+    except Exception:  # noqa: BLE001 - an unreadable CRS is judged by the transform later
+        return True
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities as STAC writes them ("nan", "inf", "-inf") or None in statistics."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        out = {}
+        for key, inner in value.items():
+            if key == "nodata" and isinstance(inner, float) and not math.isfinite(inner):
+                out[key] = "nan" if math.isnan(inner) else ("inf" if inner > 0 else "-inf")
+            else:
+                out[key] = json_safe(inner)
+        return out
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def raster_item(
+    path: str | Path,
+    item_id: str,
+    *,
+    asset_key: str = "image",
+    roles: tuple[str, ...] = ("data",),
+    datetime: str | None = None,
+    crs: str | None = None,
+    allow_non_earth: bool = False,
+    footprint_from_mask: bool = False,
+    properties: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A STAC Item (dict) for the raster at ``path``; its asset href is the absolute path."""
+    from rio_stac import create_stac_item
+
+    file = Path(path).resolve()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(file) as src:
+                if src.width < 1 or src.height < 1 or src.count < 1:
+                    raise InputError(f"{file}: the raster has no pixels or no bands")
+                if src.crs is None and not src.gcps[0] and crs is None:
+                    raise InputError(
+                        f"{file}: no CRS and no ground control points, so its place on Earth"
+                        " is unknown",
+                        hint="pass --crs EPSG:XXXX if you know the CRS of its transform",
+                    )
+                when = acquisition_time(src, file, datetime)
+                source: Any = src
+                vrt = None
+                if crs is not None and src.crs is None:
+                    from rasterio.vrt import WarpedVRT
+
+                    vrt = WarpedVRT(src, src_crs=CRS.from_user_input(crs), crs=crs)
+                    source = vrt
+                if not is_earth(src.crs):
+                    if not allow_non_earth:
+                        raise InputError(
+                            f"{file}: its CRS is not an Earth CRS ({src.crs.to_string()[:60]}…),"
+                            " so it has no longitude/latitude footprint",
+                            hint="pass --allow-non-earth to ingest it with a null geometry and"
+                            " its native projection fields",
+                        )
+                    return _non_earth_item(src, file, item_id, asset_key, roles, when, properties)
+                extra = {"datetime": when, **(properties or {})}
+                item = create_stac_item(
+                    source,
+                    input_datetime=dt.datetime.fromisoformat(when.replace("Z", "+00:00")),
+                    id=item_id,
+                    asset_name=asset_key,
+                    asset_href=str(file),
+                    asset_roles=list(roles),
+                    with_proj=True,
+                    with_raster=True,
+                    with_eo=True,
+                    properties=extra,
+                ).to_dict(include_self_link=False)
+                if footprint_from_mask:
+                    _mask_footprint(src, item)
+                if vrt is not None:
+                    vrt.close()
+    except RasterioError as exc:
+        raise InputError(f"{file}: not a readable raster ({exc})") from None
+    except Exception as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{file}: could not be described ({type(exc).__name__}: {exc})") from None
+    item["properties"]["datetime"] = when
+    item["links"] = []
+    for asset in item["assets"].values():
+        asset["href"] = str(file)
+    return json_safe(item)
+
+
+def _non_earth_item(
+    src: Any,
+    file: Path,
+    item_id: str,
+    asset_key: str,
+    roles: tuple[str, ...],
+    when: str,
+    properties: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": ["https://stac-extensions.github.io/projection/v1.1.0/schema.json"],
+        "id": item_id,
+        "geometry": None,
+        "properties": {
+            "datetime": when,
+            "proj:epsg": None,
+            "proj:wkt2": src.crs.to_wkt(),
+            "proj:shape": [src.height, src.width],
+            "proj:transform": list(src.transform)[:6],
+            **(properties or {}),
+        },
+        "links": [],
+        "assets": {
+            asset_key: {
+                "href": str(file),
+                "type": "image/tiff; application=geotiff",
+                "roles": list(roles),
+            }
+        },
+    }
+
+
+def _mask_footprint(src: Any, item: dict[str, Any]) -> None:
+    """Replace the footprint by the outline of the valid pixels (small rasters only)."""
+    import numpy as np
+    from rasterio.features import shapes
+    from rasterio.warp import transform_geom
+    from shapely.geometry import mapping, shape
+    from shapely.ops import unary_union
+
+    scale = max(1, math.ceil(max(src.width, src.height) / 1024))
+    mask = src.dataset_mask(out_shape=(src.height // scale or 1, src.width // scale or 1))
+    transform = src.transform * src.transform.scale(
+        src.width / mask.shape[1], src.height / mask.shape[0]
+    )
+    polygons = [shape(g) for g, v in shapes(mask.astype(np.uint8), transform=transform) if v > 0]
+    if not polygons or src.crs is None:
+        return
+    footprint = unary_union(polygons).simplify(abs(transform.a))
+    geometry = transform_geom(src.crs, "EPSG:4326", mapping(footprint), antimeridian_cutting=True)
+    item["geometry"] = geometry
+    geom = shape(geometry)
+    item["bbox"] = list(geom.bounds)
