@@ -79,7 +79,6 @@ def ingest(
         items: Iterator[dict[str, Any]] = builder.items()
         if spec is not None:
             items = _with_splits(builder, items, workdir, spec, seed)
-        collection = _collection(lab, dataset, builder, spec is not None)
         recipe = {
             "builder": kind,
             "builder_version": builder.version,
@@ -90,8 +89,15 @@ def ingest(
             "seed": seed,
             "steps": _plain(getattr(builder, "steps", [])),
         }
+        has_splits = spec is not None
         saved = save_dataset(
-            lab, dataset, items, collection, builder.card(), recipe, progress=progress
+            lab,
+            dataset,
+            items,
+            lambda: _collection(lab, dataset, builder, has_splits),
+            builder.card(),
+            recipe,
+            progress=progress,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -141,8 +147,22 @@ def _collection(lab: Lab, dataset: str, builder: Builder, has_splits: bool) -> d
         if ext not in extensions:
             extensions.append(ext)
     collection["stac_extensions"] = extensions
-    collection["processing:software"] = {"eotdl": __version__}
-    collection["processing:lineage"] = f"Built with the eotdl `{builder.name}` builder."
+    steps = getattr(builder, "steps", [])
+    lineage = f"Built with the eotdl `{builder.name}` builder (version {builder.version})"
+    if steps:
+        lineage += "; steps: " + "; ".join(
+            ", ".join(f"{k}={v}" for k, v in step.items()) for step in steps
+        )
+    providers = [p for p in collection.get("providers", []) if p.get("name") != "eotdl"]
+    providers.append(
+        {
+            "name": "eotdl",
+            "roles": ["processor"],
+            "processing:software": {"eotdl": __version__},
+            "processing:lineage": lineage + ".",
+        }
+    )
+    collection["providers"] = providers
     return collection
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from eotdl.errors import InputError
 
-SPLITS = ("train", "validation", "test")
+#: The ml-aoi extension's names for the three splits.
+SPLITS = ("train", "validate", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
 
 

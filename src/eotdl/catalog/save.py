@@ -56,7 +56,7 @@ def save_dataset(
     lab: Lab,
     name: str,
     items: Iterable[dict[str, Any]],
-    collection: dict[str, Any],
+    collection: dict[str, Any] | Callable[[], dict[str, Any]],
     card: Card | None = None,
     recipe: dict[str, Any] | None = None,
     *,
@@ -64,13 +64,17 @@ def save_dataset(
     progress: bool = True,
     keep_card: bool = True,
 ) -> SaveResult:
-    """Upload the items' local assets and write ``datasets/<name>/`` in one step."""
+    """Upload the items' local assets and write ``datasets/<name>/`` in one step.
+
+    ``collection`` may be a function, called once every item has been made (so a builder can
+    put statistics over all its items in it).
+    """
     folder = lab.dataset(name)
     workdir = Path(tempfile.mkdtemp(prefix=".eotdl-save-", dir=lab.root))
     try:
         spool = workdir / "spool.ndjson"
         files: dict[str, None] = {}
-        count = _spool(items, spool, files, transform)
+        count = _spool(items, spool, files, transform, progress)
         if count == 0:
             raise InputError(f"the builder produced no items for dataset {name!r}")
         store = open_lab_store(lab)
@@ -90,7 +94,8 @@ def save_dataset(
                 yield item
 
         ndjson.write_items(staging / ITEMS, finished())
-        full = _collection(collection, name, extent, splits)
+        base = collection() if callable(collection) else collection
+        full = _collection(base, name, extent, splits)
         (staging / COLLECTION).write_bytes(canonical.dumps_pretty(full))
         if keep_card and folder.card_path.exists():
             shutil.copy2(folder.card_path, staging / "README.md")
@@ -111,10 +116,20 @@ def _spool(
     spool: Path,
     files: dict[str, None],
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    progress: bool,
 ) -> int:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     count = 0
-    with spool.open("wb") as out:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description} {task.completed} items"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=not progress, transient=True) as bar, spool.open("wb") as out:
+        task = bar.add_task("building", total=None)
         for item in items:
+            bar.advance(task)
             if hasattr(item, "to_dict"):
                 item = item.to_dict(include_self_link=False)  # a pystac Item
             if transform is not None:

@@ -151,10 +151,13 @@ class _Compiled:
                     continue
             self._branches[location] = branches
         best: list[Any] = []
+        best_score = 0
         for branch in branches:
             errors = list(branch.iter_errors(instance))
-            if errors and (not best or len(errors) < len(best)):
-                best = errors
+            # a branch whose "type" discriminator fails is for another kind of object
+            score = len(errors) + sum(1000 for e in errors if list(e.instance_path) == ["type"])
+            if errors and (not best or score < best_score):
+                best, best_score = errors, score
         return best
 
 

@@ -22,7 +22,10 @@ COMMANDS: dict[str, str] = {
     "validate": "eotdl.cli.validate:validate",
     "schemas": "eotdl.cli.validate:schemas",
     "build": "eotdl.cli.build:build",
-    "storage": "eotdl.cli.storage:storage",  # registered by the storage layer
+    "storage": "eotdl.cli.storage:storage",
+    "ingest": "eotdl.cli.ingest:ingest_group",
+    "rebuild": "eotdl.cli.ingest:rebuild_command",
+    "builders": "eotdl.cli.ingest:builders",
 }
 
 

@@ -1,0 +1,359 @@
+"""``rasters``: a folder or glob of GeoTIFFs (+ optional labels) → STAC Items.
+
+Each raster is described with rio-stac (projection, raster, eo). Optional steps, recorded in
+recipe.yaml: conversion to COG, tiling into chips with overlap, spectral indices as extra
+assets, labels from a vector file (rasterised onto each image or chip) or a masks folder, and
+per-band normalisation statistics over the whole dataset, written into the collection.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+
+from eotdl.builders.base import LABEL_EXT, Builder, Labels, Option
+from eotdl.builders.features import (
+    BandStatistics,
+    band_roles,
+    chip_windows,
+    load_vector_labels,
+    parse_band_map,
+    rasterize_labels,
+    spectral_index,
+    write_cog,
+)
+from eotdl.builders.rasterinfo import raster_item
+from eotdl.errors import InputError
+
+RASTER_SUFFIXES = (".tif", ".tiff", ".TIF", ".TIFF")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def item_id_for(stem: str) -> str:
+    """A safe item id from a file name."""
+    cleaned = _SAFE.sub("-", stem).strip("-.")
+    if not cleaned:
+        raise InputError(f"cannot make an item id from the file name {stem!r}")
+    return cleaned
+
+
+class RastersBuilder(Builder):
+    name = "rasters"
+    summary = "GeoTIFFs (a folder or glob) → items with projection/raster/eo, optional labels"
+    version = "1"
+    options = (
+        Option("datetime", "Acquisition time for rasters without one (ISO date)."),
+        Option("crs", "CRS of rasters that have none (e.g. EPSG:32631)."),
+        Option(
+            "allow_non_earth",
+            "Accept rasters of other bodies (null geometry).",
+            flag=True,
+            default=False,
+        ),
+        Option(
+            "footprint",
+            "Footprint from the valid-data mask, not the bounds.",
+            flag=True,
+            default=False,
+        ),
+        Option(
+            "cog", "Convert every raster to a Cloud-Optimized GeoTIFF.", flag=True, default=False
+        ),
+        Option(
+            "chip_size",
+            "Tile rasters into chips of this many pixels (0: whole files).",
+            type=int,
+            default=0,
+        ),
+        Option("overlap", "Pixels of overlap between neighbouring chips.", type=int, default=0),
+        Option(
+            "indices",
+            "Spectral indices to add as assets (ndvi, ndwi, ndbi, nbr).",
+            multiple=True,
+            default=(),
+        ),
+        Option("bands", "Band roles for indices, e.g. red=3,nir=4 (default: band names)."),
+        Option(
+            "labels", "Vector labels (GeoJSON) to rasterise onto each image or chip.", type=Path
+        ),
+        Option("masks", "Folder of label masks matched to images by file name.", type=Path),
+        Option("class_property", "Label property holding the class.", default="class"),
+        Option(
+            "normalize",
+            "Compute per-band statistics over the dataset (collection).",
+            flag=True,
+            default=False,
+        ),
+        Option("workers", "Rasters read in parallel.", type=int, default=0),
+    )
+
+    def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
+        super().__init__(source, dataset, workdir, **options)
+        s = self.settings
+        if s["labels"] and s["masks"]:
+            raise InputError("give either --labels or --masks, not both")
+        self.features: list[dict[str, Any]] = []
+        self.classes: list[str] = []
+        if s["labels"]:
+            self.features, self.classes = load_vector_labels(Path(s["labels"]), s["class_property"])
+        self.band_map = parse_band_map(s["bands"])
+        self.stats = BandStatistics()
+        self.steps = self._steps()
+        if s["labels"] or s["masks"]:
+            self.labels = Labels(
+                type="raster",
+                tasks=["segmentation"],
+                classes=self.classes,
+                description="pixel classes",
+                class_property=s["class_property"],
+            )
+
+    def _steps(self) -> list[dict[str, Any]]:
+        s = self.settings
+        steps: list[dict[str, Any]] = []
+        if s["chip_size"]:
+            steps.append({"step": "tile", "size": s["chip_size"], "overlap": s["overlap"]})
+        elif s["cog"]:
+            steps.append({"step": "cog"})
+        for name in s["indices"] or ():
+            steps.append({"step": "index", "name": name, "bands": s["bands"] or "band names"})
+        if s["labels"]:
+            steps.append({"step": "rasterize-labels", "class_property": s["class_property"]})
+        if s["normalize"]:
+            steps.append({"step": "normalize"})
+        return steps
+
+    def files(self) -> list[Path]:
+        """The source rasters, sorted."""
+        source = self.source
+        if any(c in source for c in "*?["):
+            found = [Path(p) for p in glob.glob(source, recursive=True)]
+        elif Path(source).is_dir():
+            found = [p for p in Path(source).rglob("*") if p.suffix in RASTER_SUFFIXES]
+        elif Path(source).is_file():
+            found = [Path(source)]
+        else:
+            raise InputError(f"{source}: no such file, folder or glob")
+        files = sorted(p.resolve() for p in found if p.is_file())
+        if not files:
+            raise InputError(f"{source}: no GeoTIFF files found (*.tif, *.tiff)")
+        ids: dict[str, Path] = {}
+        for path in files:
+            other = ids.setdefault(item_id_for(path.stem), path)
+            if other != path:
+                raise InputError(f"{other} and {path} would get the same item id")
+        return files
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        files = self.files()
+        workers = self.settings["workers"] or min(8, (os.cpu_count() or 2) + 2)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            if self.settings["masks"]:
+                values: set[str] = set()
+                for found in pool.map(self._mask_values, files):
+                    values |= found
+                self.classes = sorted(values, key=_natural)
+                if self.labels is not None:
+                    self.labels.classes = self.classes
+            for produced, stats in pool.map(self._process, files):
+                self.stats.merge(stats)
+                yield from produced
+
+    def _mask_values(self, path: Path) -> set[str]:
+        mask_path = self._mask_file(path.stem)
+        with rasterio.open(mask_path) as src:
+            return {str(int(v)) for v in np.unique(src.read(1))}
+
+    def _process(self, path: Path) -> tuple[list[dict[str, Any]], BandStatistics]:
+        s = self.settings
+        stats = BandStatistics()
+        base_id = item_id_for(path.stem)
+        described = self._describe(path, base_id)
+        when = described["properties"]["datetime"]
+        needs_pixels = s["chip_size"] or s["cog"] or s["indices"] or s["labels"] or s["normalize"]
+        if not needs_pixels and not s["masks"]:
+            return [described], stats
+        if s["chip_size"]:
+            return self._chips(path, base_id, when, stats), stats
+        return [self._whole(path, base_id, described, stats)], stats
+
+    def _describe(self, path: Path, item_id: str, when: str | None = None) -> dict[str, Any]:
+        s = self.settings
+        return raster_item(
+            path,
+            item_id,
+            datetime=when or s["datetime"],
+            crs=s["crs"],
+            allow_non_earth=s["allow_non_earth"],
+            footprint_from_mask=s["footprint"],
+        )
+
+    def _whole(
+        self, path: Path, item_id: str, described: dict[str, Any], stats: BandStatistics
+    ) -> dict[str, Any]:
+        s = self.settings
+        with rasterio.open(path) as src:
+            data = src.read()
+            profile = {
+                "crs": src.crs,
+                "transform": src.transform,
+                "nodata": src.nodata,
+                "descriptions": src.descriptions,
+            }
+            roles = band_roles(src, self.band_map)
+        if s["normalize"]:
+            stats.add(data, profile["nodata"])
+        item = described
+        if s["cog"]:
+            cog = write_cog(self.workdir / "cogs" / f"{item_id}.tif", data, profile)
+            item = self._describe(cog, item_id, described["properties"]["datetime"])
+        self._add_extras(item, item_id, data, profile, roles, path.stem)
+        return item
+
+    def _chips(
+        self, path: Path, base_id: str, when: str, stats: BandStatistics
+    ) -> list[dict[str, Any]]:
+        s = self.settings
+        out = []
+        with rasterio.open(path) as src:
+            roles = band_roles(src, self.band_map)
+            nodata = src.nodata
+            windows = list(chip_windows(src.width, src.height, s["chip_size"], s["overlap"]))
+            if not windows:
+                raise InputError(
+                    f"{path}: {src.width}×{src.height} pixels is smaller than one"
+                    f" {s['chip_size']}-pixel chip",
+                    hint="use a smaller --chip-size",
+                )
+            for chip in windows:
+                data = src.read(window=chip.window)
+                if _all_nodata(data, nodata):
+                    continue
+                profile = {
+                    "crs": src.crs,
+                    "transform": src.window_transform(chip.window),
+                    "nodata": nodata,
+                    "descriptions": src.descriptions,
+                }
+                chip_id = f"{base_id}-r{chip.row:03d}-c{chip.col:03d}"
+                chip_path = write_cog(self.workdir / "chips" / f"{chip_id}.tif", data, profile)
+                if s["normalize"]:
+                    stats.add(data, nodata)
+                item = self._describe(chip_path, chip_id, when)
+                self._add_extras(item, chip_id, data, profile, roles, path.stem, chip.window)
+                out.append(item)
+        return out
+
+    def _add_extras(
+        self,
+        item: dict[str, Any],
+        item_id: str,
+        data: np.ndarray,
+        profile: dict[str, Any],
+        roles: dict[str, int],
+        stem: str,
+        window: Any = None,
+    ) -> None:
+        s = self.settings
+        for name in s["indices"] or ():
+            values = spectral_index(data, name, roles, profile["nodata"])
+            index_profile = {**profile, "nodata": float("nan"), "descriptions": (name,)}
+            index_path = write_cog(
+                self.workdir / "indices" / f"{item_id}-{name}.tif", values, index_profile
+            )
+            item["assets"][name] = {
+                "href": str(index_path),
+                "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                "roles": ["data", "index"],
+                "title": name.upper(),
+            }
+        mask_path = None
+        if s["labels"]:
+            mask = rasterize_labels(
+                self.features,
+                self.classes,
+                s["class_property"],
+                data.shape[1:],
+                profile["transform"],
+                profile["crs"],
+            )
+            mask_path = write_cog(
+                self.workdir / "masks" / f"{item_id}.tif",
+                mask,
+                {**profile, "nodata": None, "descriptions": ("class",)},
+            )
+        elif s["masks"]:
+            mask_path = self._matching_mask(stem, data.shape[1:], window, item_id)
+        if mask_path is not None and self.labels is not None:
+            item["assets"]["labels"] = {
+                "href": str(mask_path),
+                "type": "image/tiff; application=geotiff",
+                "roles": ["labels"],
+                "title": "Label mask",
+            }
+            item["properties"].update(self.labels.item_properties())
+            image_href = item["assets"]["image"]["href"]
+            item["links"].append({"rel": "source", "href": image_href, "type": "image/tiff"})
+            for ext in (LABEL_EXT,):
+                if ext not in item["stac_extensions"]:
+                    item["stac_extensions"].append(ext)
+
+    def _matching_mask(self, stem: str, shape: tuple[int, ...], window: Any, item_id: str) -> Path:
+        mask_file = self._mask_file(stem)
+        with rasterio.open(mask_file) as mask_src:
+            mask = mask_src.read(1, window=window)[np.newaxis, ...]
+            if mask.shape[1:] != tuple(shape):
+                raise InputError(
+                    f"{mask_file}: mask is {mask.shape[2]}×{mask.shape[1]} pixels but the"
+                    f" image is {shape[1]}×{shape[0]}"
+                )
+            profile = {
+                "crs": mask_src.crs,
+                "transform": mask_src.window_transform(window)
+                if window is not None
+                else mask_src.transform,
+                "nodata": None,
+            }
+        if window is None:
+            return mask_file
+        return write_cog(self.workdir / "masks" / f"{item_id}.tif", mask, profile)
+
+    def _mask_file(self, stem: str) -> Path:
+        folder = Path(self.settings["masks"])
+        if not folder.is_dir():
+            raise InputError(f"--masks {folder}: not a folder")
+        found = [p for p in folder.glob(f"{glob.escape(stem)}.*") if p.suffix in RASTER_SUFFIXES]
+        if not found:
+            raise InputError(f"no mask for image {stem!r} in {folder}")
+        return found[0].resolve()
+
+    def collection(self) -> dict[str, Any]:
+        base = super().collection()
+        summaries: dict[str, Any] = {}
+        if self.settings["normalize"]:
+            summaries["raster:bands"] = self.stats.summary()
+        if self.labels is not None and self.classes:
+            summaries["label:classes"] = [{"name": None, "classes": self.classes}]
+        if summaries:
+            base["summaries"] = summaries
+        return base
+
+
+def _all_nodata(data: np.ndarray, nodata: Any) -> bool:
+    if nodata is None:
+        return False
+    if isinstance(nodata, float) and np.isnan(nodata):
+        return bool(np.isnan(data).all())
+    return bool((data == nodata).all())
+
+
+def _natural(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (1 << 30, text)

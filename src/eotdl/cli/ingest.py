@@ -1,0 +1,172 @@
+"""``eotdl ingest KIND SOURCE --dataset NAME``, ``eotdl rebuild NAME``, ``eotdl builders list``.
+
+Each builder's options become flags of its own ``ingest`` subcommand, generated from the
+builder's option table, so a third-party builder gets a CLI for free.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from eotdl.builders import registry
+from eotdl.builders.base import Builder, Option
+from eotdl.builders.ingest import IngestResult, ingest, rebuild
+from eotdl.catalog.lab import Lab
+from eotdl.cli.output import console, emit_json
+
+LAB_OPTION = click.option(
+    "--lab",
+    "lab_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The lab folder (default: the lab containing the current folder).",
+)
+
+
+def _flag(option: Option) -> click.Option:
+    name = "--" + option.name.replace("_", "-")
+    if option.flag:
+        return click.Option([name, option.name], is_flag=True, default=False, help=option.help)
+    kind: Any = option.type
+    if option.choices:
+        kind = click.Choice(option.choices)
+    elif option.type is Path:
+        kind = click.Path(path_type=Path)
+    return click.Option(
+        [name, option.name],
+        type=kind,
+        default=option.default if not option.multiple else (),
+        multiple=option.multiple,
+        show_default=option.default not in (None, (), ""),
+        help=option.help,
+    )
+
+
+def _show(result: IngestResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    saved = result.saved
+    console.print(
+        f"[green]dataset {result.dataset}[/]: {saved.items} items → {saved.folder.path}"
+        f" ({saved.uploaded} files uploaded, {saved.skipped} already stored,"
+        f" {saved.bytes / 1e6:.1f} MB)"
+    )
+    if saved.splits:
+        console.print("  splits: " + ", ".join(f"{k} {v}" for k, v in sorted(saved.splits.items())))
+    console.print(f"  next: fill the TODOs in {saved.folder.card_path}, then `eotdl validate`")
+
+
+def _command_for(kind: str, cls: type[Builder]) -> click.Command:
+    def run(
+        source: str,
+        dataset: str,
+        split: str | None,
+        seed: int,
+        lab_dir: Path | None,
+        as_json: bool,
+        no_progress: bool,
+        **options: Any,
+    ) -> None:
+        lab = Lab(lab_dir) if lab_dir else Lab.find()
+        chosen = {k: v for k, v in options.items() if v not in (None, ())}
+        result = ingest(
+            lab, kind, source, dataset, chosen, split=split, seed=seed, progress=not no_progress
+        )
+        _show(result, as_json)
+
+    params: list[click.Parameter] = [
+        click.Argument(["source"]),
+        click.Option(["--dataset", "-d", "dataset"], required=True, help="Dataset name."),
+        click.Option(
+            ["--split", "split"],
+            default=None,
+            help="random:0.7,0.15,0.15 | stratified[:fractions] | spatial-blocks:SIZE[:fractions]",
+        ),
+        click.Option(["--seed"], type=int, default=0, show_default=True, help="Split seed."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON."),
+        click.Option(["--no-progress"], is_flag=True, help="No progress bars."),
+        *[_flag(option) for option in cls.options],
+    ]
+    params.insert(
+        4,
+        click.Option(
+            ["--lab", "lab_dir"],
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="The lab folder (default: the lab containing the current folder).",
+        ),
+    )
+    return click.Command(kind, callback=run, params=params, help=f"{cls.summary}.")
+
+
+class IngestGroup(click.Group):
+    """One subcommand per builder, built from the registry on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(registry.available())
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in registry.available():
+            return None
+        return _command_for(cmd_name, registry.load(cmd_name))
+
+
+@click.group(cls=IngestGroup)
+def ingest_group() -> None:
+    """Make a dataset with a builder: `eotdl ingest KIND SOURCE --dataset NAME`.
+
+    Writes datasets/NAME/ (collection, items.ndjson, a README card with TODOs, recipe.yaml)
+    and uploads the files to the lab's object store. `eotdl builders list` shows the kinds.
+    """
+
+
+@click.command("rebuild")
+@click.argument("dataset")
+@LAB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def rebuild_command(dataset: str, lab_dir: Path | None, as_json: bool, no_progress: bool) -> None:
+    """Re-run a dataset's recipe.yaml (same items, same checksums)."""
+    lab = Lab(lab_dir) if lab_dir else Lab.find()
+    _show(rebuild(lab, dataset, progress=not no_progress), as_json)
+
+
+@click.group("builders")
+def builders() -> None:
+    """The builders that make datasets."""
+
+
+@builders.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the builders as JSON.")
+def list_builders(as_json: bool) -> None:
+    """Show every builder (built-in and third-party) with its options."""
+    rows = []
+    for kind in sorted(registry.available()):
+        cls = registry.load(kind)
+        rows.append(
+            {
+                "kind": kind,
+                "summary": cls.summary,
+                "version": cls.version,
+                "options": [
+                    {
+                        "name": "--" + o.name.replace("_", "-"),
+                        "help": o.help,
+                        "default": None if o.default in ((), None) else o.default,
+                    }
+                    for o in cls.options
+                ],
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("kind", "what it makes", "options")
+    for row in rows:
+        table.add_row(row["kind"], row["summary"], " ".join(o["name"] for o in row["options"]))
+    console.print(table)
