@@ -120,7 +120,6 @@ def raster_item(
                         " is unknown",
                         hint="pass --crs EPSG:XXXX if you know the CRS of its transform",
                     )
-                when = acquisition_time(src, file, datetime)
                 source: Any = src
                 vrt = None
                 if crs is not None and src.crs is None:
@@ -128,14 +127,16 @@ def raster_item(
 
                     vrt = WarpedVRT(src, src_crs=CRS.from_user_input(crs), crs=crs)
                     source = vrt
-                if not is_earth(src.crs):
-                    if not allow_non_earth:
-                        raise InputError(
-                            f"{file}: its CRS is not an Earth CRS ({src.crs.to_string()[:60]}…),"
-                            " so it has no longitude/latitude footprint",
-                            hint="pass --allow-non-earth to ingest it with a null geometry and"
-                            " its native projection fields",
-                        )
+                earth = is_earth(src.crs)
+                if not earth and not allow_non_earth:
+                    raise InputError(
+                        f"{file}: its CRS is not an Earth CRS ({src.crs.to_string()[:60]}…),"
+                        " so it has no longitude/latitude footprint",
+                        hint="pass --allow-non-earth to ingest it with a null geometry and"
+                        " its native projection fields",
+                    )
+                when = acquisition_time(src, file, datetime)
+                if not earth:
                     return _non_earth_item(src, file, item_id, asset_key, roles, when, properties)
                 extra = {"datetime": when, **(properties or {})}
                 item = create_stac_item(
