@@ -13,9 +13,9 @@ import pkgutil
 from collections import Counter
 from pathlib import Path
 
+import cases
 import pytest
 
-import cases
 from eotdl.builders import registry
 from eotdl.builders.ingest import ingest, rebuild
 from eotdl.catalog.lab import init_lab
@@ -41,7 +41,12 @@ def test_builder_contract(name: str, tmp_path: Path, shared_mirror: Path):
     try:
         lab = init_lab(tmp_path / "lab")
         result = ingest(
-            lab, module.KIND, case.source, "ds", dict(case.options), split=case.split,
+            lab,
+            module.KIND,
+            case.source,
+            "ds",
+            dict(case.options),
+            split=case.split,
             progress=False,
         )
         folder = lab.dataset("ds")
@@ -67,13 +72,18 @@ def test_builder_contract(name: str, tmp_path: Path, shared_mirror: Path):
                         assert owner.setdefault(checksum, split) == split, "a file in two splits"
 
         first = folder.items_path.read_bytes()
-        checksums = sorted(
-            a.get("file:checksum", "") for i in items for a in i["assets"].values()
-        )
+        checksums = sorted(a.get("file:checksum", "") for i in items for a in i["assets"].values())
 
         again = init_lab(tmp_path / "lab2")
-        ingest(again, module.KIND, case.source, "ds", dict(case.options), split=case.split,
-               progress=False)
+        ingest(
+            again,
+            module.KIND,
+            case.source,
+            "ds",
+            dict(case.options),
+            split=case.split,
+            progress=False,
+        )
         assert again.dataset("ds").items_path.read_bytes() == first, "second run differs"
 
         rebuild(lab, "ds", progress=False)
