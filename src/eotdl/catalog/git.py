@@ -1,0 +1,135 @@
+"""The few git operations a lab needs: what changed since a ref, and files at a ref.
+
+Everything goes through the ``git`` command line (no library), read-only except for tags.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from eotdl.errors import LabError
+
+WORKTREE = "WORKTREE"
+
+
+def run_git(repo: Path, *args: str, check: bool = True) -> str:
+    """Run git in ``repo`` and return its stdout; failures are LabErrors naming the command."""
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
+    except FileNotFoundError:
+        raise LabError(
+            "git is not installed", hint="install git to use versions and checks"
+        ) from None
+    if check and result.returncode != 0:
+        raise LabError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def is_repo(path: Path) -> bool:
+    return run_git(path, "rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
+
+
+def repo_root(path: Path) -> Path:
+    return Path(run_git(path, "rev-parse", "--show-toplevel").strip())
+
+
+def resolve_ref(repo: Path, ref: str) -> str:
+    """The commit id of ``ref``; a clear error when it does not exist."""
+    out = run_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if not out.strip():
+        raise LabError(
+            f"git ref {ref!r} not found",
+            hint="fetch it first (e.g. `git fetch origin main`) or name a branch, tag or commit",
+        )
+    return out.strip()
+
+
+def merge_base(repo: Path, base: str) -> str:
+    """Where the current branch left ``base`` (so a PR is compared with what it started from)."""
+    commit = resolve_ref(repo, base)
+    out = run_git(repo, "merge-base", commit, "HEAD", check=False).strip()
+    return out or commit
+
+
+def changed_paths(repo: Path, base: str) -> list[str]:
+    """Paths (relative to the repo) that differ between ``base`` and the working tree."""
+    out = run_git(repo, "diff", "--name-only", "--no-renames", base, "--")
+    untracked = run_git(repo, "ls-files", "--others", "--exclude-standard")
+    return sorted({p for p in (out + untracked).splitlines() if p})
+
+
+def show(repo: Path, ref: str, path: str) -> bytes | None:
+    """The bytes of ``path`` at ``ref`` (``WORKTREE`` reads the file), None when absent."""
+    if ref == WORKTREE:
+        file = repo / path
+        return file.read_bytes() if file.is_file() else None
+    result = subprocess.run(
+        ["git", "show", f"{ref}:{path}"],
+        cwd=repo,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return result.stdout if result.returncode == 0 else None
+
+
+def stream_lines(repo: Path, ref: str, path: str) -> Iterator[bytes]:
+    """The lines of ``path`` at ``ref``, streamed (memory stays flat for big files)."""
+    if ref == WORKTREE:
+        file = repo / path
+        if file.is_file():
+            with file.open("rb") as handle:
+                yield from handle
+        return
+    process = subprocess.Popen(
+        ["git", "show", f"{ref}:{path}"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        yield from process.stdout
+    finally:
+        process.stdout.close()
+        process.wait()
+
+
+def diff_lines(
+    repo: Path, base: str, path: str, target: str = WORKTREE
+) -> tuple[list[bytes], list[bytes]]:
+    """Lines removed and added in ``path`` from ``base`` to ``target`` (git's own diff)."""
+    args = ["diff", "--no-color", "--unified=0", "--no-renames", base]
+    if target != WORKTREE:
+        args.append(target)
+    args += ["--", path]
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise LabError(f"git {' '.join(args)} failed: {result.stderr.decode().strip()}")
+    removed, added = [], []
+    for line in result.stdout.split(b"\n"):
+        if line.startswith(b"---") or line.startswith(b"+++"):
+            continue
+        if line.startswith(b"-"):
+            removed.append(line[1:])
+        elif line.startswith(b"+"):
+            added.append(line[1:])
+    return removed, added
+
+
+def tags(repo: Path, pattern: str = "*") -> list[str]:
+    return [t for t in run_git(repo, "tag", "--list", pattern).splitlines() if t]
+
+
+def create_tag(repo: Path, name: str, message: str) -> None:
+    run_git(repo, "tag", "-a", name, "-m", message)
