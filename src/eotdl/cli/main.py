@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "eotdl.cli.ingest:ingest_group",
     "rebuild": "eotdl.cli.ingest:rebuild_command",
     "builders": "eotdl.cli.ingest:builders",
+    "diff": "eotdl.cli.diff:diff",
 }
 
 

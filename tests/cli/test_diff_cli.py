@@ -1,0 +1,37 @@
+import json
+
+from click.testing import CliRunner
+from gitlab import commit, git, items, make_repo, write_dataset
+
+from eotdl.cli.main import cli
+
+
+def test_diff_between_tagged_versions_and_worktree(tmp_path, monkeypatch):
+    lab = make_repo(tmp_path / "lab")
+    write_dataset(lab, "ds", items(3))
+    commit(lab, "v1")
+    git(lab.root, "tag", "-a", "ds@1.0.0", "-m", "ds 1.0.0")
+    write_dataset(lab, "ds", items(4), version="1.1.0")
+    monkeypatch.chdir(lab.root)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["diff", "ds", "1.0.0", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["items"]["added"] == ["i003"] and data["new_version"] == "1.1.0"
+    result = runner.invoke(cli, ["diff", "ds", "1.0.0", "--format", "markdown"])
+    assert "| items added | 1 |" in result.output
+    result = runner.invoke(cli, ["diff", "ds", "1.0.0"])
+    assert "+ i003" in result.output
+
+
+def test_diff_unknown_ref_is_a_clear_error(tmp_path, monkeypatch):
+    from eotdl.cli.main import main
+
+    lab = make_repo(tmp_path / "lab")
+    write_dataset(lab, "ds", items(1))
+    commit(lab, "v1")
+    monkeypatch.chdir(lab.root)
+    try:
+        main(["diff", "ds", "nope"])
+    except SystemExit as exc:
+        assert exc.code == 1
