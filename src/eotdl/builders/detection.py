@@ -1,0 +1,469 @@
+"""``detection``: object detection from a folder of images and one boxes file.
+
+``--boxes`` is either GeoJSON (one feature per box; a property names the image, another the
+class; coordinates in lon/lat, in ``--boxes-crs``, in the file's legacy ``crs`` member, or in
+each image's own CRS with ``--boxes-crs image``) or COCO JSON (``images``, ``annotations`` with
+pixel ``bbox`` ``[x, y, w, h]``, ``categories``). Every image under SOURCE becomes an Item
+(one with no box is a negative sample, unless ``--skip-unlabelled``); its ``labels`` asset is a
+GeoJSON file of its boxes in EPSG:4326 (a null geometry when the image has no place on Earth),
+each with ``class`` and ``pixel_bbox`` ``[xmin, ymin, xmax, ymax]``. Boxes naming missing
+images, and boxes outside their image (by more than half a pixel), are errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import rasterio
+from rasterio.crs import CRS
+from rasterio.errors import CRSError, RasterioError
+from rasterio.warp import transform_geom
+from shapely.affinity import affine_transform
+from shapely.geometry import box, mapping, shape
+
+from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
+from eotdl.builders.labelled import (
+    IMAGE_EXTENSIONS,
+    ITEM_ASSETS_EXT,
+    add_labels,
+    check_unique_ids,
+    image_item,
+    inside,
+    list_images,
+    ordered_map,
+    parse_extensions,
+    safe_id,
+)
+from eotdl.catalog import canonical
+from eotdl.errors import InputError
+
+#: How far (in pixels) a box may reach past the edge of its image.
+TOLERANCE = 0.5
+WGS84 = CRS.from_epsg(4326)
+_SHOWN = 10
+
+
+@dataclass
+class Box:
+    """One box from the boxes file, before it is placed on its image."""
+
+    label: str
+    where: str
+    geometry: dict[str, Any] | None = None  # GeoJSON input, in the boxes' CRS
+    pixels: tuple[float, float, float, float] | None = None  # COCO input: xmin ymin xmax ymax
+    properties: dict[str, Any] = field(default_factory=dict)
+    size: tuple[int, int] | None = None  # COCO's width, height of the image
+
+
+@dataclass
+class Boxes:
+    """A parsed boxes file: boxes by image path, all class names, the boxes' CRS."""
+
+    by_image: dict[Path, list[Box]]
+    classes: list[str]
+    crs: str | None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"--boxes {path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"--boxes {path}: not a JSON file ({exc})") from None
+
+
+def _missing(root: Path, missing: dict[str, str]) -> InputError:
+    names = sorted(missing)
+    shown = ", ".join(f"{n} ({missing[n]})" for n in names[:_SHOWN])
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return InputError(
+        f"{len(names)} image(s) named by the boxes are not in {root}: {shown}{more}",
+        hint="image names are paths relative to SOURCE; add the images or drop their boxes",
+    )
+
+
+def parse_geojson(
+    data: dict[str, Any], path: Path, root: Path, image_property: str, class_property: str
+) -> Boxes:
+    """Boxes from a GeoJSON FeatureCollection naming their images in a property."""
+    by_image: dict[Path, list[Box]] = defaultdict(list)
+    missing: dict[str, str] = {}
+    classes: set[str] = set()
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise InputError(f"--boxes {path}: a FeatureCollection needs a 'features' list")
+    for index, feature in enumerate(features):
+        where = f"{path}: feature {index}"
+        props = (feature or {}).get("properties") or {}
+        name = props.get(image_property)
+        if not isinstance(name, str) or not name:
+            raise InputError(
+                f"{where}: no image name in property {image_property!r}",
+                hint="pass --image-property NAME for the property naming each box's image",
+            )
+        label = props.get(class_property)
+        if label is None or label == "":
+            raise InputError(
+                f"{where}: no class in property {class_property!r}",
+                hint="pass --class-property NAME for the property holding the class",
+            )
+        geometry = feature.get("geometry")
+        if not isinstance(geometry, dict) or geometry.get("type") not in (
+            "Polygon",
+            "MultiPolygon",
+        ):
+            kind = geometry.get("type") if isinstance(geometry, dict) else geometry
+            raise InputError(f"{where}: geometry is {kind!r}, expected a Polygon box")
+        image = inside(root, name, where)
+        if not image.is_file():
+            missing.setdefault(name, where)
+            continue
+        rest = {
+            k: v
+            for k, v in props.items()
+            if k not in (image_property, class_property) and k not in ("class", "pixel_bbox")
+        }
+        classes.add(str(label))
+        by_image[image].append(Box(str(label), where, geometry=geometry, properties=rest))
+    if missing:
+        raise _missing(root, missing)
+    crs = None
+    legacy = data.get("crs")
+    if isinstance(legacy, dict):
+        crs = (legacy.get("properties") or {}).get("name")
+    return Boxes(dict(by_image), sorted(classes), crs)
+
+
+def parse_coco(data: dict[str, Any], path: Path, root: Path) -> Boxes:
+    """Boxes from COCO JSON (pixel ``bbox`` ``[x, y, width, height]``)."""
+    categories: dict[Any, str] = {}
+    for category in data.get("categories") or []:
+        if not isinstance(category, dict) or "id" not in category or not category.get("name"):
+            raise InputError(f"--boxes {path}: a category needs an 'id' and a 'name'")
+        if category["id"] in categories:
+            raise InputError(f"--boxes {path}: category id {category['id']} appears twice")
+        categories[category["id"]] = str(category["name"])
+    names = list(categories.values())
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"--boxes {path}: category name(s) {', '.join(repeated)} appear twice")
+    images: dict[Any, tuple[Path, tuple[int, int] | None]] = {}
+    missing: dict[str, str] = {}
+    for index, entry in enumerate(data.get("images") or []):
+        where = f"{path}: images[{index}]"
+        if not isinstance(entry, dict) or "id" not in entry or "file_name" not in entry:
+            raise InputError(f"{where}: an image needs an 'id' and a 'file_name'")
+        image = inside(root, str(entry["file_name"]), where)
+        if not image.is_file():
+            missing.setdefault(str(entry["file_name"]), where)
+        size = None
+        if isinstance(entry.get("width"), int) and isinstance(entry.get("height"), int):
+            size = (entry["width"], entry["height"])
+        images[entry["id"]] = (image, size)
+    if missing:
+        raise _missing(root, missing)
+    by_image: dict[Path, list[Box]] = defaultdict(list)
+    unknown_images: list[str] = []
+    for index, ann in enumerate(data.get("annotations") or []):
+        where = f"{path}: annotations[{index}]"
+        if not isinstance(ann, dict):
+            raise InputError(f"{where}: not an object")
+        if ann.get("image_id") not in images:
+            unknown_images.append(f"{ann.get('image_id')!r} ({where})")
+            continue
+        if ann.get("category_id") not in categories:
+            raise InputError(
+                f"{where}: category_id {ann.get('category_id')!r} is not in 'categories'"
+            )
+        bbox = ann.get("bbox")
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(v, (int, float)) for v in bbox)
+            or bbox[2] <= 0
+            or bbox[3] <= 0
+        ):
+            raise InputError(
+                f"{where}: bbox {bbox!r} is not [x, y, width, height] with a positive size"
+            )
+        x, y, w, h = (float(v) for v in bbox)
+        image, size = images[ann["image_id"]]
+        extra = {"annotation_id": ann["id"]} if "id" in ann else {}
+        if "iscrowd" in ann:
+            extra["iscrowd"] = ann["iscrowd"]
+        by_image[image].append(
+            Box(
+                categories[ann["category_id"]],
+                where,
+                pixels=(x, y, x + w, y + h),
+                properties=extra,
+                size=size,
+            )
+        )
+    if unknown_images:
+        raise InputError(
+            f"--boxes {path}: {len(unknown_images)} annotation(s) name image ids missing from"
+            f" 'images': {', '.join(unknown_images[:_SHOWN])}",
+            hint="every annotation's image_id must be the id of an entry in 'images'",
+        )
+    for image, _ in images.values():
+        by_image.setdefault(image, [])
+    return Boxes(dict(by_image), sorted(categories.values()), None)
+
+
+def _round(geometry: dict[str, Any], digits: int = 9) -> dict[str, Any]:
+    def walk(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
+        if isinstance(value, float):
+            return round(value, digits)
+        return value
+
+    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+
+class DetectionBuilder(Builder):
+    """One Item per image; its boxes in a GeoJSON ``labels`` asset."""
+
+    name = "detection"
+    summary = "Object detection: a folder of images plus GeoJSON or COCO boxes"
+    options = (
+        Option("boxes", "The boxes: a GeoJSON or COCO JSON file (required).", type=Path),
+        Option(
+            "image_property",
+            "GeoJSON property naming each box's image (a path relative to SOURCE).",
+            default="image",
+        ),
+        Option("class_property", "GeoJSON property holding each box's class.", default="class"),
+        Option(
+            "boxes_crs",
+            "CRS of the GeoJSON coordinates (default: the file's crs member, else EPSG:4326);"
+            " 'image' means each image's own CRS.",
+        ),
+        Option(
+            "skip_unlabelled",
+            "Leave out images with no box (default: keep them as negative samples).",
+            flag=True,
+            default=False,
+        ),
+        Option(
+            "extensions",
+            "File extensions of the images, comma separated.",
+            default=IMAGE_EXTENSIONS,
+        ),
+        Option(
+            "datetime",
+            "Acquisition time of images with none in their TIFF tags or file name.",
+        ),
+    )
+
+    def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
+        super().__init__(source, dataset, workdir, **options)
+        if not self.settings["boxes"]:
+            raise InputError(
+                "the detection builder needs --boxes FILE (GeoJSON or COCO JSON)",
+            )
+        self.labels = Labels(
+            type="vector",
+            tasks=["detection"],
+            properties=["class"],
+            description="object bounding boxes with their class",
+            class_property="class",
+        )
+
+    @cached_property
+    def _boxes(self) -> Boxes:
+        root = Path(self.source)
+        if not root.is_dir():
+            raise InputError(f"{root}: not a folder", hint="SOURCE is the folder of images")
+        path = Path(self.settings["boxes"])
+        data = _read_json(path)
+        if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+            parsed = parse_geojson(
+                data,
+                path,
+                root,
+                self.settings["image_property"],
+                self.settings["class_property"],
+            )
+        elif isinstance(data, dict) and "images" in data and "annotations" in data:
+            parsed = parse_coco(data, path, root)
+        else:
+            raise InputError(
+                f"--boxes {path}: neither a GeoJSON FeatureCollection nor COCO JSON",
+                hint="COCO JSON has 'images', 'annotations' and 'categories'",
+            )
+        assert self.labels is not None
+        self.labels.classes = parsed.classes
+        return parsed
+
+    @cached_property
+    def _images(self) -> list[tuple[str, Path]]:
+        """(item id, image) for every image to ingest, sorted by relative path."""
+        root = Path(os.path.abspath(self.source))
+        boxes = self._boxes
+        extensions = parse_extensions(self.settings["extensions"])
+        found = set(list_images(root, extensions, recursive=True)) | set(boxes.by_image)
+        if self.settings["skip_unlabelled"]:
+            found = {p for p in found if boxes.by_image.get(p)}
+        relative = sorted(p.relative_to(root).as_posix() for p in found)
+        if not relative:
+            raise InputError(f"{root}: no images to ingest")
+        chosen = [(safe_id(*Path(r).with_suffix("").parts), root / r) for r in relative]
+        check_unique_ids((i, str(p)) for i, p in chosen)
+        return chosen
+
+    @cached_property
+    def _boxes_crs(self) -> CRS | str:
+        """The CRS of GeoJSON coordinates, or "image" for each image's own."""
+        given = self.settings["boxes_crs"] or self._boxes.crs
+        if not given:
+            return WGS84
+        if str(given).lower() == "image":
+            return "image"
+        try:
+            return CRS.from_user_input(given)
+        except CRSError as exc:
+            raise InputError(f"boxes CRS {given!r} is not a CRS ({exc})") from None
+
+    def _place(self, src: Any, image: Path, boxes: list[Box]) -> list[dict[str, Any]]:
+        """GeoJSON features (EPSG:4326) with pixel boxes, checked to lie in the image."""
+        georeferenced = src.crs is not None
+        forward = src.transform
+        inverse = ~forward
+        features = []
+        for item_box in boxes:
+            if item_box.pixels is not None:
+                if item_box.size and item_box.size != (src.width, src.height):
+                    raise InputError(
+                        f"{item_box.where}: the boxes file says {image.name} is"
+                        f" {item_box.size[0]}x{item_box.size[1]} pixels, it is"
+                        f" {src.width}x{src.height}",
+                        hint="the COCO file does not describe this image",
+                    )
+                pixels = item_box.pixels
+                geometry = None
+                if georeferenced:
+                    outline = affine_transform(
+                        box(*pixels),
+                        [forward.a, forward.b, forward.d, forward.e, forward.c, forward.f],
+                    )
+                    geometry = transform_geom(src.crs, WGS84, mapping(outline))
+            else:
+                if not georeferenced:
+                    raise InputError(
+                        f"{item_box.where}: image {image} has no CRS, so GeoJSON boxes cannot"
+                        " be placed on it",
+                        hint="give boxes in pixels (COCO JSON) for images with no place on Earth",
+                    )
+                assert item_box.geometry is not None
+                crs = self._boxes_crs
+                from_crs = src.crs if isinstance(crs, str) else crs
+                native = shape(transform_geom(from_crs, src.crs, item_box.geometry))
+                in_pixels = affine_transform(
+                    native, [inverse.a, inverse.b, inverse.d, inverse.e, inverse.c, inverse.f]
+                )
+                pixels = in_pixels.bounds
+                geometry = (
+                    item_box.geometry
+                    if from_crs == WGS84
+                    else transform_geom(from_crs, WGS84, item_box.geometry)
+                )
+            xmin, ymin, xmax, ymax = pixels
+            if (
+                xmin < -TOLERANCE
+                or ymin < -TOLERANCE
+                or xmax > src.width + TOLERANCE
+                or ymax > src.height + TOLERANCE
+            ):
+                shown = [round(v, 2) for v in pixels]
+                raise InputError(
+                    f"{item_box.where}: box {shown} (pixels xmin, ymin, xmax, ymax) lies outside"
+                    f" image {image} ({src.width}x{src.height} pixels)",
+                    hint="check which image the box names, and the CRS of its coordinates"
+                    " (--boxes-crs)",
+                )
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": _round(dict(geometry)) if geometry else None,
+                    "properties": {
+                        **item_box.properties,
+                        "class": item_box.label,
+                        "pixel_bbox": [round(float(v), 4) for v in pixels],
+                    },
+                }
+            )
+        return features
+
+    def _item(self, entry: tuple[str, Path]) -> dict[str, Any]:
+        item_id, image = entry
+        assert self.labels is not None
+        boxes = self._boxes.by_image.get(image, [])
+        try:
+            with rasterio.open(image) as src:
+                features = self._place(src, image, boxes)
+        except RasterioError as exc:
+            raise InputError(f"{image}: not a readable image ({exc})") from None
+        item = image_item(image, item_id, datetime=self.settings["datetime"])
+        labels_dir = self.workdir / "labels"
+        labels_dir.mkdir(parents=True, exist_ok=True)
+        labels_file = labels_dir / f"{item_id}.geojson"
+        labels_file.write_bytes(
+            canonical.dumps({"type": "FeatureCollection", "features": features}) + b"\n"
+        )
+        counts = Counter(f["properties"]["class"] for f in features)
+        overview = {
+            "property_key": "class",
+            "counts": [{"name": name, "count": counts[name]} for name in sorted(counts)],
+        }
+        return add_labels(
+            item,
+            self.labels,
+            label_asset={
+                "href": str(labels_file.resolve()),
+                "type": "application/geo+json",
+                "title": f"{len(features)} bounding boxes",
+            },
+            properties={"label:overviews": [overview]},
+        )
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """One Item per image, in relative-path order."""
+        _ = self._boxes_crs  # a bad --boxes-crs fails before any image is read
+        yield from ordered_map(self._item, self._images)
+
+    def collection(self) -> dict[str, Any]:
+        """Classes in ``summaries``; image and boxes assets in ``item_assets``."""
+        images = self._images
+        assert self.labels is not None
+        total = sum(len(self._boxes.by_image.get(p, [])) for _, p in images)
+        base = super().collection()
+        base["description"] += (
+            f" {len(images)} images, {total} boxes in {len(self.labels.classes)} classes:"
+            f" {', '.join(self.labels.classes)}."
+        )
+        base["stac_extensions"] = [ITEM_ASSETS_EXT, LABEL_EXT, ML_AOI_EXT]
+        base["summaries"] = {
+            "label:classes": [{"name": "class", "classes": list(self.labels.classes)}],
+            "label:tasks": ["detection"],
+            "label:type": ["vector"],
+        }
+        base["item_assets"] = {
+            "image": {"title": "image", "roles": ["data"], "ml-aoi:role": "feature"},
+            "labels": {
+                "title": "bounding boxes (GeoJSON, EPSG:4326, with pixel_bbox)",
+                "type": "application/geo+json",
+                "roles": ["labels"],
+                "ml-aoi:role": "label",
+            },
+        }
+        return base
