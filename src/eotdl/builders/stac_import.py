@@ -10,7 +10,7 @@ items have ``source`` links to imagery items), each label item becomes one item 
 label assets *and* the assets of the imagery it labels, so a loader reads one item per sample.
 Label items without ``source`` links are paired by MLHub's naming (``X-labels`` labels ``X``).
 Without label items, each item is one sample. Original ids are kept (``eotdl:original_id``,
-``eotdl:source_ids``).
+``eotdl:source_ids``). Pairing and flattening: :mod:`eotdl.builders.stac_samples`.
 
 Assets are fetched into the scratch folder (then uploaded by the catalog layer); an asset
 that cannot be fetched is reported with all the others at the end, or dropped and recorded
@@ -24,67 +24,36 @@ import urllib.parse
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eotdl.builders.base import ML_AOI_EXT, Builder, Labels, Option
+from eotdl.builders.base import Builder, Labels, Option
 from eotdl.builders.stac_archive import extract_archive, find_root, is_archive
-from eotdl.builders.stac_assets import Fetched, Fetcher, Mirror, split_s3
+from eotdl.builders.stac_assets import Fetcher, Mirror, split_s3
 from eotdl.builders.stac_migrate import is_label_item, migrate, source_version
+from eotdl.builders.stac_samples import (
+    Entry,
+    MissingAsset,
+    Sample,
+    SourceGroups,
+    attach,
+    flatten,
+    missing_summary,
+    name_samples,
+    pair,
+)
 from eotdl.catalog import canonical
 from eotdl.catalog.card import TASKS, Card
 from eotdl.catalog.sources import FOLLOWED, is_url, resolve, walk
 from eotdl.errors import EotdlError, InputError
 
-#: Links of a source item worth keeping (they point outside the catalog).
-KEPT_RELS = frozenset(
-    {"license", "cite-as", "about", "describedby", "via", "related", "derived_from", "preview"}
-)
-TIME_FIELDS = ("datetime", "start_datetime", "end_datetime")
-LABEL_SUFFIXES = ("-labels", "_labels", "-label", "_label")
 SCIENTIFIC_EXT = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 _BATCH = 64
-_METADATA_SUFFIXES = (".xml", ".json", ".txt", ".pdf", ".csv", ".html", ".md")
 _TASK_NAMES = {"detection": "object-detection", "object_detection": "object-detection"}
 
 
 class StacImportWarning(UserWarning):
     """Something an import left out or changed that the user should know about."""
-
-
-@dataclass(frozen=True)
-class MissingAsset:
-    """An asset that could not be fetched."""
-
-    item: str
-    key: str
-    href: str
-    reason: str
-
-    def format(self) -> str:
-        return f"item {self.item!r}: asset {self.key!r}: {self.href}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """An item of the source catalog, as spooled to disk during the scan."""
-
-    offset: int
-    id: str
-    collection: str
-    href: str
-    is_label: bool
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Sample:
-    """One output item: a label item (or plain item) and the imagery items it labels."""
-
-    id: str
-    entry: int
-    sources: tuple[int, ...]
 
 
 def _keys(value: Any) -> tuple[str, ...]:
@@ -170,10 +139,13 @@ class StacImportBuilder(Builder):
         self.seen_keys: set[str] = set()
         self.parents: dict[str, str] = {}  # item href -> id of the catalog/collection linking it
         self.spool = self.workdir / "stac-import-items.ndjson"
-        self.entries: list[_Entry] = []
+        self.entries: list[Entry] = []
         root = self._open_source()
         self._scan(root)
-        self.samples = self._pair()
+        pairs, notes = pair(self.entries, bool(self.settings["keep_unlabelled"]))
+        for note in notes:
+            self._note(note)
+        self.samples = name_samples(self.entries, pairs, self._show)
         self.labels = self._labels()
 
     # -- the source -------------------------------------------------------------------
@@ -360,7 +332,7 @@ class StacImportBuilder(Builder):
         if not isinstance(collection, str) or not collection:
             collection = self.parents.get(href, "")
         self.entries.append(
-            _Entry(
+            Entry(
                 out.tell(),
                 item_id,
                 collection,
@@ -402,87 +374,10 @@ class StacImportBuilder(Builder):
                 return href
         return href
 
-    def _read(self, handle: Any, entry: _Entry) -> dict[str, Any]:
+    def _read(self, handle: Any, entry: Entry) -> dict[str, Any]:
         handle.seek(entry.offset)
         item: dict[str, Any] = canonical.loads(handle.readline())
         return item
-
-    # -- pairing label items with their imagery --------------------------------------
-
-    def _pair(self) -> list[_Sample]:
-        by_href = {e.href: i for i, e in enumerate(self.entries)}
-        by_id: dict[str, list[int]] = {}
-        for i, entry in enumerate(self.entries):
-            by_id.setdefault(entry.id, []).append(i)
-        labels = [i for i, e in enumerate(self.entries) if e.is_label]
-        pairs: list[tuple[int, tuple[int, ...]]] = []
-        unresolved = 0
-        for i in labels:
-            entry = self.entries[i]
-            found: list[int] = []
-            for href in entry.sources:
-                j = by_href.get(href)
-                if j is None:
-                    j = self._by_id(by_id, _id_from_href(href), entry.collection)
-                if j is None or self.entries[j].is_label:
-                    unresolved += 1
-                elif j not in found:
-                    found.append(j)
-            if not entry.sources:
-                for suffix in LABEL_SUFFIXES:
-                    if entry.id.endswith(suffix):
-                        j = self._by_id(by_id, entry.id[: -len(suffix)], entry.collection)
-                        if j is not None and not self.entries[j].is_label:
-                            found.append(j)
-                        break
-            pairs.append((i, tuple(found)))
-        if unresolved:
-            self._note(
-                f"{unresolved} source link(s) of label items point at items that are not in the"
-                " catalog; their imagery was not imported."
-            )
-        if not labels:
-            pairs = [(i, ()) for i in range(len(self.entries))]
-        else:
-            used = {j for _, found in pairs for j in found}
-            left = [i for i, e in enumerate(self.entries) if not e.is_label and i not in used]
-            if left and self.settings["keep_unlabelled"]:
-                pairs += [(i, ()) for i in left]
-            elif left:
-                self._note(
-                    f"{len(left)} item(s) that no label item points at were left out"
-                    " (--keep-unlabelled keeps them)."
-                )
-        return self._sample_ids(pairs)
-
-    def _by_id(self, by_id: dict[str, list[int]], item_id: str, collection: str) -> int | None:
-        found = by_id.get(item_id) or []
-        if len(found) == 1:
-            return found[0]
-        same = [j for j in found if not self.entries[j].is_label]
-        if len(same) > 1:
-            same = [j for j in same if self.entries[j].collection == collection] or same
-        return same[0] if len(same) == 1 else None
-
-    def _sample_ids(self, pairs: list[tuple[int, tuple[int, ...]]]) -> list[_Sample]:
-        counts = Counter(self.entries[i].id for i, _ in pairs)
-        samples = []
-        for i, found in pairs:
-            entry = self.entries[i]
-            sample_id = entry.id
-            if counts[sample_id] > 1 and entry.collection:
-                sample_id = f"{entry.collection}-{entry.id}"
-            samples.append(_Sample(sample_id, i, found))
-        seen: dict[str, str] = {}
-        for sample in samples:
-            where = self._show(self.entries[sample.entry].href)
-            if sample.id in seen:
-                raise InputError(
-                    f"two items would both get the id {sample.id!r}: {seen[sample.id]} and {where}",
-                    hint="give the items distinct ids, or set their 'collection' field",
-                )
-            seen[sample.id] = where
-        return samples
 
     def _labels(self) -> Labels | None:
         types: Counter[str] = Counter()
@@ -530,11 +425,12 @@ class StacImportBuilder(Builder):
         self.missing = []
         with self.spool.open("rb") as handle:
             for start in range(0, len(self.samples), _BATCH):
-                batch = [self._assemble(handle, s) for s in self.samples[start : start + _BATCH]]
+                batch = [self._flatten(handle, s) for s in self.samples[start : start + _BATCH]]
                 hrefs = [a["href"] for item, _ in batch for a in item["assets"].values()]
                 fetched = fetcher.fetch_all(hrefs)
                 for item, groups in batch:
-                    yield self._finish(item, groups, fetched)
+                    self.missing += attach(item, groups, fetched, self._show)
+                    yield item
         if self.missing and not self.settings["allow_missing_assets"]:
             lines = [m.format() for m in self.missing[:1000]]
             if len(self.missing) > 1000:
@@ -554,101 +450,12 @@ class StacImportBuilder(Builder):
                 StacImportWarning,
                 stacklevel=2,
             )
-            self.notes.append(_missing_summary(self.missing))
+            self.notes.append(missing_summary(self.missing))
 
-    def _assemble(self, handle: Any, sample: _Sample) -> tuple[dict[str, Any], list[Any]]:
-        """The output item (hrefs not fetched yet) and, per source item, its asset keys."""
+    def _flatten(self, handle: Any, sample: Sample) -> tuple[dict[str, Any], SourceGroups]:
         entry = self.entries[sample.entry]
-        base = self._read(handle, entry)
-        sources = sorted(
-            (self._read(handle, self.entries[j]) for j in sample.sources),
-            key=lambda s: (_time_of(s) or "", s["id"]),
-        )
-        item: dict[str, Any] = {
-            k: v for k, v in base.items() if k not in ("collection", "links", "assets")
-        }
-        item["id"] = sample.id
-        item["links"] = _kept_links(base)
-        props = dict(base["properties"])
-        for source in sources:
-            for key, value in source["properties"].items():
-                if key not in TIME_FIELDS and not key.startswith(("label:", "eotdl:")):
-                    props.setdefault(key, value)
-        props["eotdl:original_id"] = entry.id
-        if entry.collection:
-            props["eotdl:original_collection"] = entry.collection
-        if sources:
-            props["eotdl:source_ids"] = [s["id"] for s in sources]
-        item["properties"] = props
-        if item.get("geometry") is None and sources and sources[0].get("geometry"):
-            item["geometry"] = sources[0]["geometry"]
-            item["bbox"] = sources[0].get("bbox")
-            if item["bbox"] is None:
-                item.pop("bbox")
-        extensions = list(base.get("stac_extensions") or [])
-        assets: dict[str, Any] = {}
-        label_assets = base["assets"]
-        for key, asset in label_assets.items():
-            asset = dict(asset)
-            if entry.is_label:
-                asset.setdefault("roles", _label_roles(key, asset, len(label_assets)))
-                if "labels" in asset["roles"]:
-                    asset["ml-aoi:role"] = "label"
-            else:
-                asset.setdefault("roles", _data_roles(key, asset))
-            assets[key] = asset
-        groups: list[tuple[str, list[str]]] = []
-        for n, source in enumerate(sources):
-            keys: list[str] = []
-            for key, asset in source["assets"].items():
-                name = f"{key}_{n}" if len(sources) > 1 else key
-                while name in assets:
-                    name = f"source_{name}"
-                asset = dict(asset)
-                asset.setdefault("roles", _data_roles(key, asset))
-                if "data" in asset["roles"]:
-                    asset["ml-aoi:role"] = "feature"
-                for field in TIME_FIELDS:
-                    value = source["properties"].get(field)
-                    if value is not None and value != props.get(field):
-                        asset.setdefault(field, value)
-                assets[name] = asset
-                keys.append(name)
-            groups.append((source["id"], keys))
-            for ext in source.get("stac_extensions") or []:
-                if ext not in extensions and "/label/" not in ext:
-                    extensions.append(ext)
-        if any("ml-aoi:role" in a for a in assets.values()) and ML_AOI_EXT not in extensions:
-            extensions.append(ML_AOI_EXT)
-        item["stac_extensions"] = extensions
-        item["assets"] = assets
-        return item, groups
-
-    def _finish(
-        self, item: dict[str, Any], groups: list[Any], fetched: dict[str, Fetched]
-    ) -> dict[str, Any]:
-        """Point assets at their fetched files; record (and drop) the missing ones."""
-        for key in list(item["assets"]):
-            asset = item["assets"][key]
-            outcome = fetched[asset["href"]]
-            if outcome.href is None:
-                self.missing.append(
-                    MissingAsset(item["id"], key, self._show(asset["href"]), outcome.reason)
-                )
-                del item["assets"][key]
-            else:
-                asset["href"] = outcome.href
-        for source_id, keys in groups:
-            present = [k for k in keys if k in item["assets"]]
-            data = [k for k in present if "data" in item["assets"][k].get("roles", [])]
-            if not (data or present):
-                continue
-            asset = item["assets"][(data or present)[0]]
-            link = {"rel": "source", "href": asset["href"], "title": f"imagery {source_id}"}
-            if asset.get("type"):
-                link["type"] = asset["type"]
-            item["links"].append(link)
-        return item
+        sources = [self._read(handle, self.entries[j]) for j in sample.sources]
+        return flatten(self._read(handle, entry), entry, sample.id, sources)
 
     # -- collection and card ---------------------------------------------------------
 
@@ -726,61 +533,3 @@ class StacImportBuilder(Builder):
             " limitations, and how to cite it.\n"
         )
         return card
-
-
-def _missing_summary(missing: list[MissingAsset]) -> str:
-    """One line per asset key: how many items lost it, and one example of why."""
-    by_key: dict[str, list[MissingAsset]] = {}
-    for m in missing:
-        by_key.setdefault(m.key, []).append(m)
-    lines = [
-        f"- {key!r} of {len(group)} item(s), e.g. {group[0].href}: {group[0].reason}"
-        for key, group in sorted(by_key.items())
-    ]
-    return f"{len(missing)} asset(s) could not be fetched and were left out:\n" + "\n".join(lines)
-
-
-def _time_of(item: dict[str, Any]) -> str | None:
-    props = item.get("properties") or {}
-    value = props.get("datetime") or props.get("start_datetime")
-    return str(value) if value else None
-
-
-def _id_from_href(href: str) -> str:
-    """The item id an href most likely names: its file name, or its folder for ``stac.json``
-    and ``item.json`` (MLHub's and pystac's layouts)."""
-    path = urllib.parse.urlsplit(href).path if is_url(href) else href
-    parts = [p for p in path.replace("\\", "/").split("/") if p]
-    if not parts:
-        return ""
-    stem = parts[-1][:-5] if parts[-1].endswith(".json") else parts[-1]
-    if stem in ("stac", "item") and len(parts) > 1:
-        return parts[-2]
-    return stem
-
-
-def _kept_links(item: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        dict(link)
-        for link in item.get("links") or []
-        if isinstance(link, dict)
-        and link.get("rel") in KEPT_RELS
-        and isinstance(link.get("href"), str)
-        and is_url(link["href"])
-    ]
-
-
-def _label_roles(key: str, asset: dict[str, Any], count: int) -> list[str]:
-    media = str(asset.get("type") or "")
-    if "label" in key.lower() or "geo+json" in media or count == 1:
-        return ["labels"]
-    return ["metadata"]
-
-
-def _data_roles(key: str, asset: dict[str, Any]) -> list[str]:
-    if key.lower() in ("thumbnail", "overview"):
-        return [key.lower()]
-    path = urllib.parse.urlsplit(str(asset.get("href") or "")).path.lower()
-    if path.endswith(_METADATA_SUFFIXES):
-        return ["metadata"]
-    return ["data"]
