@@ -26,7 +26,9 @@ COMMANDS: dict[str, str] = {
     "ingest": "eotdl.cli.ingest:ingest_group",
     "rebuild": "eotdl.cli.ingest:rebuild_command",
     "builders": "eotdl.cli.ingest:builders",
+    "qa": "eotdl.cli.qa:qa",
     "diff": "eotdl.cli.diff:diff",
+    "credits": "eotdl.cli.credits:credits",
 }
 
 

@@ -1,0 +1,43 @@
+from eotdl.catalog.card import Card
+from eotdl.catalog.credits import ledger
+from gitlab import commit, git, items, make_repo, write_dataset
+
+
+def test_ledger_from_history(tmp_path):
+    lab = make_repo(tmp_path / "lab")
+    write_dataset(lab, "crops", items(100))
+    commit(lab, "add crops", author="Ada Lovelace <ada@example.org>")
+    write_dataset(lab, "crops", items(150), version="1.1.0")
+    commit(
+        lab,
+        "more crops\n\nCo-authored-by: Grace Hopper <grace@example.org>",
+        author="Alan Turing <alan@example.org>",
+    )
+    lab.dataset("crops").write_card(
+        Card(
+            title="Crops",
+            description="d",
+            license="MIT",
+            extra={"reviewed_by": "Grace Hopper <grace@example.org>"},
+        )
+    )
+    commit(lab, "review", author="Grace Hopper <grace@example.org>")
+    book = ledger(lab.root)
+    by = {c.email: c for c in book.for_dataset("crops")}
+    assert by["ada@example.org"].created and by["ada@example.org"].items_added == 100
+    assert by["ada@example.org"].score == 10 + 1.0
+    assert by["alan@example.org"].items_added == 50 and not by["alan@example.org"].created
+    assert by["grace@example.org"].items_added == 50  # co-author shares the commit
+    assert by["grace@example.org"].reviews == 1 and by["grace@example.org"].improvements == 1
+    totals = book.totals()
+    assert totals[0]["email"] == "ada@example.org"
+    assert {t["email"] for t in totals} == {
+        "ada@example.org",
+        "alan@example.org",
+        "grace@example.org",
+    }
+
+
+def test_not_a_repo_gives_an_empty_ledger(tmp_path):
+    assert ledger(tmp_path).contributions == []
+    git  # keep the helper import used
