@@ -1,6 +1,6 @@
 from eotdl.catalog.card import Card
 from eotdl.catalog.credits import ledger
-from gitlab import commit, git, items, make_repo, write_dataset
+from gitlab import commit, items, make_repo, write_dataset
 
 
 def test_ledger_from_history(tmp_path):
@@ -40,4 +40,3 @@ def test_ledger_from_history(tmp_path):
 
 def test_not_a_repo_gives_an_empty_ledger(tmp_path):
     assert ledger(tmp_path).contributions == []
-    git  # keep the helper import used
