@@ -90,7 +90,7 @@ def test_open_cities_skip_assets_keeps_remote_hrefs(tmp_path: Path, shared_mirro
     assert item["assets"]["labels"]["roles"] == ["labels"]
     assert item["properties"]["eotdl:source_ids"] == ["3b20d4"]
     assert item["properties"]["label:classes"] == [{"name": "building", "classes": ["yes"]}]
-    assert [link["rel"] for link in item["links"]] == ["source"]
+    assert [link["rel"] for link in item["links"]] == ["source", "collection"]
     collection = lab.dataset("ds").read_collection()
     assert "STAC 0.8.1 and 1.0.0-rc.3" in collection["description"]
 
@@ -241,7 +241,8 @@ def test_http_404_is_reported(http_dir: Any, tmp_path: Path, shared_mirror: Path
         lab = _ingest(tmp_path, url, name="lenient", allow_missing_assets=True)
     _assert_valid(lab)
     item = next(i for i in _items(lab) if i["id"] == "scene_2-labels")
-    assert set(item["assets"]) == {"labels"} and item["links"] == []
+    assert set(item["assets"]) == {"labels"}
+    assert [link["rel"] for link in item["links"]] == ["collection"]
 
 
 def test_skip_assets_over_http_uploads_nothing(http_dir: Any, tmp_path: Path) -> None:

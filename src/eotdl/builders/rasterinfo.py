@@ -21,6 +21,10 @@ from rasterio.errors import RasterioError
 
 from eotdl.errors import InputError
 
+# rio-stac reads rasters without a geotransform (GCP-only files) with a warning we answer
+# ourselves; set once for the process (catch_warnings is not thread-safe).
+warnings.filterwarnings("ignore", category=rasterio.errors.NotGeoreferencedWarning)
+
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?(?!\d)")
 _DASH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
@@ -109,52 +113,50 @@ def raster_item(
 
     file = Path(path).resolve()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with rasterio.open(file) as src:
-                if src.width < 1 or src.height < 1 or src.count < 1:
-                    raise InputError(f"{file}: the raster has no pixels or no bands")
-                if src.crs is None and not src.gcps[0] and crs is None:
-                    raise InputError(
-                        f"{file}: no CRS and no ground control points, so its place on Earth"
-                        " is unknown",
-                        hint="pass --crs EPSG:XXXX if you know the CRS of its transform",
-                    )
-                source: Any = src
-                vrt = None
-                if crs is not None and src.crs is None:
-                    from rasterio.vrt import WarpedVRT
+        with rasterio.open(file) as src:
+            if src.width < 1 or src.height < 1 or src.count < 1:
+                raise InputError(f"{file}: the raster has no pixels or no bands")
+            if src.crs is None and not src.gcps[0] and crs is None:
+                raise InputError(
+                    f"{file}: no CRS and no ground control points, so its place on Earth"
+                    " is unknown",
+                    hint="pass --crs EPSG:XXXX if you know the CRS of its transform",
+                )
+            source: Any = src
+            vrt = None
+            if crs is not None and src.crs is None:
+                from rasterio.vrt import WarpedVRT
 
-                    vrt = WarpedVRT(src, src_crs=CRS.from_user_input(crs), crs=crs)
-                    source = vrt
-                earth = is_earth(src.crs)
-                if not earth and not allow_non_earth:
-                    raise InputError(
-                        f"{file}: its CRS is not an Earth CRS ({src.crs.to_string()[:60]}…),"
-                        " so it has no longitude/latitude footprint",
-                        hint="pass --allow-non-earth to ingest it with a null geometry and"
-                        " its native projection fields",
-                    )
-                when = acquisition_time(src, file, datetime)
-                if not earth:
-                    return _non_earth_item(src, file, item_id, asset_key, roles, when, properties)
-                extra = {"datetime": when, **(properties or {})}
-                item = create_stac_item(
-                    source,
-                    input_datetime=dt.datetime.fromisoformat(when.replace("Z", "+00:00")),
-                    id=item_id,
-                    asset_name=asset_key,
-                    asset_href=str(file),
-                    asset_roles=list(roles),
-                    with_proj=True,
-                    with_raster=True,
-                    with_eo=True,
-                    properties=extra,
-                ).to_dict(include_self_link=False)
-                if footprint_from_mask:
-                    _mask_footprint(src, item)
-                if vrt is not None:
-                    vrt.close()
+                vrt = WarpedVRT(src, src_crs=CRS.from_user_input(crs), crs=crs)
+                source = vrt
+            earth = is_earth(src.crs)
+            if not earth and not allow_non_earth:
+                raise InputError(
+                    f"{file}: its CRS is not an Earth CRS ({src.crs.to_string()[:60]}…),"
+                    " so it has no longitude/latitude footprint",
+                    hint="pass --allow-non-earth to ingest it with a null geometry and"
+                    " its native projection fields",
+                )
+            when = acquisition_time(src, file, datetime)
+            if not earth:
+                return _non_earth_item(src, file, item_id, asset_key, roles, when, properties)
+            extra = {"datetime": when, **(properties or {})}
+            item = create_stac_item(
+                source,
+                input_datetime=dt.datetime.fromisoformat(when.replace("Z", "+00:00")),
+                id=item_id,
+                asset_name=asset_key,
+                asset_href=str(file),
+                asset_roles=list(roles),
+                with_proj=True,
+                with_raster=True,
+                with_eo=True,
+                properties=extra,
+            ).to_dict(include_self_link=False)
+            if footprint_from_mask:
+                _mask_footprint(src, item)
+            if vrt is not None:
+                vrt.close()
     except RasterioError as exc:
         raise InputError(f"{file}: not a readable raster ({exc})") from None
     except Exception as exc:
@@ -162,6 +164,7 @@ def raster_item(
             raise
         raise InputError(f"{file}: could not be described ({type(exc).__name__}: {exc})") from None
     item["properties"]["datetime"] = when
+    item["stac_version"] = "1.0.0"
     item["links"] = []
     for asset in item["assets"].values():
         asset["href"] = str(file)

@@ -87,6 +87,7 @@ def save_dataset(
         def finished() -> Iterator[dict[str, Any]]:
             for item in ndjson.iter_items(spool):
                 _link_assets(item, lab, folder.path, summary.objects)
+                _link_collection(item, name)
                 extent.add(item)
                 split = item.get("properties", {}).get("ml-aoi:split")
                 if split:
@@ -172,6 +173,14 @@ def _link_assets(item: dict[str, Any], lab: Lab, dataset_dir: Path, stored: dict
         extensions = item.setdefault("stac_extensions", [])
         if FILE_EXT not in extensions:
             extensions.append(FILE_EXT)
+
+
+def _link_collection(item: dict[str, Any], name: str) -> None:
+    """Every item names its collection and links to it (``./collection.json`` in the lab)."""
+    item["collection"] = name
+    links = [link for link in item.get("links") or [] if link.get("rel") != "collection"]
+    links.append({"rel": "collection", "href": "./collection.json", "type": "application/json"})
+    item["links"] = links
 
 
 def _collection(

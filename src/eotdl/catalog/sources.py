@@ -55,7 +55,7 @@ def fetch_bytes(url: str, limit: int = MAX_JSON_BYTES) -> bytes:
 
 def resolve(base: str, href: str) -> str:
     """``href`` resolved against the location of the document ``base``."""
-    if is_url(href) or href.startswith("file://"):
+    if "://" in href:
         return href
     if is_url(base):
         return urllib.parse.urljoin(base, href)
