@@ -1,0 +1,231 @@
+"""Areas, points and label polygons read from GeoJSON, and label polygons rasterised onto chips.
+
+GeoJSON is longitude/latitude (RFC 7946); a legacy ``crs`` member is honoured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from shapely.geometry import box, mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+from eotdl.builders.chips import Frame, from_lonlat, reproject
+from eotdl.builders.scenes import parse_time
+from eotdl.errors import InputError
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def read_geojson(path: Path, what: str) -> list[dict[str, Any]]:
+    """The features of a GeoJSON file (FeatureCollection, Feature or bare geometry)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} file not found") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a GeoJSON file ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a GeoJSON object")
+    kind = data.get("type")
+    if kind == "FeatureCollection":
+        features = data.get("features")
+    elif kind == "Feature":
+        features = [data]
+    elif isinstance(kind, str) and "coordinates" in data or kind == "GeometryCollection":
+        features = [{"type": "Feature", "geometry": data, "properties": {}}]
+    else:
+        features = None
+    if not isinstance(features, list):
+        raise InputError(f"{path}: expected a GeoJSON FeatureCollection, Feature or geometry")
+    crs = _legacy_crs(data)
+    if crs not in (None, "EPSG:4326"):
+        for feature in features:
+            if feature.get("geometry"):
+                geom = reproject(shape(feature["geometry"]), crs, "EPSG:4326")
+                feature["geometry"] = mapping(geom)
+    return features
+
+
+def _legacy_crs(data: dict[str, Any]) -> str | None:
+    """The pre-RFC 7946 ``crs`` member (e.g. ``urn:ogc:def:crs:EPSG::32631``), if any."""
+    name = ((data.get("crs") or {}).get("properties") or {}).get("name")
+    if not name:
+        return None
+    text = str(name)
+    if text.endswith("CRS84"):
+        return "EPSG:4326"
+    code = text.rsplit(":", 1)[-1]
+    return f"EPSG:{code}" if code.isdigit() else text
+
+
+@dataclass
+class LabelShapes:
+    """Label polygons (lon/lat) with their class codes, rasterised onto chips on demand."""
+
+    geometries: list[BaseGeometry]
+    codes: list[int]
+    names: dict[int, str] = field(default_factory=dict)
+    _tree: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, path: Path, class_property: str) -> LabelShapes:
+        """Polygons and classes from a GeoJSON file; string classes become codes 1..N."""
+        features = read_geojson(path, "labels")
+        geometries: list[BaseGeometry] = []
+        values: list[Any] = []
+        for number, feature in enumerate(features, start=1):
+            props = feature.get("properties") or {}
+            if not feature.get("geometry"):
+                continue
+            if class_property not in props or props[class_property] is None:
+                raise InputError(
+                    f"{path}: feature #{number} has no {class_property!r} property",
+                    hint="name the property holding the class with --class-property",
+                )
+            geometries.append(shape(feature["geometry"]))
+            values.append(props[class_property])
+        if not geometries:
+            raise InputError(f"{path}: no label geometries")
+        codes, names = _class_codes(values, path)
+        return cls(geometries, codes, names)
+
+    @property
+    def classes(self) -> list[int]:
+        """The class codes used, sorted."""
+        return sorted(set(self.codes))
+
+    def rasterize(self, frame: Frame) -> np.ndarray:
+        """A (1, rows, cols) uint8 mask: the class code under each pixel, 0 elsewhere."""
+        from rasterio.features import rasterize
+        from shapely import STRtree
+
+        with self._lock:
+            if self._tree is None:
+                self._tree = STRtree(self.geometries)
+            tree = self._tree
+        hits = sorted(int(i) for i in tree.query(frame.footprint()))
+        out = np.zeros((1, frame.height, frame.width), dtype="uint8")
+        if not hits:
+            return out
+        shapes = [
+            (mapping(from_lonlat(self.geometries[i], frame.crs)), self.codes[i]) for i in hits
+        ]
+        out[0] = rasterize(
+            shapes,
+            out_shape=(frame.height, frame.width),
+            transform=frame.transform,
+            fill=0,
+            dtype="uint8",
+        )
+        return out
+
+
+def _class_codes(values: Iterable[Any], path: Path) -> tuple[list[int], dict[int, str]]:
+    """Integer classes as they are (1-255); names sorted and numbered from 1."""
+    values = list(values)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        bad = sorted({v for v in values if not 1 <= v <= 255})
+        if bad:
+            raise InputError(
+                f"{path}: class values {bad[:5]} are outside 1..255",
+                hint="0 is the mask's background; use codes 1-255 or class names",
+            )
+        return values, {}
+    names = sorted({str(v) for v in values})
+    if len(names) > 255:
+        raise InputError(f"{path}: {len(names)} classes; a uint8 mask holds at most 255")
+    number = {name: index for index, name in enumerate(names, start=1)}
+    return [number[str(v)] for v in values], {code: name for name, code in number.items()}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One in-situ observation: where, when, its id, its measured values and its feature."""
+
+    index: int
+    id: str
+    lon: float
+    lat: float
+    when: dt.datetime
+    values: dict[str, Any]
+    feature: dict[str, Any]
+
+
+def parse_area(bbox: Any, aoi: Any) -> BaseGeometry | None:
+    """The area of interest in longitude/latitude, from ``--bbox`` or ``--aoi``."""
+    if bbox is not None and bbox != "" and aoi:
+        raise InputError("give --bbox or --aoi, not both")
+    if aoi:
+        features = read_geojson(Path(aoi), "--aoi")
+        geometries = [shape(f["geometry"]) for f in features if f.get("geometry")]
+        area = unary_union(geometries) if geometries else None
+        if area is None or area.is_empty or area.area == 0:
+            raise InputError(f"--aoi {aoi}: needs at least one polygon")
+        return area
+    if bbox is None or bbox == "":
+        return None
+    values = bbox.split(",") if isinstance(bbox, str) else list(bbox)
+    try:
+        west, south, east, north = (float(v) for v in values)
+    except ValueError:
+        raise InputError(
+            f"--bbox {bbox!r}: write four numbers W,S,E,N in degrees",
+            hint="e.g. --bbox 1.40,43.55,1.50,43.62",
+        ) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InputError(
+            f"--bbox {bbox!r}: need -180 <= W < E <= 180 and -90 <= S < N <= 90",
+            hint="split an area that crosses the antimeridian into two datasets",
+        )
+    return box(west, south, east, north)
+
+
+def read_points(path: Path, time_property: str) -> list[Observation]:
+    """In-situ observations: GeoJSON points, each with a time and measured values."""
+    features = read_geojson(path, "--points")
+    ids = [f.get("id", (f.get("properties") or {}).get("id")) for f in features]
+    unique = all(i is not None for i in ids) and len({str(i) for i in ids}) == len(ids)
+    width = len(str(max(len(features) - 1, 0)))
+    tasks = []
+    for index, feature in enumerate(features):
+        geometry = feature.get("geometry") or {}
+        props = dict(feature.get("properties") or {})
+        if geometry.get("type") != "Point":
+            raise InputError(f"{path}: feature #{index + 1} is not a Point")
+        if props.get(time_property) in (None, ""):
+            raise InputError(
+                f"{path}: feature #{index + 1} has no {time_property!r} property",
+                hint="name the property holding the observation time with --time-property",
+            )
+        try:
+            when = parse_time(str(props.pop(time_property)))
+        except ValueError:
+            raise InputError(f"{path}: feature #{index + 1}: its time is not ISO 8601") from None
+        lon, lat = (float(v) for v in geometry["coordinates"][:2])
+        point_id = _SAFE.sub("-", str(ids[index])).strip("-.") if unique else ""
+        props.pop("id", None)
+        tasks.append(
+            Observation(
+                index,
+                point_id or f"p{index:0{width}d}",
+                lon,
+                lat,
+                when,
+                {k: v for k, v in props.items() if ":" not in k},
+                feature,
+            )
+        )
+    if not tasks:
+        raise InputError(f"{path}: no points")
+    return tasks
