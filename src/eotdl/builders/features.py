@@ -246,7 +246,7 @@ class BandStatistics:
 
     def summary(self) -> list[dict[str, float]]:
         """``raster:bands``-style statistics per band."""
-        out = []
+        out: list[dict[str, float]] = []
         for b in range(self.count.size):
             if self.count[b] == 0:
                 out.append({})

@@ -45,7 +45,8 @@ def acquisition_time(src: Any, path: Path, given: str | None) -> str:
         if match:
             parts = [int(p) if p else 0 for p in match.groups()] + [0, 0, 0]
             try:
-                when = dt.datetime(*parts[:6])
+                year, month, day, hour, minute, second = parts[:6]
+                when = dt.datetime(year, month, day, hour, minute, second)
             except ValueError:
                 continue
             if 1950 <= when.year <= 2100:
