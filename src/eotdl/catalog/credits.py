@@ -165,19 +165,25 @@ def ledger(lab_root: Path) -> Ledger:
                 entry.commits += 1
                 entry.last = date
                 entry.created = entry.created or bool(stats.get("created"))
-                added = stats.get("added", 0)
-                removed = stats.get("removed", 0)
-                changed = min(added, removed)
-                entry.items_added += added - changed
-                entry.items_changed += removed
+                lines_added = stats.get("added", 0)
+                lines_removed = stats.get("removed", 0)
+                changed = min(lines_added, lines_removed)
+                entry.items_added += lines_added - changed
+                entry.items_changed += lines_removed
                 entry._added_points += min(
-                    MAX_ITEMS_ADDED, POINTS_PER_ITEM_ADDED * (added - changed)
+                    MAX_ITEMS_ADDED, POINTS_PER_ITEM_ADDED * (lines_added - changed)
                 )
-                entry._changed_points += min(MAX_ITEMS_CHANGED, POINTS_PER_ITEM_CHANGED * removed)
-                if stats.get("meta") and not stats.get("created") and not (added or removed):
+                entry._changed_points += min(
+                    MAX_ITEMS_CHANGED, POINTS_PER_ITEM_CHANGED * lines_removed
+                )
+                if stats.get("meta") and not stats.get("created") and not changed_lines(stats):
                     entry.improvements += 1
     _credit_reviews(lab_root, prefix, table)
     return Ledger(sorted(table.values(), key=lambda c: (c.dataset, -c.score, c.name)))
+
+
+def changed_lines(stats: dict[str, int]) -> bool:
+    return bool(stats.get("added") or stats.get("removed"))
 
 
 def _is_creation(repo: Path, commit: str, path: str) -> bool:

@@ -145,7 +145,7 @@ def builders() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the builders as JSON.")
 def list_builders(as_json: bool) -> None:
     """Show every builder (built-in and third-party) with its options."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for kind in sorted(registry.available()):
         cls = registry.load(kind)
         rows.append(
