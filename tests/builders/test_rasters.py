@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import RASTER_FIXTURES, needs_shared
 from eotdl.builders.ingest import ingest, rebuild
 from eotdl.builders.rasters import RastersBuilder
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.validate import validate_target
 from eotdl.errors import InputError
 from rastergen import write_tif
+from shareddata import RASTER_FIXTURES, needs_shared
 
 # what each real fixture needs: extra options, and whether it must be refused without them
 FIXTURES = {

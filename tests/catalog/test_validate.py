@@ -7,12 +7,12 @@ import pytest
 import referencing
 import referencing.exceptions
 
-from conftest import EXAMPLES, needs_shared
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.schemas import SchemaSource, sync
 from eotdl.catalog.validate import Validator, validate_target
 from eotdl.errors import InputError
+from shareddata import EXAMPLES, needs_shared
 from stacgen import collection, item
 
 # ---------------------------------------------------------------- conformance with jsonschema
