@@ -1,0 +1,91 @@
+"""Object storage: one interface, two backends chosen by URL (``file://`` and ``s3://``).
+
+Bytes are content-addressed (``objects/sha256/ab/cdef….tif``), transfers stream, run in
+parallel, retry, resume and verify. This package knows nothing of STAC.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from eotdl.errors import InputError
+from eotdl.storage.base import (
+    ObjectCheck,
+    ObjectInfo,
+    ObjectMissingError,
+    ObjectStore,
+    StoredObject,
+    StoreUnavailableError,
+    TransferError,
+    TransferFailure,
+    TransferSummary,
+    Usage,
+)
+from eotdl.storage.source import SourceChangedError
+from eotdl.storage.transfer import TransferOptions
+
+__all__ = [
+    "ObjectCheck",
+    "ObjectInfo",
+    "ObjectMissingError",
+    "ObjectStore",
+    "SourceChangedError",
+    "StoredObject",
+    "StoreUnavailableError",
+    "TransferError",
+    "TransferFailure",
+    "TransferOptions",
+    "TransferSummary",
+    "Usage",
+    "open_store",
+]
+
+
+def open_store(
+    url: str,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    public_url: str | None = None,
+    *,
+    options: TransferOptions | None = None,
+) -> ObjectStore:
+    """The store at ``url``: ``file:///abs/folder`` (or a plain folder path) or ``s3://bucket/prefix``.
+
+    For S3, ``endpoint_url``, ``region`` and ``profile`` override the standard AWS settings
+    (``AWS_ENDPOINT_URL``, ``AWS_REGION``, ``AWS_PROFILE``, credentials files).
+    """
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise InputError(f"store URL {url!r} names no bucket", hint="use s3://bucket/prefix")
+        from eotdl.storage.s3store import S3Store
+
+        return S3Store(
+            parsed.netloc,
+            parsed.path,
+            endpoint_url=endpoint_url or None,
+            region=region or None,
+            profile=profile or None,
+            public_url=public_url or "",
+            options=options,
+        )
+    from eotdl.storage.filestore import FileStore
+
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise InputError(f"store URL {url!r}: file URLs must be local (file:///abs/path)")
+        return FileStore(Path(url2pathname(parsed.path)), public_url or "", options)
+    if parsed.scheme and len(parsed.scheme) > 1:  # not a Windows drive letter
+        raise InputError(
+            f"unsupported store URL {url!r}",
+            hint="use a folder, file:///abs/path or s3://bucket/prefix",
+        )
+    if not url:
+        raise InputError(
+            "empty store URL", hint="use a folder, file:///abs/path or s3://bucket/prefix"
+        )
+    return FileStore(Path(os.path.expanduser(url)), public_url or "", options)

@@ -1,0 +1,494 @@
+"""What the lab references in its object store, now and in every version in git history;
+and the two operations built on it: ``verify`` (re-hash what is referenced) and ``gc``
+(remove content-addressed objects that no version references).
+
+Only ``objects/sha256/…`` keys are ever garbage-collected: named objects (the published site,
+training checkpoints) belong to whoever wrote them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import threading
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eotdl.catalog import canonical, ndjson
+from eotdl.catalog.dataset import COLLECTION, ITEMS
+from eotdl.catalog.lab import Lab
+from eotdl.catalog.store import embedded_store_dir, open_lab_store
+from eotdl.errors import InputError, LabError
+from eotdl.storage import ObjectInfo, ObjectStore
+from eotdl.storage.hashing import sha256_of_checksum
+from eotdl.storage.keys import CONTENT_PREFIX, sha256_of_key
+
+DEFAULT_GRACE = dt.timedelta(days=7)
+_KINDS = ("datasets", "models")
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """One asset the lab references: where it is declared, its href and what it must hold.
+
+    ``key`` is the object's key in the lab's store, or None when the href points elsewhere.
+    """
+
+    where: str
+    item_id: str
+    asset: str
+    href: str
+    key: str | None
+    checksum: str | None
+    size: int | None
+
+
+class _Resolver:
+    """Turns asset hrefs into store keys: relative hrefs into the embedded store, URLs."""
+
+    def __init__(self, lab: Lab, store: ObjectStore) -> None:
+        self.lab = lab
+        self.store = store
+        self.folder = embedded_store_dir(lab)
+
+    def key(self, dataset_dir: Path, href: str) -> str | None:
+        parts = urllib.parse.urlsplit(href)
+        if self.folder is not None and not parts.scheme and not href.startswith("/"):
+            target = Path(os.path.normpath(dataset_dir / urllib.parse.unquote(parts.path)))
+            try:
+                return target.relative_to(self.folder).as_posix()
+            except ValueError:
+                return None
+        return self.store.key_for_href(href)
+
+
+def iter_lab_assets(lab: Lab, store: ObjectStore | None = None) -> Iterator[AssetRef]:
+    """Every asset of every item (and collection) of every dataset and model, streaming."""
+    resolver = _Resolver(lab, store or open_lab_store(lab))
+    for kind in _KINDS:
+        folder = lab.root / kind
+        if not folder.is_dir():
+            continue
+        for dataset_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+            collection = dataset_dir / COLLECTION
+            if collection.is_file():
+                try:
+                    data = canonical.loads(collection.read_bytes())
+                except ValueError as exc:
+                    raise InputError(f"{collection}: malformed JSON: {exc}") from None
+                where = _relative(lab, collection)
+                yield from _asset_refs(data, where, dataset_dir, resolver)
+            items = dataset_dir / ITEMS
+            if items.is_file():
+                for line in ndjson.iter_lines(items):
+                    item = ndjson.parse_line(items, line)
+                    where = f"{_relative(lab, items)}:{line.number}"
+                    yield from _asset_refs(item, where, dataset_dir, resolver)
+
+
+def _asset_refs(
+    obj: dict[str, Any], where: str, dataset_dir: Path, resolver: _Resolver
+) -> Iterator[AssetRef]:
+    assets = obj.get("assets")
+    if not isinstance(assets, dict):
+        return
+    for name, asset in sorted(assets.items()):
+        if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
+            continue
+        href = asset["href"]
+        checksum = asset.get("file:checksum")
+        size = asset.get("file:size")
+        yield AssetRef(
+            where=where,
+            item_id=str(obj.get("id", "")),
+            asset=str(name),
+            href=href,
+            key=resolver.key(dataset_dir, href),
+            checksum=checksum if isinstance(checksum, str) else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        )
+
+
+def _relative(lab: Lab, path: Path) -> str:
+    try:
+        return path.relative_to(lab.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssetProblem:
+    """An object the lab references that is missing, corrupt, unreadable ("error") or
+    declared with two different checksums ("conflict")."""
+
+    key: str
+    status: str
+    message: str
+    href: str
+    where: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "status": self.status,
+            "message": self.message,
+            "href": self.href,
+            "where": self.where,
+        }
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found: referenced objects re-hashed, and objects nothing references."""
+
+    store: str
+    assets: int = 0
+    checked: int = 0
+    ok: int = 0
+    external: int = 0
+    problems: list[AssetProblem] = field(default_factory=list)
+    unreferenced: list[ObjectInfo] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[AssetProblem]:
+        return [p for p in self.problems if p.status == "missing"]
+
+    @property
+    def corrupt(self) -> list[AssetProblem]:
+        return [p for p in self.problems if p.status != "missing"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "assets": self.assets,
+            "checked": self.checked,
+            "ok": self.ok,
+            "external": self.external,
+            "missing": [p.to_dict() for p in self.missing],
+            "corrupt": [p.to_dict() for p in self.corrupt],
+            "unreferenced": [
+                {"key": o.key, "size": o.size, "modified": _iso(o.modified)}
+                for o in self.unreferenced
+            ],
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class _Expected:
+    href: str
+    checksum: str | None
+    size: int | None
+    where: list[str] = field(default_factory=list)
+    conflict: str = ""
+
+
+def verify_lab(
+    lab: Lab, store: ObjectStore | None = None, workers: int | None = None, progress: bool = True
+) -> VerifyReport:
+    """Re-hash every object the lab's items reference against the store.
+
+    Reports missing and corrupt objects (with where they are referenced) and content-addressed
+    objects that no dataset or model of the working tree references.
+    """
+    store = store or open_lab_store(lab)
+    report = VerifyReport(store=store.url)
+    expected: dict[str, _Expected] = {}
+    for ref in iter_lab_assets(lab, store):
+        report.assets += 1
+        if ref.key is None:
+            report.external += 1
+            continue
+        entry = expected.get(ref.key)
+        if entry is None:
+            entry = expected[ref.key] = _Expected(ref.href, ref.checksum, ref.size)
+        elif (ref.checksum, ref.size) != (entry.checksum, entry.size) and not entry.conflict:
+            entry.conflict = (
+                f"declared with different file:checksum/file:size at {entry.where[0]}"
+                f" and {ref.where}"
+            )
+        if len(entry.where) < 5:
+            entry.where.append(f"{ref.where} item={ref.item_id} asset={ref.asset}")
+    for entry in expected.values():
+        if entry.checksum:
+            try:
+                sha256_of_checksum(entry.checksum)
+            except InputError as exc:
+                entry.conflict = entry.conflict or exc.message
+    checks = store.verify_objects(
+        (
+            (k, None if e.conflict else e.checksum, None if e.conflict else e.size)
+            for k, e in expected.items()
+        ),
+        workers=workers,
+        progress=progress,
+    )
+    for check in checks:
+        report.checked += 1
+        entry = expected[check.key]
+        if check.status == "ok" and not entry.conflict:
+            report.ok += 1
+            continue
+        status = "conflict" if check.status == "ok" else check.status
+        message = entry.conflict if check.status == "ok" else check.message
+        report.problems.append(AssetProblem(check.key, status, message, entry.href, entry.where))
+    referenced = set(expected)
+    hashes = {sha256_of_key(k) for k in expected} | {
+        _sha_of(e.checksum) for e in expected.values() if e.checksum
+    }
+    for info in store.list(CONTENT_PREFIX):
+        if info.key not in referenced and sha256_of_key(info.key) not in hashes:
+            report.unreferenced.append(info)
+    return report
+
+
+def _sha_of(checksum: str) -> str | None:
+    try:
+        return sha256_of_checksum(checksum)
+    except InputError:
+        return None
+
+
+# -- references in git history ---------------------------------------------------------
+
+
+@dataclass
+class References:
+    """Every store key and SHA-256 referenced by the working tree and by git history."""
+
+    keys: set[str] = field(default_factory=set)
+    sha256s: set[str] = field(default_factory=set)
+    git: bool = False
+    versions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, key: str | None, checksum: str | None) -> None:
+        if key is not None:
+            self.keys.add(key)
+            sha = sha256_of_key(key)
+            if sha:
+                self.sha256s.add(sha)
+        if checksum:
+            sha = _sha_of(checksum)
+            if sha:
+                self.sha256s.add(sha)
+
+    def covers(self, key: str) -> bool:
+        return key in self.keys or sha256_of_key(key) in self.sha256s
+
+
+def lab_references(lab: Lab, store: ObjectStore | None = None) -> References:
+    """What the working tree, the git index and every commit of every ref reference."""
+    store = store or open_lab_store(lab)
+    refs = References()
+    for ref in iter_lab_assets(lab, store):
+        refs.add(ref.key, ref.checksum)
+    git = _Git(lab.root)
+    if not git.is_repo():
+        refs.notes.append("the lab is not a git repository: only the current files protect objects")
+        return refs
+    if git.is_shallow():
+        raise LabError(
+            f"{lab.root} is a shallow git clone: older versions are not here, so gc cannot"
+            " know what they reference",
+            hint="run `git fetch --unshallow` first",
+        )
+    refs.git = True
+    resolver = _Resolver(lab, store)
+    blobs = git.versions()
+    refs.versions = len(blobs)
+    for path, data in git.read_blobs(blobs):
+        dataset_dir = lab.root / Path(path).parent.relative_to(git.prefix or ".")
+        for obj in _objects_in_blob(path, data):
+            for ref in _asset_refs(obj, path, dataset_dir, resolver):
+                refs.add(ref.key, ref.checksum)
+    return refs
+
+
+def _objects_in_blob(path: str, data: bytes) -> Iterator[dict[str, Any]]:
+    """The JSON objects of an old items.ndjson or collection.json (bad lines skipped)."""
+    lines: Iterable[bytes] = [data] if path.endswith(".json") else data.splitlines()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = canonical.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+class _Git:
+    """The few git commands gc needs, run in the lab's folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.prefix = ""
+
+    def _run(self, *args: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(self.root), *args], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise LabError(f"git {' '.join(args[:2])} failed in {self.root}: {result.stderr}")
+        return result.stdout
+
+    def is_repo(self) -> bool:
+        try:
+            inside = self._run("rev-parse", "--is-inside-work-tree").strip() == "true"
+        except (LabError, FileNotFoundError):
+            return False
+        if inside:
+            self.prefix = self._run("rev-parse", "--show-prefix").strip()
+        return inside
+
+    def is_shallow(self) -> bool:
+        return self._run("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def _pathspecs(self) -> list[str]:
+        specs = []
+        for kind in _KINDS:
+            for name in (ITEMS, COLLECTION):
+                specs.append(f":(top,glob){self.prefix}{kind}/*/{name}")
+        return specs
+
+    def versions(self) -> dict[str, str]:
+        """Every blob of an items.ndjson or collection.json in any commit, ref or the index."""
+        blobs: dict[str, str] = {}
+        log = self._run(
+            "log", "--all", "--reflog", "-m", "--raw", "--no-abbrev", "--no-renames",
+            "--format=", "--", *self._pathspecs(),
+        )  # fmt: skip
+        for line in log.splitlines():
+            if not line.startswith(":"):
+                continue
+            meta, _, path = line.partition("\t")
+            for blob in meta.split()[2:4]:
+                if blob.strip("0"):
+                    blobs.setdefault(blob, path)
+        for line in self._run(
+            "ls-files", "-s", "--full-name", "--", *self._pathspecs()
+        ).splitlines():
+            meta, _, path = line.partition("\t")
+            blobs.setdefault(meta.split()[1], path)
+        return blobs
+
+    def read_blobs(self, blobs: dict[str, str]) -> Iterator[tuple[str, bytes]]:
+        """(path, content) of each blob, streamed through one ``git cat-file --batch``."""
+        if not blobs:
+            return
+        process = subprocess.Popen(
+            ["git", "-C", str(self.root), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        stdin = process.stdin
+
+        def feed() -> None:
+            try:
+                for blob in blobs:
+                    stdin.write(f"{blob}\n".encode())
+            finally:
+                stdin.close()
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        try:
+            for path in blobs.values():
+                header = process.stdout.readline().decode().split()
+                if len(header) < 3 or header[1] != "blob":
+                    continue  # "missing": a blob of a pruned or partial clone
+                data = process.stdout.read(int(header[2]))
+                process.stdout.read(1)
+                yield path, data
+        finally:
+            feeder.join()
+            process.stdout.close()
+            process.wait()
+
+
+# -- gc ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GcPlan:
+    """What gc would delete (``candidates``) and why the rest stays."""
+
+    store: str
+    grace: dt.timedelta
+    scanned: int = 0
+    referenced: int = 0
+    recent: int = 0
+    candidates: list[ObjectInfo] = field(default_factory=list)
+    git: bool = False
+    versions: int = 0
+    notes: list[str] = field(default_factory=list)
+    deleted: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(o.size for o in self.candidates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "grace_days": self.grace.total_seconds() / 86400,
+            "scanned": self.scanned,
+            "referenced": self.referenced,
+            "recent": self.recent,
+            "candidates": [
+                {"key": o.key, "size": o.size, "modified": _iso(o.modified)}
+                for o in self.candidates
+            ],
+            "bytes": self.bytes,
+            "git": self.git,
+            "versions": self.versions,
+            "notes": self.notes,
+            "deleted": self.deleted,
+        }
+
+
+def plan_gc(
+    lab: Lab,
+    store: ObjectStore | None = None,
+    grace: dt.timedelta = DEFAULT_GRACE,
+    now: dt.datetime | None = None,
+) -> GcPlan:
+    """The content-addressed objects no version of any dataset or model references, and
+    older than ``grace`` (a just-uploaded object may belong to a pull request not yet merged)."""
+    store = store or open_lab_store(lab)
+    refs = lab_references(lab, store)
+    now = now or dt.datetime.now(dt.UTC)
+    plan = GcPlan(store.url, grace, git=refs.git, versions=refs.versions, notes=refs.notes)
+    for info in store.list(CONTENT_PREFIX):
+        plan.scanned += 1
+        if refs.covers(info.key):
+            plan.referenced += 1
+        elif info.modified is None or now - info.modified < grace:
+            plan.recent += 1
+        else:
+            plan.candidates.append(info)
+    return plan
+
+
+def run_gc(store: ObjectStore, plan: GcPlan) -> GcPlan:
+    """Delete the plan's candidates; return the plan with ``deleted`` set."""
+    plan.deleted = store.delete_many(o.key for o in plan.candidates)
+    return plan
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

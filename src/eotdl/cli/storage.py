@@ -1,0 +1,200 @@
+"""``eotdl storage``: list, measure, verify and garbage-collect the lab's object store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from eotdl.catalog.assets import DEFAULT_GRACE, VerifyReport, plan_gc, run_gc, verify_lab
+from eotdl.catalog.lab import Lab
+from eotdl.catalog.store import open_lab_store
+from eotdl.cli.output import console, emit_json
+from eotdl.errors import InputError
+from eotdl.storage import ObjectInfo
+
+lab_option = click.option(
+    "--lab",
+    "lab_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The lab folder (default: the lab containing the current folder).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _lab(lab_dir: Path | None) -> Lab:
+    return Lab.find(lab_dir)
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} B"  # pragma: no cover
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def parse_grace(text: str) -> dt.timedelta:
+    """A duration like ``7d``, ``12h``, ``30m``, ``0`` or a plain number of days."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms]?)\s*", text)
+    if not match:
+        raise InputError(f"--grace {text!r} is not a duration", hint="use e.g. 7d, 12h, 30m or 0")
+    value, unit = float(match.group(1)), match.group(2) or "d"
+    seconds = {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit]
+    return dt.timedelta(seconds=value * seconds)
+
+
+@click.group()
+def storage() -> None:
+    """Inspect and maintain the lab's object store (the bytes behind the assets)."""
+
+
+@storage.command("ls")
+@click.argument("prefix", default="")
+@lab_option
+@json_option
+def ls(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
+    """List the objects under PREFIX (default: all): size, date, key."""
+    objects = open_lab_store(_lab(lab_dir)).list(prefix)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "key": o.key,
+                    "size": o.size,
+                    "modified": o.modified.isoformat() if o.modified else None,
+                }
+                for o in objects
+            ]
+        )
+        return
+    for o in objects:
+        date = o.modified.strftime("%Y-%m-%d %H:%M") if o.modified else "-"
+        click.echo(f"{o.size:>12}  {date}  {o.key}")
+
+
+@storage.command()
+@click.argument("prefix", default="")
+@lab_option
+@json_option
+def du(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
+    """Count objects and bytes under PREFIX, per folder."""
+    store = open_lab_store(_lab(lab_dir))
+    usage = store.usage(prefix)
+    if as_json:
+        emit_json(dict(usage.to_dict(), store=store.url))
+        return
+    table = Table(title=f"{store.url}/{prefix}".rstrip("/"), title_justify="left")
+    table.add_column("folder")
+    table.add_column("objects", justify="right")
+    table.add_column("size", justify="right")
+    for folder, (count, size) in usage.folders.items():
+        table.add_row(folder or "(top)", str(count), _size(size))
+    table.add_row("[bold]total", f"[bold]{usage.objects}", f"[bold]{_size(usage.bytes)}")
+    console.print(table)
+
+
+@storage.command()
+@lab_option
+@json_option
+@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+def verify(lab_dir: Path | None, as_json: bool, workers: int, no_progress: bool) -> None:
+    """Re-hash every object the lab references; report missing, corrupt and unreferenced
+    objects. Exits non-zero when an object is missing or corrupt."""
+    lab = _lab(lab_dir)
+    report = verify_lab(lab, workers=workers, progress=not (as_json or no_progress))
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _show_verify(report)
+    if not report.passed:
+        raise SystemExit(1)
+
+
+def _object(o: ObjectInfo) -> dict[str, object]:
+    return {
+        "key": o.key,
+        "size": o.size,
+        "modified": o.modified.isoformat() if o.modified else None,
+    }
+
+
+def _show_verify(report: VerifyReport) -> None:
+    console.print(
+        f"{report.store}: {report.assets} assets, {report.checked} objects re-hashed,"
+        f" {report.ok} ok, {len(report.missing)} missing, {len(report.corrupt)} corrupt,"
+        f" {report.external} outside the store, {len(report.unreferenced)} unreferenced"
+    )
+    if report.problems:
+        table = Table(show_lines=False)
+        table.add_column("status")
+        table.add_column("key", overflow="fold")
+        table.add_column("problem", overflow="fold")
+        table.add_column("referenced at", overflow="fold")
+        for p in report.problems:
+            table.add_row(f"[red]{p.status}", p.key, p.message, "\n".join(p.where))
+        console.print(table)
+        console.print(
+            "[red]verify failed[/]: re-upload the missing or damaged files"
+            " (run the builder or `eotdl ingest` again)"
+        )
+    else:
+        console.print("[green]every referenced object is present and intact[/]")
+    if report.unreferenced:
+        console.print(
+            f"{_count(len(report.unreferenced), 'object')} not referenced by the current datasets"
+            " (older versions may still use them; `eotdl storage gc` knows)"
+        )
+
+
+@storage.command()
+@lab_option
+@json_option
+@click.option(
+    "--grace",
+    default="7d",
+    show_default=True,
+    help="Keep unreferenced objects younger than this (e.g. 7d, 12h, 0).",
+)
+@click.option("--yes", is_flag=True, help="Really delete (default: only show what would go).")
+def gc(lab_dir: Path | None, as_json: bool, grace: str, yes: bool) -> None:
+    """Remove objects that no version of any dataset or model references.
+
+    Looks at every version in git history; only content-addressed objects older than the
+    grace period go. A dry run unless --yes is given.
+    """
+    lab = _lab(lab_dir)
+    store = open_lab_store(lab)
+    plan = plan_gc(lab, store, grace=parse_grace(grace) if grace else DEFAULT_GRACE)
+    if yes:
+        run_gc(store, plan)
+    if as_json:
+        emit_json(dict(plan.to_dict(), dry_run=not yes))
+        return
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(
+        f"{plan.store}: {plan.scanned} objects, {plan.referenced} referenced"
+        f" ({plan.versions} file versions in git), {plan.recent} unreferenced but recent,"
+        f" {len(plan.candidates)} to remove ({_size(plan.bytes)})"
+    )
+    for o in plan.candidates[:20]:
+        console.print(f"  {o.key}  {_size(o.size)}")
+    if len(plan.candidates) > 20:
+        console.print(f"  … and {len(plan.candidates) - 20} more")
+    if yes:
+        console.print(f"[green]removed {_count(plan.deleted, 'object')}[/]")
+    elif plan.candidates:
+        console.print("dry run: nothing removed; run again with --yes to remove them")
+    sys.stdout.flush()
