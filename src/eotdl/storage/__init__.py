@@ -12,11 +12,11 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from eotdl.errors import InputError
-from eotdl.storage.base import (
+from eotdl.storage.base import ObjectStore
+from eotdl.storage.objects import (
     ObjectCheck,
     ObjectInfo,
     ObjectMissingError,
-    ObjectStore,
     StoredObject,
     StoreUnavailableError,
     TransferError,

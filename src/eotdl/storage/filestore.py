@@ -19,15 +19,10 @@ from urllib.parse import quote, unquote, urlparse
 from urllib.request import url2pathname
 
 from eotdl.errors import InputError, StorageError
-from eotdl.storage.base import (
-    ObjectInfo,
-    ObjectMissingError,
-    ObjectStore,
-    Sink,
-    StoreUnavailableError,
-)
+from eotdl.storage.base import ObjectStore
 from eotdl.storage.hashing import CHUNK
 from eotdl.storage.keys import check_key
+from eotdl.storage.objects import ObjectInfo, ObjectMissingError, Sink, StoreUnavailableError
 from eotdl.storage.source import UploadSource
 from eotdl.storage.transfer import TransferOptions
 

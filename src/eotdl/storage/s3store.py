@@ -8,38 +8,39 @@ resumed from the parts already stored. One client, shared by every thread.
 
 from __future__ import annotations
 
-import base64
 import builtins
-import datetime as dt
-import email.utils
 import hashlib
-import http.client
 import io
 import mimetypes
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
 
 import botocore.exceptions as bce
-import botocore.session
-from botocore import UNSIGNED
-from botocore.config import Config
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from eotdl.errors import InputError, StorageError
-from eotdl.storage.base import (
-    ObjectInfo,
-    ObjectMissingError,
-    ObjectStore,
-    Sink,
-    StoreUnavailableError,
-)
+from eotdl.storage import s3parts
+from eotdl.storage.base import ObjectStore
 from eotdl.storage.hashing import CHUNK
 from eotdl.storage.keys import CONTENT_PREFIX, check_key
+from eotdl.storage.objects import ObjectInfo, ObjectMissingError, Sink, StoreUnavailableError
+from eotdl.storage.s3client import (
+    CREDENTIAL_CODES,
+    DIGEST_CODES,
+    NETWORK_ERRORS,
+    TRANSIENT_CODES,
+    BodyReader,
+    S3ConnectionError,
+    b64,
+    drain,
+    error_code,
+    make_client,
+    network_reason,
+    parse_time,
+)
 from eotdl.storage.source import SourceChangedError, UploadSource
 from eotdl.storage.transfer import (
     BufferPool,
@@ -49,77 +50,9 @@ from eotdl.storage.transfer import (
     run_parallel,
 )
 
-_TRANSIENT_CODES = frozenset(
-    {
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "RequestThrottled",
-        "InternalError",
-        "ServiceUnavailable",
-        "OperationAborted",
-        "ConditionalRequestConflict",
-    }
-)
-#: The server computed another checksum than the one sent with the bytes.
-_DIGEST_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"})
-_CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "InvalidToken",
-        "ExpiredToken",
-        "TokenRefreshRequired",
-        "AuthorizationHeaderMalformed",
-        "InvalidSecurity",
-    }
-)
-_NETWORK_ERRORS = (
-    bce.EndpointConnectionError,
-    bce.ConnectionClosedError,
-    bce.ReadTimeoutError,
-    bce.ConnectTimeoutError,
-    bce.ResponseStreamingError,
-    bce.IncompleteReadError,
-    Urllib3Error,
-    http.client.HTTPException,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-class S3ConnectionError(StoreUnavailableError):
-    """The S3 endpoint could not be reached, or the connection kept failing."""
-
-
-def _code(exc: BaseException) -> tuple[str, int]:
-    if isinstance(exc, bce.ClientError):
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return str(error.get("Code", "")), int(status or 0)
-    return "", 0
-
-
-def _reason(exc: BaseException) -> str:
-    """The useful end of a network error ("[Errno 111] Connection refused"), not its URL."""
-    kwargs = getattr(exc, "kwargs", None) or {}
-    for text in (str(kwargs.get("error", "")), str(exc)):
-        match = re.search(r"\[Errno -?\d+\][^'\"\)]*", text)
-        if match:
-            return match.group(0).strip()
-    if isinstance(exc, bce.ConnectTimeoutError):
-        return "timed out"
-    return str(exc)
-
-
-def _b64(sha256_hex: str) -> str:
-    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
-
 
 class S3Store(ObjectStore):
-    """Objects under ``s3://bucket/prefix``, through one thread-safe boto3 client."""
+    """Objects under ``s3://bucket/prefix``, through one thread-safe botocore client."""
 
     def __init__(
         self,
@@ -143,7 +76,7 @@ class S3Store(ObjectStore):
         )
         self.endpoint_url = (endpoint_url or "").rstrip("/") or None
         self.public_url = public_url.rstrip("/")
-        self.client = _make_client(self.endpoint_url, region, profile, self.options)
+        self.client = make_client(self.endpoint_url, region, profile, self.options)
         self._budget = MemoryBudget(self.options.memory)
         self._buffers = BufferPool(
             self.options.part_size, max(2, self.options.memory // self.options.part_size)
@@ -199,9 +132,9 @@ class S3Store(ObjectStore):
         if isinstance(exc, bce.EndpointConnectionError) and not self._reached:
             return False  # never reached: a wrong endpoint, not a blip; fail fast
         if isinstance(exc, bce.ClientError):
-            code, status = _code(exc)
-            return status >= 500 or code in _TRANSIENT_CODES
-        return isinstance(exc, _NETWORK_ERRORS)
+            code, status = error_code(exc)
+            return status >= 500 or code in TRANSIENT_CODES
+        return isinstance(exc, NETWORK_ERRORS)
 
     def _call(self, method: str, attempts: int | None = None, **kwargs: Any) -> Any:
         """One S3 request, retried on transient errors, with errors made readable."""
@@ -212,7 +145,7 @@ class S3Store(ObjectStore):
             return response
         except bce.ClientError:
             raise
-        except (bce.BotoCoreError, *_NETWORK_ERRORS) as exc:
+        except (bce.BotoCoreError, *NETWORK_ERRORS) as exc:
             raise self._error(exc, kwargs.get("Key")) from None
 
     def _error(self, exc: BaseException, full_key: str | None = None) -> StorageError:
@@ -228,15 +161,15 @@ class S3Store(ObjectStore):
             )
         if isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError):
             return S3ConnectionError(
-                f"cannot reach the S3 endpoint {self._where}: {_reason(exc)}",
+                f"cannot reach the S3 endpoint {self._where}: {network_reason(exc)}",
                 hint="is the server running? Check [store] endpoint_url in eotdl.toml"
                 " (or AWS_ENDPOINT_URL)",
             )
-        if isinstance(exc, _NETWORK_ERRORS):
+        if isinstance(exc, NETWORK_ERRORS):
             return S3ConnectionError(
-                f"lost the connection to {self._where} on {where}: {_reason(exc)}"
+                f"lost the connection to {self._where} on {where}: {network_reason(exc)}"
             )
-        code, status = _code(exc)
+        code, status = error_code(exc)
         message = ""
         if isinstance(exc, bce.ClientError):
             message = str(exc.response.get("Error", {}).get("Message", "")).strip()
@@ -246,7 +179,7 @@ class S3Store(ObjectStore):
                 hint=f"create it (e.g. `aws s3 mb s3://{self.bucket}`) or fix [store] url in"
                 " eotdl.toml",
             )
-        if code in _CREDENTIAL_CODES:
+        if code in CREDENTIAL_CODES:
             return StoreUnavailableError(
                 f"{self._where} rejected the credentials ({code}): {message}",
                 hint="check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or"
@@ -271,7 +204,7 @@ class S3Store(ObjectStore):
                 MaxKeys=1,
             )
         except bce.ClientError as exc:
-            code, status = _code(exc)
+            code, status = error_code(exc)
             if code == "AccessDenied" and write:
                 return  # write-only credentials: let the writes speak for themselves
             raise self._error(exc) from None
@@ -281,11 +214,13 @@ class S3Store(ObjectStore):
         try:
             response = self._call("head_object", Bucket=self.bucket, Key=full)
         except bce.ClientError as exc:
-            code, status = _code(exc)
+            code, status = error_code(exc)
             if status == 404 or code in ("NoSuchKey", "NotFound", "404"):
                 return None
             raise self._error(exc, full) from None
-        return ObjectInfo(key, int(response["ContentLength"]), _when(response.get("LastModified")))
+        return ObjectInfo(
+            key, int(response["ContentLength"]), parse_time(response.get("LastModified"))
+        )
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         return self._list(self._full_prefix(prefix))
@@ -304,7 +239,7 @@ class S3Store(ObjectStore):
                 yield ObjectInfo(
                     self._relative(entry["Key"]),
                     int(entry["Size"]),
-                    _when(entry.get("LastModified")),
+                    parse_time(entry.get("LastModified")),
                 )
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
@@ -364,7 +299,7 @@ class S3Store(ObjectStore):
         try:
             self._call("delete_object", Bucket=self.bucket, Key=full)
         except bce.ClientError as exc:
-            if _code(exc)[1] != 404:
+            if error_code(exc)[1] != 404:
                 raise self._error(exc, full) from None
 
     def delete_many(self, keys_: Iterable[str]) -> int:
@@ -406,7 +341,7 @@ class S3Store(ObjectStore):
         try:
             return self._call("get_object", **kwargs)
         except bce.ClientError as exc:
-            code, status = _code(exc)
+            code, status = error_code(exc)
             if code == "NoSuchKey" or (status == 404 and code != "NoSuchBucket"):
                 raise ObjectMissingError(f"no object {key} in {self.url}") from None
             if code == "InvalidRange":
@@ -415,7 +350,7 @@ class S3Store(ObjectStore):
 
     def open(self, key: str) -> BinaryIO:
         response = self._get(key)
-        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=CHUNK)
+        return io.BufferedReader(BodyReader(response["Body"]), buffer_size=CHUNK)
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
@@ -433,7 +368,7 @@ class S3Store(ObjectStore):
         body = response["Body"]
         expected = int(response.get("ContentLength", -1))
         try:
-            received = _drain(body, sink)
+            received = drain(body, sink)
         except BaseException:
             body.close()  # the connection is broken: never hand it back to the pool
             raise
@@ -467,7 +402,7 @@ class S3Store(ObjectStore):
                 if advance is not None:
                     advance(source.size)
                 return written
-            return self._put_parts(full, source, overwrite, extra, advance)
+            return s3parts.put_parts(self, full, source, overwrite, extra, advance)
         except bce.ClientError as exc:
             raise self._error(exc, full) from None
 
@@ -479,9 +414,9 @@ class S3Store(ObjectStore):
         them (sent again)."""
         for attempt in range(1, self.options.attempts + 1):
             try:
-                return self._call(method, Body=body, ChecksumSHA256=_b64(sha256_hex), **kwargs)
+                return self._call(method, Body=body, ChecksumSHA256=b64(sha256_hex), **kwargs)
             except bce.ClientError as exc:
-                if _code(exc)[0] not in _DIGEST_CODES:
+                if error_code(exc)[0] not in DIGEST_CODES:
                     raise
                 if hashlib.sha256(body).hexdigest() != sha256_hex:
                     raise SourceChangedError(
@@ -507,11 +442,11 @@ class S3Store(ObjectStore):
         try:
             response = self._send_checked("put_object", name, data, sha256_hex, **kwargs)
         except bce.ClientError as exc:
-            if _code(exc)[1] == 412:
+            if error_code(exc)[1] == 412:
                 return self._same_as_stored(full, sha256_hex)
             raise
         returned = response.get("ChecksumSHA256")
-        if returned and returned != _b64(sha256_hex):
+        if returned and returned != b64(sha256_hex):
             raise StorageError(f"{self._where} stored {full} with another SHA-256 than was sent")
         if returned:
             self._server_checks = True
@@ -525,7 +460,7 @@ class S3Store(ObjectStore):
             head = self._call("head_object", Bucket=self.bucket, Key=full, ChecksumMode="ENABLED")
         except bce.ClientError:
             return False
-        return bool(head.get("ChecksumSHA256") == _b64(sha256_hex))
+        return bool(head.get("ChecksumSHA256") == b64(sha256_hex))
 
     def _part_pool(self) -> ThreadPoolExecutor:
         with self._parts_lock:
@@ -534,295 +469,3 @@ class S3Store(ObjectStore):
                     max_workers=self.options.workers, thread_name_prefix="eotdl-part"
                 )
             return self._parts
-
-    def _put_parts(
-        self,
-        full: str,
-        source: UploadSource,
-        overwrite: bool,
-        extra: dict[str, Any],
-        advance: Callable[[int], None] | None,
-    ) -> bool:
-        upload_id, stored = self._resumable_upload(full)
-        if upload_id is None:
-            created = self._call(
-                "create_multipart_upload",
-                Bucket=self.bucket,
-                Key=full,
-                ChecksumAlgorithm="SHA256",
-                **extra,
-            )
-            upload_id = str(created["UploadId"])
-        parts: dict[int, dict[str, Any]] = {}
-        futures: builtins.list[Future[None]] = []
-        lock = threading.Lock()
-        failed = threading.Event()
-
-        part_size = _part_size(source.size, self.options.part_size)
-        pool = self._buffers if part_size == self._buffers.size else BufferPool(part_size, 2)
-
-        def send(number: int, view: memoryview, checksum: str) -> None:
-            try:
-                response = self._send_checked(
-                    "upload_part",
-                    source.name,
-                    _body(view),
-                    base64.b64decode(checksum).hex(),
-                    Bucket=self.bucket,
-                    Key=full,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                )
-            except BaseException:
-                failed.set()
-                raise
-            finally:
-                _give_back(pool, view)
-            with lock:
-                parts[number] = {"PartNumber": number, "ETag": response["ETag"]}
-                parts[number]["ChecksumSHA256"] = checksum
-            if advance is not None:
-                advance(len(view))
-
-        blocks = source.parts(part_size, pool)
-        try:
-            for number, view in blocks:  # waits for a free buffer before reading a part
-                checksum = base64.b64encode(hashlib.sha256(view).digest()).decode()
-                if _already_sent(stored.get(number), view, checksum):
-                    _give_back(pool, view)
-                    parts[number] = {"PartNumber": number, "ETag": stored[number]["ETag"]}
-                    parts[number]["ChecksumSHA256"] = checksum
-                    if advance is not None:
-                        advance(len(view))
-                    continue
-                futures.append(self._part_pool().submit(send, number, view, checksum))
-                if failed.is_set():
-                    break
-        except SourceChangedError:
-            self._abort(full, upload_id, futures)
-            raise
-        except BaseException:
-            wait(futures)
-            raise
-        finally:
-            blocks.close()
-        wait(futures)
-        for future in futures:
-            exc = future.exception()
-            if exc is not None:
-                if not isinstance(exc, S3ConnectionError):
-                    self._abort(full, upload_id, [])
-                raise exc
-        return self._complete(full, upload_id, parts, source, overwrite)
-
-    def _complete(
-        self,
-        full: str,
-        upload_id: str,
-        parts: dict[int, dict[str, Any]],
-        source: UploadSource,
-        overwrite: bool,
-    ) -> bool:
-        kwargs: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Key": full,
-            "UploadId": upload_id,
-            "MultipartUpload": {"Parts": [parts[n] for n in sorted(parts)]},
-        }
-        if not overwrite:
-            kwargs["IfNoneMatch"] = "*"
-        try:
-            self._call("complete_multipart_upload", **kwargs)
-        except bce.ClientError as exc:
-            if _code(exc)[1] == 412:
-                self._abort(full, upload_id, [])
-                return self._same_as_stored(full, source.sha256)
-            if _code(exc)[0] == "NoSuchUpload" and self.head(self._relative(full)) is not None:
-                return False  # a retried complete whose first attempt went through
-            raise
-        stored = self.head(self._relative(full))
-        if stored is None or stored.size != source.size:
-            raise StorageError(
-                f"{self._where} reports {full} with {stored.size if stored else 'no'} bytes"
-                f" after the upload, expected {source.size}"
-            )
-        return True
-
-    def _abort(self, full: str, upload_id: str, futures: builtins.list[Future[None]]) -> None:
-        wait(futures)
-        try:
-            self._call("abort_multipart_upload", Bucket=self.bucket, Key=full, UploadId=upload_id)
-        except (bce.ClientError, StorageError):
-            pass
-
-    def _resumable_upload(self, full: str) -> tuple[str | None, dict[int, dict[str, Any]]]:
-        """The newest unfinished multipart upload of this key and its stored parts."""
-        try:
-            listing = self._call("list_multipart_uploads", Bucket=self.bucket, Prefix=full)
-        except (bce.ClientError, StorageError):
-            return None, {}
-        uploads = [u for u in listing.get("Uploads", []) if u.get("Key") == full]
-        if not uploads:
-            return None, {}
-        upload = max(uploads, key=lambda u: str(u.get("Initiated", "")))
-        upload_id = str(upload["UploadId"])
-        stored: dict[int, dict[str, Any]] = {}
-        marker = 0
-        while True:
-            try:
-                page = self._call(
-                    "list_parts",
-                    Bucket=self.bucket,
-                    Key=full,
-                    UploadId=upload_id,
-                    PartNumberMarker=marker,
-                )
-            except (bce.ClientError, StorageError):
-                return None, {}
-            for part in page.get("Parts", []):
-                stored[int(part["PartNumber"])] = {
-                    "Size": int(part["Size"]),
-                    "ETag": part["ETag"],
-                    "Checksum": part.get("ChecksumSHA256"),
-                }
-            if not page.get("IsTruncated"):
-                return upload_id, stored
-            marker = int(page.get("NextPartNumberMarker", 0))
-
-
-def _body(view: memoryview) -> bytes | bytearray:
-    """The bytes to send for a part: its pool buffer itself when full, else a copy."""
-    whole = view.obj
-    if isinstance(whole, bytes | bytearray) and len(whole) == len(view):
-        return whole
-    return bytes(view)
-
-
-def _give_back(pool: BufferPool, view: memoryview) -> None:
-    buffer = view.obj
-    if isinstance(buffer, bytearray) and len(buffer) == pool.size:
-        pool.put(buffer)
-
-
-def _already_sent(previous: dict[str, Any] | None, block: memoryview, checksum: str) -> bool:
-    """Whether a part listed by the server holds exactly ``block`` (by SHA-256, else MD5 ETag)."""
-    if previous is None or previous["Size"] != len(block):
-        return False
-    if previous["Checksum"]:
-        return bool(previous["Checksum"] == checksum)
-    etag = str(previous["ETag"]).strip('"')
-    return etag == hashlib.md5(block, usedforsecurity=False).hexdigest()
-
-
-def _part_size(size: int, preferred: int) -> int:
-    """The part size: the preferred one, or bigger so that no file needs over 9,000 parts."""
-    mib = 1024 * 1024
-    needed = -(-size // 9000)
-    return max(preferred, -(-needed // mib) * mib)
-
-
-class _BodyReader(io.RawIOBase):
-    """A raw binary stream over a botocore response body."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._body.close()
-        super().close()
-
-
-def _drain(body: Any, sink: Sink) -> int:
-    """Pass every byte of a response body to ``sink``; return the count.
-
-    When the body wraps a plain ``http.client`` response, read straight into one reused
-    buffer (one copy less per byte than ``body.read``), the way rclone's buffers work.
-    """
-    raw = getattr(body, "_raw_stream", None)
-    fp = getattr(raw, "_fp", None)
-    if raw is not None and isinstance(fp, http.client.HTTPResponse):
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
-        total = 0
-        while True:
-            count = fp.readinto(view)
-            if not count:
-                break
-            sink(view[:count])
-            total += count
-        raw.release_conn()
-        return total
-    total = 0
-    while True:
-        block = body.read(CHUNK)
-        if not block:
-            return total
-        sink(memoryview(block))
-        total += len(block)
-
-
-def _when(value: Any) -> dt.datetime | None:
-    """A timestamp as botocore hands it over unparsed (ISO 8601 in listings, RFC 1123 in
-    headers); parsing it ourselves is several times faster than botocore's dateutil."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    text = str(value)
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            return email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-
-
-def _raw_timestamp(value: str) -> str:
-    return value
-
-
-def _make_client(
-    endpoint_url: str | None, region: str | None, profile: str | None, options: TransferOptions
-) -> Any:
-    """One botocore S3 client (boto3 adds nothing a client needs, and costs 0.1 s to import)."""
-    core = botocore.session.get_session()
-    if profile:
-        core.set_config_variable("profile", profile)
-    core.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=_raw_timestamp
-    )
-    try:
-        signed = core.get_credentials() is not None
-        region = region or core.get_config_variable("region") or "us-east-1"
-    except bce.ProfileNotFound:
-        raise StorageError(
-            f"AWS profile {profile!r} not found",
-            hint="define it in ~/.aws/config, or fix [store] profile in eotdl.toml",
-        ) from None
-    config = Config(
-        signature_version=None if signed else UNSIGNED,
-        max_pool_connections=max(32, options.workers * 2 + 8),
-        connect_timeout=options.connect_timeout,
-        read_timeout=options.read_timeout,
-        retries={"total_max_attempts": 1},
-        tcp_keepalive=True,
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={
-            "payload_signing_enabled": False,
-            "addressing_style": "path" if endpoint_url else "auto",
-        },
-    )
-    try:
-        return core.create_client(
-            "s3", region_name=region, endpoint_url=endpoint_url, config=config
-        )
-    except ValueError as exc:
-        raise StorageError(f"invalid S3 endpoint URL {endpoint_url!r}: {exc}") from None
