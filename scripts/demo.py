@@ -96,14 +96,16 @@ def main() -> None:
     step("3. Offline validation against the official STAC schemas")
     run("validate", ".")
 
-    step("4. The static STAC tree")
+    step("4. The static site: STAC tree, geoparquet, search index and HTML pages")
     run("build")
 
     step("Done")
     print(f"lab:          {LAB}")
     print(f"dataset:      {LAB / 'datasets/land-cover'}")
     print(f"STAC catalog: {LAB / '_site/catalog.json'}")
+    print(f"site:         {LAB / '_site/index.html'}")
     print("try:         cd demo-lab && eotdl validate _site/catalog.json")
+    print("preview:     cd demo-lab && eotdl preview   # then open http://127.0.0.1:8000/")
 
 
 if __name__ == "__main__":

@@ -101,3 +101,95 @@ def test_config_title_in_root(tmp_path):
     write_stac_tree(lab)
     root = json.loads((lab.site_dir / "catalog.json").read_text())
     assert root["id"] == "crop-lab" and root["title"] == "Crop Lab"
+
+
+# -- incremental ---------------------------------------------------------------------------
+
+
+def _inodes(root):
+    return {p.relative_to(root).as_posix(): p.stat().st_ino for p in root.rglob("*.json")}
+
+
+def test_incremental_rewrites_only_the_changed_item(tmp_path):
+    lab = _lab(tmp_path, count=5)
+    other = lab.dataset("other")
+    other.write_collection(collection("other"))
+    other.write_items([item(f"o{n}", "other") for n in range(3)])
+    write_stac_tree(lab)
+    before = _inodes(lab.site_dir)
+    items = list(lab.dataset("ds").iter_items())
+    items[2]["properties"]["gsd"] = 3
+    lab.dataset("ds").write_items(items)
+    summary = write_stac_tree(lab)
+    assert (summary.items_written, summary.items_reused, summary.folders_carried) == (1, 7, 1)
+    after = _inodes(lab.site_dir)
+    changed = sorted(p for p in after if before.get(p) != after[p])
+    assert changed == [
+        ".eotdl-build.json",
+        "catalog.json",
+        "datasets/ds/.eotdl-build.json",
+        "datasets/ds/collection.json",
+        "datasets/ds/items/i2.json",
+    ]
+    data = json.loads((lab.site_dir / "datasets/ds/items/i2.json").read_text())
+    assert data["properties"]["gsd"] == 3
+    # the same content written again (a touch) reuses everything
+    lab.dataset("ds").write_items(items)
+    again = write_stac_tree(lab)
+    assert (again.items_written, again.folders_carried) == (0, 2)
+
+
+def test_incremental_output_equals_a_full_build(tmp_path):
+    lab = _lab(tmp_path, count=6, base_url="https://example.org/")
+    write_stac_tree(lab)
+    items = [i for i in lab.dataset("ds").iter_items() if i["id"] != "i1"]
+    items.append(item("i9"))
+    items[0]["properties"]["gsd"] = 1
+    lab.dataset("ds").write_items(items)
+    write_stac_tree(lab, parquet=True)
+    write_stac_tree(lab, parquet=True)
+    write_stac_tree(lab, tmp_path / "full", parquet=True, full=True)
+
+    def contents(root):
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in root.rglob("*.json")
+            if not p.name.startswith(".")
+        }
+
+    incremental, full = contents(lab.site_dir), contents(tmp_path / "full")
+    assert incremental.keys() == full.keys()
+    assert "datasets/ds/items/i1.json" not in incremental
+    for name in incremental:
+        if "/items/" in name:  # hrefs into the store differ: the two trees are in other places
+            assert json.loads(incremental[name])["id"] == json.loads(full[name])["id"]
+        else:
+            assert incremental[name] == full[name], name
+
+
+def test_removed_dataset_disappears(tmp_path):
+    lab = _lab(tmp_path)
+    other = lab.dataset("other")
+    other.write_collection(collection("other"))
+    other.write_items([item("o1", "other")])
+    write_stac_tree(lab)
+    import shutil
+
+    shutil.rmtree(other.path)
+    summary = write_stac_tree(lab)
+    assert summary.collections == 1
+    assert not (lab.site_dir / "datasets/other").exists()
+    root = json.loads((lab.site_dir / "catalog.json").read_text())
+    assert [link["href"] for link in root["links"] if link["rel"] == "child"] == [
+        "./datasets/ds/collection.json"
+    ]
+
+
+def test_item_ids_are_quoted_in_links(tmp_path):
+    lab = _lab(tmp_path, count=0)
+    lab.dataset("ds").write_items([item("a b#c")])
+    write_stac_tree(lab)
+    col = json.loads((lab.site_dir / "datasets/ds/collection.json").read_text())
+    [href] = [link["href"] for link in col["links"] if link["rel"] == "item"]
+    assert href == "./items/a%20b%23c.json"
+    assert (lab.site_dir / "datasets/ds/items/a b#c.json").is_file()

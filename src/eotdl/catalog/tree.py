@@ -1,45 +1,120 @@
-"""The static STAC tree any STAC client can walk, written in time linear in the items.
+"""The static STAC tree any STAC client can walk, written incrementally and atomically.
 
 ``catalog.json`` → ``datasets/<name>/collection.json`` → ``datasets/<name>/items/<id>.json``
-(models likewise under ``models/``). Links are relative; ``self`` links are absolute and only
-written when the lab has a public ``base_url``. Relative hrefs of the lab (assets in the
-embedded store, links between items) are rewritten so they still resolve from their new place.
+(models likewise under ``models/``), plus, when asked, one stac-geoparquet ``items.parquet`` per
+dataset. Links are relative; ``self`` links are absolute and only written when the lab has a
+public ``base_url``. Relative hrefs of the lab (assets in the embedded store, links between
+items) are rewritten so they still resolve from their new place.
+
+Incremental: a manifest (``.eotdl-build.json`` at the root, and one per dataset folder) records
+what each output was made from. A dataset whose files did not change is carried over whole (one
+rename when the build is committed); in a dataset whose items changed, only the items whose
+canonical line changed are written again, the others are kept (the previous items folder is
+carried over and patched); the parquet file is patched too. Atomic: everything is written into
+a :class:`Stage` that replaces the previous tree only when the whole build succeeded. Time and
+memory are linear in the items.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
-import shutil
-import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eotdl.catalog import canonical
+from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.geoparquet import MEDIA_TYPE as PARQUET_TYPE
+from eotdl.catalog.geoparquet import ItemsParquetWriter, patch_items_parquet
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.staging import Stage
 from eotdl.errors import InputError
 
 STAC_VERSION = "1.1.0"
 #: Link relations the tree writer owns; any others in the lab are kept (rewritten if relative).
 STRUCTURAL = {"root", "self", "parent", "child", "item", "collection"}
+MANIFEST = ".eotdl-build.json"
+PARQUET = "items.parquet"
+#: Bumped whenever the bytes the tree writer produces change, so old outputs are not reused.
+TREE_FORMAT = 2
 _UNSAFE_ID = re.compile(r"[\x00-\x1f/\\]|^\.|^$")
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+#: What a caller derives from each item and wants remembered (memoised by the item's line).
+ItemFacts = Callable[[dict[str, Any]], Any]
 
 
 @dataclass
 class TreeSummary:
-    """What was written."""
+    """What was written: counts, and how much was rebuilt versus reused."""
 
     root: Path
     collections: int
     items: int
     seconds: float
+    items_written: int = 0
+    items_reused: int = 0
+    folders_carried: int = 0
+
+
+@dataclass
+class ItemEntry:
+    """One item of a dataset being built: its id, the caller's facts, and (when this build
+    parsed it and kept it) the lab's Item dict. ``changed``: written by this build."""
+
+    id: str
+    facts: Any
+    changed: bool
+    item: dict[str, Any] | None = None
+
+
+@dataclass
+class DatasetBuild:
+    """A dataset (or model) folder in a build.
+
+    ``status`` is ``carried`` (nothing changed: the previous output is reused whole, and only
+    ``extra`` from the last build is known), ``incremental`` (some items changed) or ``full``.
+    A caller writing its own files for a changed folder sets ``extra`` (JSON-able) to what it
+    wants to find again when the folder is carried next time, and ``memo`` to what it wants in
+    ``previous_memo`` when the folder is next built incrementally (say, digests of its pages).
+    """
+
+    group: str
+    folder: DatasetFolder
+    status: str
+    count: int
+    title: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    collection: dict[str, Any] = field(default_factory=dict)
+    entries: list[ItemEntry] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    items_kept: bool = False
+    memo: dict[str, Any] = field(default_factory=dict)
+    previous_memo: dict[str, Any] = field(default_factory=dict)
+    _manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def relative_dir(self) -> str:
+        return f"{self.group}/{self.folder.name}"
+
+    @property
+    def changed(self) -> bool:
+        return self.status != "carried"
+
+    @property
+    def changed_entries(self) -> list[ItemEntry]:
+        return [e for e in self.entries if e.changed]
 
 
 def safe_file_name(item_id: str) -> str:
@@ -51,6 +126,13 @@ def safe_file_name(item_id: str) -> str:
             " characters (at most 200 characters)",
         )
     return f"{item_id}.json"
+
+
+def quote_name(name: str) -> str:
+    """A file name as it appears in a relative link."""
+    if _PLAIN_NAME.match(name):
+        return name
+    return urllib.parse.quote(name, safe="-_.~!$&'()*+,;=:@")
 
 
 def _is_relative(href: str) -> bool:
@@ -82,8 +164,8 @@ def _rebase_folder(folder: str, source_dir: str, target_dir: str) -> str:
     return urllib.parse.quote(relative, safe="/.-_~") + "/"
 
 
-def _link(rel: str, href: str, title: str | None = None) -> dict[str, Any]:
-    link: dict[str, Any] = {"rel": rel, "href": href, "type": "application/json"}
+def _link(rel: str, href: str, title: str | None = None, kind: str = "application/json") -> dict:
+    link: dict[str, Any] = {"rel": rel, "href": href, "type": kind}
     if title:
         link["title"] = title
     return link
@@ -101,147 +183,437 @@ def _kept_links(obj: dict[str, Any], source_dir: Path, target_dir: Path) -> list
 
 
 def _rebase_assets(obj: dict[str, Any], source_dir: Path, target_dir: Path) -> None:
+    """Rebase ``obj``'s asset hrefs; ``obj["assets"]`` is replaced, never changed in place."""
     assets = obj.get("assets")
     if not isinstance(assets, dict):
         return
-    for key, asset in list(assets.items()):
+    rebased = dict(assets)
+    for key, asset in assets.items():
         if isinstance(asset, dict) and isinstance(asset.get("href"), str):
-            assets[key] = {**asset, "href": rebase(asset["href"], source_dir, target_dir)}
+            rebased[key] = {**asset, "href": rebase(asset["href"], source_dir, target_dir)}
+    obj["assets"] = rebased
 
 
-class _Writer:
-    def __init__(self, out: Path, base_url: str, pool: ThreadPoolExecutor) -> None:
-        self.out = str(out)
-        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
-        self.pool = pool
+def _fingerprint(paths: list[Path]) -> list[list[int]]:
+    """(size, mtime) of each input file, [-1, -1] for a missing one: cheap change detection."""
+    found = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            found.append([st.st_size, st.st_mtime_ns])
+        except FileNotFoundError:
+            found.append([-1, -1])
+    return found
 
-    def self_link(self, relative: str) -> list[dict[str, Any]]:
-        return [_link("self", self.base_url + relative)] if self.base_url else []
 
-    def write(self, relative: str, obj: dict[str, Any]) -> None:
-        _write_file(os.path.join(self.out, relative), canonical.dumps_pretty(obj))
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
 
-    def write_many(self, files: list[tuple[str, bytes]]) -> None:
+
+class TreeBuilder:
+    """Write the STAC tree of a lab into a :class:`Stage`, reusing what did not change.
+
+    ``key`` names everything else the outputs depend on (a caller's templates, settings): a
+    different key rebuilds every folder. ``context_files(folder)`` lists more input files per
+    folder (a card, a QA report), ``context_data(folder)`` more input bytes (names of other
+    folders a page links to): a change in them rebuilds that folder's items. ``facts`` is
+    called on every item this build parses; its JSON-able result is remembered per item line,
+    so an unchanged item is never parsed again. Items are kept in :attr:`ItemEntry.item` for
+    folders of at most ``keep_items`` items. ``parquet`` writes ``items.parquet``; ``html``
+    adds ``alternate`` links to the ``index.html`` pages a site writes beside each object.
+    """
+
+    def __init__(
+        self,
+        lab: Lab,
+        stage: Stage,
+        *,
+        key: str = "",
+        facts: ItemFacts | None = None,
+        context_files: Callable[[DatasetFolder], list[Path]] | None = None,
+        context_data: Callable[[DatasetFolder], bytes] | None = None,
+        keep_items: int = 0,
+        parquet: bool = False,
+        html: bool = False,
+        full: bool = False,
+    ) -> None:
+        self.lab = lab
+        self.stage = stage
+        self.final = stage.target
+        self.base_url = lab.config.base_url.rstrip("/") + "/" if lab.config.base_url else ""
+        rel_target = os.path.relpath(self.final, lab.root)
+        self.key = _digest(
+            canonical.dumps(
+                [TREE_FORMAT, STAC_VERSION, self.base_url, rel_target, parquet, html, key]
+            )
+        )
+        self.facts = facts
+        self.context_files = context_files
+        self.context_data = context_data
+        self.keep_items = keep_items
+        self.parquet = parquet
+        self.html = html
+        self.full = full
+        self.builds: list[DatasetBuild] = []
+        self.summary = TreeSummary(self.final, 0, 0, 0.0)
+        self._started = time.perf_counter()
+        self._previous = self._read_previous()
+        self._pool = ThreadPoolExecutor(max_workers=8)
+
+    # -- manifests ----------------------------------------------------------------------
+
+    def _read_previous(self) -> dict[str, Any]:
+        path = self.stage.previous_path(MANIFEST)
+        if self.full or path is None:
+            return {}
+        try:
+            data = canonical.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return {}
+        folders = data.get("folders")
+        return folders if isinstance(folders, dict) else {}
+
+    def _read_items_manifest(
+        self, relative_dir: str
+    ) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]] | None:
+        path = self.stage.previous_path(f"{relative_dir}/{MANIFEST}")
+        if path is None:
+            return None
+        try:
+            data = canonical.loads(path.read_bytes())
+            items = {h: (item_id, facts) for item_id, h, facts in data["items"]}
+            memo = data.get("memo")
+            return items, memo if isinstance(memo, dict) else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # -- the walk -----------------------------------------------------------------------
+
+    def datasets(self) -> Iterator[DatasetBuild]:
+        """Build every dataset and model folder, yielding each one once its tree is staged."""
+        folders = [("datasets", f) for f in self.lab.datasets()]
+        folders += [("models", f) for f in self.lab.models()]
+        try:
+            for group, folder in folders:
+                build = self._build_folder(group, folder)
+                self.builds.append(build)
+                yield build
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the writer threads (``finish`` does it too)."""
+        self._pool.shutdown(wait=True)
+
+    def _inputs(self, folder: DatasetFolder) -> list[Path]:
+        extra = self.context_files(folder) if self.context_files else []
+        return [folder.collection_path, folder.items_path, *extra]
+
+    def _build_folder(self, group: str, folder: DatasetFolder) -> DatasetBuild:
+        relative_dir = f"{group}/{folder.name}"
+        inputs = self._inputs(folder)
+        data = self.context_data(folder) if self.context_data else b""
+        fingerprint = [*_fingerprint(inputs), [len(data), int(_digest(data)[:12], 16)]]
+        previous = self._previous.get(relative_dir)
+        can_carry = previous is not None and self.stage.can_carry(relative_dir)
+        if can_carry and previous is not None and previous.get("inputs") == fingerprint:
+            return self._carried(group, folder, previous, fingerprint)
+        collection_bytes = folder.collection_path.read_bytes()
+        context = _digest(
+            collection_bytes
+            + b"\0".join(p.read_bytes() if p.is_file() else b"-" for p in inputs[2:])
+            + b"\0"
+            + data
+        )
+        old = None
+        if can_carry and previous is not None and previous.get("context") == context:
+            old = self._read_items_manifest(relative_dir)
+        collection = folder.read_collection()
+        build = DatasetBuild(
+            group,
+            folder,
+            "incremental" if old is not None else "full",
+            0,
+            str(collection.get("title") or folder.name),
+            collection=collection,
+        )
+        build._manifest = {"inputs": fingerprint, "context": context}
+        if old is not None:
+            build.previous_memo = old[1]
+        self._write_items(build, old[0] if old is not None else {})
+        if build.status == "incremental" and not build.removed and not build.changed_entries:
+            # the files were touched but hold the same content: reuse the previous output
+            self.stage.discard(relative_dir)
+            self.summary.items_reused -= build.count
+            assert previous is not None
+            return self._carried(group, folder, previous, fingerprint)
+        self._write_collection(build)
+        return build
+
+    def _carried(
+        self, group: str, folder: DatasetFolder, previous: dict[str, Any], fingerprint: list
+    ) -> DatasetBuild:
+        self.stage.carry(f"{group}/{folder.name}")
+        self.summary.folders_carried += 1
+        count = int(previous.get("count", 0))
+        self.summary.items_reused += count
+        build = DatasetBuild(
+            group,
+            folder,
+            "carried",
+            count,
+            str(previous.get("title") or folder.name),
+            extra=dict(previous.get("extra") or {}),
+        )
+        build._manifest = {**previous, "inputs": fingerprint}
+        return build
+
+    def _write_items(self, build: DatasetBuild, old: dict[str, tuple[str, Any]]) -> None:
+        folder = build.folder
+        relative_dir = build.relative_dir
+        final_dir = self.final / relative_dir
+        items_rel = f"{relative_dir}/items"
+        # incremental: the previous items folder is carried and patched, not re-linked file by
+        # file; where it cannot be, unchanged files are hard-linked into a fresh folder
+        if build.status != "incremental" or not self.stage.patch(items_rel):
+            self.stage.path(items_rel).mkdir(parents=True, exist_ok=True)
+        parquet_rel = f"{relative_dir}/{PARQUET}"
+        writer = None
+        if self.parquet and build.status == "full":
+            writer = ItemsParquetWriter(self.stage.path(parquet_rel))
+        upserts: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        rows: list[list[Any]] = []
+        batch: list[tuple[str, bytes]] = []
+        keep = self.keep_items > 0
+        path = folder.items_path
+        lines = ndjson.iter_lines(path) if path.exists() else iter(())
+        try:
+            for line in lines:
+                digest = _digest(line.data)
+                hit = old.get(digest)
+                if hit is not None and hit[0] not in seen:
+                    item_id, facts = hit
+                    if self.stage.link_previous(f"{items_rel}/{safe_file_name(item_id)}"):
+                        seen.add(item_id)
+                        rows.append([item_id, digest, facts])
+                        build.entries.append(ItemEntry(item_id, facts, False))
+                        continue
+                item = ndjson.parse_line(path, line)
+                if item.get("type") != "Feature":
+                    raise InputError(
+                        f"{path}:{line.number}: not a STAC Item (type is {item.get('type')!r},"
+                        " expected 'Feature')"
+                    )
+                item_id = str(item.get("id", ""))
+                name = safe_file_name(item_id)
+                if item_id in seen:
+                    raise InputError(
+                        f"{path}:{line.number}: duplicate item id {item_id!r}",
+                        hint="every item of a dataset needs its own id",
+                    )
+                seen.add(item_id)
+                facts = self.facts(item) if self.facts else None
+                rows.append([item_id, digest, facts])
+                build.entries.append(ItemEntry(item_id, facts, True, item if keep else None))
+                if keep and len(build.entries) > self.keep_items:
+                    keep = False
+                    for entry in build.entries:
+                        entry.item = None
+                relative = f"{items_rel}/{name}"
+                batch.append((relative, self._item_bytes(item, folder.path, final_dir, relative)))
+                if writer is not None or self.parquet:
+                    row = self._parquet_item(item, folder.path, final_dir, relative_dir, name)
+                    if writer is not None:
+                        writer.add(row)
+                    else:
+                        upserts.append(row)
+                if len(batch) >= 512:
+                    self._write_many(batch)
+                    batch = []
+            self._write_many(batch)
+            build.items_kept = keep
+            build.count = len(rows)
+            build.removed = sorted({item_id for item_id, _ in old.values()} - seen)
+            changed = bool(upserts) or bool(build.removed)
+            if writer is not None:
+                writer.close()
+                writer = None
+            elif self.parquet and build.status == "incremental" and changed:
+                previous = self.stage.previous_path(parquet_rel)
+                if previous is None or not patch_items_parquet(
+                    previous, self.stage.path(parquet_rel), upserts, build.removed
+                ):
+                    self._rewrite_parquet(build)
+            elif self.parquet and not self.stage.link_previous(parquet_rel):
+                self._rewrite_parquet(build)
+        finally:
+            if writer is not None:
+                writer.abort()
+        self.summary.items_written += sum(1 for e in build.entries if e.changed)
+        self.summary.items_reused += sum(1 for e in build.entries if not e.changed)
+        build._manifest["items"] = rows
+
+    def _rewrite_parquet(self, build: DatasetBuild) -> None:
+        """Convert every item again (the previous file is missing or its schema conflicts)."""
+        final_dir = self.final / build.relative_dir
+        writer = ItemsParquetWriter(self.stage.path(f"{build.relative_dir}/{PARQUET}"))
+        try:
+            for item in build.folder.iter_items():
+                name = safe_file_name(str(item.get("id", "")))
+                writer.add(
+                    self._parquet_item(item, build.folder.path, final_dir, build.relative_dir, name)
+                )
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+
+    def _write_many(self, files: list[tuple[str, bytes]]) -> None:
         """Write many small files; file creation is syscall-bound, so threads help."""
+        write = self.stage.write_bytes
         if len(files) < 64:
             for relative, data in files:
-                _write_file(os.path.join(self.out, relative), data)
+                write(relative, data)
             return
-        list(self.pool.map(lambda f: _write_file(os.path.join(self.out, f[0]), f[1]), files))
+        list(self._pool.map(lambda f: write(f[0], f[1]), files))
+
+    def _self_link(self, relative: str) -> list[dict[str, Any]]:
+        return [_link("self", self.base_url + relative)] if self.base_url else []
+
+    def _item_bytes(
+        self, item: dict[str, Any], source_dir: Path, final_dir: Path, relative: str
+    ) -> bytes:
+        item = dict(item)
+        item["links"] = [
+            _link("root", "../../../catalog.json"),
+            _link("parent", "../collection.json"),
+            _link("collection", "../collection.json"),
+            *self._self_link(relative),
+            *_kept_links(item, source_dir, final_dir / "items"),
+        ]
+        _rebase_assets(item, source_dir, final_dir / "items")
+        return canonical.dumps_pretty(item)
+
+    def _parquet_item(
+        self, item: dict[str, Any], source_dir: Path, final_dir: Path, relative_dir: str, name: str
+    ) -> dict[str, Any]:
+        """The item as a row of ``items.parquet``: hrefs relative to the dataset folder."""
+        item = dict(item)
+        item["links"] = [
+            _link("root", "../../catalog.json"),
+            _link("collection", "./collection.json"),
+            *self._self_link(f"{relative_dir}/items/{name}"),
+            *_kept_links(item, source_dir, final_dir),
+        ]
+        _rebase_assets(item, source_dir, final_dir)
+        return item
+
+    def _write_collection(self, build: DatasetBuild) -> None:
+        relative_dir = build.relative_dir
+        final_dir = self.final / relative_dir
+        collection = dict(build.collection)
+        collection["links"] = [
+            _link("root", "../../catalog.json"),
+            _link("parent", "../../catalog.json"),
+            *self._self_link(f"{relative_dir}/collection.json"),
+            *(
+                [_link("alternate", "./index.html", "This dataset's page", "text/html")]
+                if self.html
+                else []
+            ),
+            *_kept_links(collection, build.folder.path, final_dir),
+            *(_link("item", f"./items/{quote_name(safe_file_name(e.id))}") for e in build.entries),
+        ]
+        _rebase_assets(collection, build.folder.path, final_dir)
+        if self.parquet:
+            assets = dict(collection.get("assets") or {})
+            assets["geoparquet-items"] = {
+                "href": f"./{PARQUET}",
+                "type": PARQUET_TYPE,
+                "title": "Every item of this collection as stac-geoparquet",
+                "roles": ["stac-items"],
+            }
+            collection["assets"] = assets
+        self.stage.write_bytes(
+            f"{relative_dir}/collection.json", canonical.dumps_pretty(collection)
+        )
+
+    # -- the end ------------------------------------------------------------------------
+
+    def finish(self) -> TreeSummary:
+        """Write ``catalog.json`` and the manifests; return the summary (commit is the
+        caller's)."""
+        self.close()
+        config = self.lab.config
+        children = [
+            _link("child", f"./{b.relative_dir}/collection.json", b.title) for b in self.builds
+        ]
+        root = {
+            "type": "Catalog",
+            "stac_version": STAC_VERSION,
+            "id": _slug(config.title) or "eotdl-lab",
+            "title": config.title,
+            "description": f"{config.title}: Earth-observation training datasets and models.",
+            "links": [
+                _link("root", "./catalog.json", config.title),
+                *self._self_link("catalog.json"),
+                *(
+                    [_link("alternate", "./index.html", "The lab's home page", "text/html")]
+                    if self.html
+                    else []
+                ),
+                *children,
+            ],
+        }
+        self.stage.write_bytes("catalog.json", canonical.dumps_pretty(root))
+        folders: dict[str, Any] = {}
+        for build in self.builds:
+            entry = {k: v for k, v in build._manifest.items() if k != "items"}
+            entry.update(count=build.count, title=build.title, extra=build.extra)
+            folders[build.relative_dir] = entry
+            if build.changed:
+                items = {"items": build._manifest.get("items", []), "memo": build.memo}
+                self.stage.write_bytes(
+                    f"{build.relative_dir}/{MANIFEST}", canonical.dumps(items) + b"\n"
+                )
+        manifest = {"format": TREE_FORMAT, "key": self.key, "folders": folders}
+        self.stage.write_bytes(MANIFEST, canonical.dumps(manifest) + b"\n")
+        self.summary.collections = len(self.builds)
+        self.summary.items = sum(b.count for b in self.builds)
+        self.summary.seconds = time.perf_counter() - self._started
+        return self.summary
 
 
-def _write_file(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
-def write_stac_tree(lab: Lab, out: str | os.PathLike[str] | None = None) -> TreeSummary:
-    """Write the lab's STAC tree into ``out`` (default: the site folder) atomically."""
+def write_stac_tree(
+    lab: Lab,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    parquet: bool = False,
+    full: bool = False,
+) -> TreeSummary:
+    """Write the lab's STAC tree into ``out`` (default: the site folder), atomically, reusing
+    what an earlier call wrote there for what did not change (``full`` rebuilds everything)."""
     start = time.perf_counter()
     target = Path(out) if out is not None else lab.site_dir
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    stage = Stage(target)
+    builder: TreeBuilder | None = None
     try:
-        collections, items = _write_into(lab, staging, target)
-        _swap(staging, target)
+        builder = TreeBuilder(lab, stage, parquet=parquet, full=full)
+        for _ in builder.datasets():
+            pass
+        summary = builder.finish()
+        stage.commit()
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if builder is not None:
+            builder.close()
+        stage.abort()
         raise
-    return TreeSummary(target, collections, items, time.perf_counter() - start)
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Put ``staging`` in place of ``target`` with two renames."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_into(lab: Lab, staging: Path, final: Path) -> tuple[int, int]:
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return _write_with(_Writer(staging, lab.config.base_url, pool), lab, final)
-
-
-def _write_with(writer: _Writer, lab: Lab, final: Path) -> tuple[int, int]:
-    children = []
-    total_items = 0
-    folders = [("datasets", f) for f in lab.datasets()] + [("models", f) for f in lab.models()]
-    for group, folder in folders:
-        relative = f"{group}/{folder.name}/collection.json"
-        title, count = _write_collection(writer, folder, group, final)
-        children.append(_link("child", f"./{relative}", title))
-        total_items += count
-    root = {
-        "type": "Catalog",
-        "stac_version": STAC_VERSION,
-        "id": _slug(lab.config.title) or "eotdl-lab",
-        "title": lab.config.title,
-        "description": f"{lab.config.title}: Earth-observation training datasets and models.",
-        "links": [
-            _link("root", "./catalog.json", lab.config.title),
-            *writer.self_link("catalog.json"),
-            *children,
-        ],
-    }
-    writer.write("catalog.json", root)
-    return len(children), total_items
-
-
-def _write_collection(
-    writer: _Writer, folder: DatasetFolder, group: str, final: Path
-) -> tuple[str, int]:
-    relative_dir = f"{group}/{folder.name}"
-    os.makedirs(os.path.join(writer.out, relative_dir, "items"), exist_ok=True)
-    final_dir = final / relative_dir
-    collection = folder.read_collection()
-    item_links = []
-    count = 0
-    batch: list[tuple[str, bytes]] = []
-    for item in folder.iter_items():
-        name = safe_file_name(str(item.get("id", "")))
-        item_links.append(_link("item", f"./items/{name}"))
-        relative = f"{relative_dir}/items/{name}"
-        batch.append(
-            (relative, _item_bytes(writer, item, folder.path, final_dir / "items", relative))
-        )
-        count += 1
-        if len(batch) >= 512:
-            writer.write_many(batch)
-            batch = []
-    writer.write_many(batch)
-    collection = dict(collection)
-    collection["links"] = [
-        _link("root", "../../catalog.json"),
-        _link("parent", "../../catalog.json"),
-        *writer.self_link(f"{relative_dir}/collection.json"),
-        *_kept_links(collection, folder.path, final_dir),
-        *item_links,
-    ]
-    _rebase_assets(collection, folder.path, final_dir)
-    writer.write(f"{relative_dir}/collection.json", collection)
-    return str(collection.get("title") or folder.name), count
-
-
-def _item_bytes(
-    writer: _Writer, item: dict[str, Any], source_dir: Path, final_dir: Path, relative: str
-) -> bytes:
-    item = dict(item)
-    item["links"] = [
-        _link("root", "../../../catalog.json"),
-        _link("parent", "../collection.json"),
-        _link("collection", "../collection.json"),
-        *writer.self_link(relative),
-        *_kept_links(item, source_dir, final_dir),
-    ]
-    _rebase_assets(item, source_dir, final_dir)
-    return canonical.dumps_pretty(item)
+    summary.seconds = time.perf_counter() - start
+    return summary
 
 
 def _slug(text: str) -> str:
@@ -250,4 +622,4 @@ def _slug(text: str) -> str:
 
 def iter_tree_files(root: Path) -> Iterator[Path]:
     """Every JSON file of a written tree (for tests and publishing)."""
-    yield from sorted(root.rglob("*.json"))
+    yield from sorted(p for p in root.rglob("*.json") if not p.name.startswith("."))

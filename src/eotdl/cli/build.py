@@ -1,4 +1,4 @@
-"""``eotdl build``: turn the lab into its static site (for now, the STAC tree)."""
+"""``eotdl build``: turn the lab into its static site (STAC tree, geoparquet, HTML pages)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.tree import write_stac_tree
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import console, emit_json, err_console
 
 
 @click.command()
@@ -26,22 +25,40 @@ from eotdl.cli.output import console, emit_json
     default=None,
     help="Where to write the site (default: the lab's site output, _site/).",
 )
+@click.option(
+    "--qa/--no-qa",
+    default=True,
+    show_default=True,
+    help="Run QA on datasets whose report is missing or older than their files.",
+)
+@click.option("--full", is_flag=True, help="Ignore the previous build and rewrite everything.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def build(lab_dir: Path | None, output: Path | None, as_json: bool) -> None:
-    """Build the lab's static STAC tree: catalog.json → collections → items."""
+def build(lab_dir: Path | None, output: Path | None, qa: bool, full: bool, as_json: bool) -> None:
+    """Build the lab's static site: STAC tree, stac-geoparquet, search index and HTML pages.
+
+    Incremental (only what changed since the last build is written again) and atomic (a
+    failed build leaves the previous site as it was).
+    """
+    from eotdl.site.build import build_site
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
-    summary = write_stac_tree(lab, output)
+    progress = None if as_json else (lambda line: err_console.print(f"[dim]{line}[/]"))
+    summary = build_site(lab, output, qa=qa, full=full, progress=progress)
     if as_json:
-        emit_json(
-            {
-                "site": str(summary.root),
-                "collections": summary.collections,
-                "items": summary.items,
-                "seconds": round(summary.seconds, 3),
-            }
-        )
+        emit_json(summary.to_dict())
         return
-    console.print(
-        f"[green]built[/] {summary.collections} collections, {summary.items} items"
-        f" in {summary.seconds:.2f} s → {summary.root / 'catalog.json'}"
+    for warning in summary.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}")
+    reused = (
+        f"; reused {summary.folders_reused} unchanged folders, {summary.items_reused:,} items"
+        if summary.folders_reused or summary.items_reused
+        else ""
     )
+    console.print(
+        f"[green]built[/] {summary.datasets} datasets, {summary.models} models,"
+        f" {summary.items:,} items in {summary.seconds:.2f} s"
+        f" (wrote {summary.items_written:,} items, {summary.pages_written:,} pages{reused})"
+    )
+    console.print(f"  site:    {summary.root / 'index.html'}")
+    console.print(f"  STAC:    {summary.root / 'catalog.json'}")
+    console.print("  preview: eotdl preview")

@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "validate": "eotdl.cli.validate:validate",
     "schemas": "eotdl.cli.validate:schemas",
     "build": "eotdl.cli.build:build",
+    "preview": "eotdl.cli.site:preview",
+    "publish": "eotdl.cli.site:publish",
     "storage": "eotdl.cli.storage:storage",
     "ingest": "eotdl.cli.ingest:ingest_group",
     "rebuild": "eotdl.cli.ingest:rebuild_command",

@@ -1,0 +1,222 @@
+"""Items as stac-geoparquet: one ``items.parquet`` per dataset version, for search and bulk loads.
+
+Written with stac-geoparquet (GeoParquet 1.1 metadata, one row per Item, properties as columns)
+in chunks, so memory stays bounded whatever the number of items. A build that changed a few
+items patches the previous file (read it with pyarrow, drop the changed rows, append the new
+ones, sort by id) instead of converting every item again. Reading gives back Item dicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from stac_geoparquet.arrow import (
+    parse_stac_items_to_arrow,
+    stac_table_to_items,
+    to_parquet,
+)
+
+from eotdl.errors import InputError
+
+MEDIA_TYPE = "application/vnd.apache.parquet"
+CHUNK = 8192
+#: Datetime fields stac-geoparquet stores as timestamps; read back without zero microseconds.
+_DATETIMES = ("datetime", "start_datetime", "end_datetime", "created", "updated")
+_ZERO_MICROS = re.compile(r"\.0+Z$")
+
+
+class ItemsParquetWriter:
+    """Write Items to one GeoParquet file, a chunk at a time; ``close`` finishes the file."""
+
+    def __init__(self, path: str | os.PathLike[str], chunk_size: int = CHUNK) -> None:
+        self.path = Path(path)
+        self.chunk_size = chunk_size
+        self.count = 0
+        self._chunk: list[dict[str, Any]] = []
+        self._parts: list[Path] = []
+        self._schema: pa.Schema | None = None
+        self._tmp: Path | None = None
+
+    def add(self, item: Mapping[str, Any]) -> None:
+        """Add one Item (a dict as in STAC JSON)."""
+        self._chunk.append(dict(item))
+        self.count += 1
+        if len(self._chunk) >= self.chunk_size:
+            self._flush_part()
+
+    def close(self) -> int:
+        """Write the file; return the number of items."""
+        try:
+            if not self._parts:
+                table = _to_table(self._chunk) if self._chunk else None
+                self._chunk = []
+                _write_table(table, self.path)
+                return self.count
+            if self._chunk:
+                self._flush_part()
+            assert self._schema is not None and self._tmp is not None
+            import pyarrow.dataset as ds
+
+            dataset = ds.dataset([str(p) for p in self._parts], schema=self._schema)
+            reader = pa.RecordBatchReader.from_batches(
+                self._schema, dataset.to_batches(batch_size=self.chunk_size)
+            )
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            to_parquet(reader, self.path)
+            return self.count
+        finally:
+            self._cleanup()
+
+    def abort(self) -> None:
+        """Forget everything (temporary parts are removed)."""
+        self._chunk = []
+        self._cleanup()
+
+    def _flush_part(self) -> None:
+        table = _to_table(self._chunk)
+        self._chunk = []
+        if self._tmp is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = Path(tempfile.mkdtemp(prefix=".parts-", dir=self.path.parent))
+        part = self._tmp / f"{len(self._parts):06d}.parquet"
+        pq.write_table(table, part)
+        self._parts.append(part)
+        if self._schema is None:
+            self._schema = table.schema
+        elif not self._schema.equals(table.schema):
+            self._schema = pa.unify_schemas(
+                [self._schema, table.schema], promote_options="permissive"
+            )
+
+    def _cleanup(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+        self._parts = []
+
+
+def write_items_parquet(
+    items: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], chunk_size: int = CHUNK
+) -> int:
+    """Write ``items`` (streamed) to a stac-geoparquet file at ``path``; return how many."""
+    writer = ItemsParquetWriter(path, chunk_size)
+    try:
+        for item in items:
+            writer.add(item)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+def patch_items_parquet(
+    previous: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    upserts: Iterable[Mapping[str, Any]],
+    removed: Collection[str] = (),
+) -> bool:
+    """Write ``path`` as ``previous`` with ``upserts`` replacing or adding rows (by id) and the
+    ``removed`` ids dropped, rows sorted by id. False when the schemas cannot be merged (the
+    caller then writes the whole file)."""
+    new_items = [dict(i) for i in upserts]
+    drop = {str(i["id"]) for i in new_items} | set(removed)
+    try:
+        table = pq.read_table(previous)
+    except (OSError, pa.ArrowException):
+        return False
+    if drop:
+        keep = pc.invert(pc.is_in(table["id"], value_set=pa.array(sorted(drop), pa.string())))
+        table = table.filter(keep)
+    if new_items:
+        added = _to_table(new_items)
+        try:
+            table = pa.concat_tables([table, added], promote_options="permissive")
+        except (pa.ArrowException, ValueError):
+            return False
+    table = table.sort_by("id")
+    try:
+        _write_table(table, Path(path))
+    except (pa.ArrowException, ValueError):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return False
+    return True
+
+
+def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Every Item of a stac-geoparquet file, streaming a row group at a time.
+
+    Columns that an item did not have (null because another item had them) are left out, and
+    datetimes with zero microseconds come back as written (``…T10:30:00Z``).
+    """
+    try:
+        handle = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except pa.ArrowException as exc:
+        raise InputError(f"{path}: not a parquet file: {exc}") from None
+    for batch in handle.iter_batches():
+        for item in stac_table_to_items(pa.Table.from_batches([batch])):
+            yield _tidy(item)
+
+
+def count_items_parquet(path: str | os.PathLike[str]) -> int:
+    """How many items a stac-geoparquet file holds (read from its footer)."""
+    return int(pq.read_metadata(path).num_rows)
+
+
+def _to_table(items: list[dict[str, Any]]) -> pa.Table:
+    try:
+        return parse_stac_items_to_arrow(items, schema="FullFile").read_all()
+    except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
+        raise InputError(
+            f"cannot convert items to stac-geoparquet: {exc}",
+            hint="run `eotdl validate` on the dataset: every item needs an id, a geometry"
+            " and consistent property types",
+        ) from None
+
+
+def _write_table(table: pa.Table | None, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if table is None:
+        # no items: an empty file with the core columns, still valid GeoParquet
+        empty = parse_stac_items_to_arrow([_PLACEHOLDER], schema="FullFile").read_all()
+        table = empty.slice(0, 0)
+    to_parquet(table, path)
+
+
+def _tidy(item: dict[str, Any]) -> dict[str, Any]:
+    props = item.get("properties")
+    if isinstance(props, dict):
+        for key in [k for k, v in props.items() if v is None and k != "datetime"]:
+            del props[key]
+        for key in _DATETIMES:
+            value = props.get(key)
+            if isinstance(value, str):
+                props[key] = _ZERO_MICROS.sub("Z", value)
+    for key in [k for k, v in item.items() if v is None and k not in ("geometry", "bbox")]:
+        del item[key]
+    return item
+
+
+_PLACEHOLDER: dict[str, Any] = {
+    "type": "Feature",
+    "stac_version": "1.0.0",
+    "stac_extensions": [],
+    "id": "",
+    "geometry": {"type": "Point", "coordinates": [0.0, 0.0]},
+    "bbox": [0.0, 0.0, 0.0, 0.0],
+    "properties": {"datetime": "2000-01-01T00:00:00Z"},
+    "links": [],
+    "assets": {},
+}

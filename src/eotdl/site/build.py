@@ -1,0 +1,248 @@
+"""``eotdl build``: the lab as a static site, written incrementally and atomically.
+
+The STAC tree and the stac-geoparquet files come from :class:`eotdl.catalog.tree.TreeBuilder`;
+this module adds the HTML pages, the search index and the static files, in the same stage, so
+one commit swaps in the whole site. Layout of the output::
+
+    catalog.json  index.html  search-index.json  contributors.html  404.html  static/…
+    datasets/<name>/collection.json  items/<id>.json  items.parquet  index.html
+                    items/index.html  items/page-N.html  items/<id>.html (small datasets)
+                    footprints.json  thumbnail.svg  qa/qa.json  qa/plots/…
+    models/<name>/…  (the same)
+
+A dataset whose files, card and QA report did not change since the last build is reused whole;
+a one-item change rewrites that item's JSON, its page, its list page, the dataset page, the
+patched parquet file and the few site-wide files (home, index, catalog).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from eotdl.catalog import canonical
+from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.lab import Lab
+from eotdl.catalog.staging import Stage
+from eotdl.catalog.tree import TreeBuilder
+from eotdl.site import folderpages, pages
+from eotdl.site.contributors import contributors
+from eotdl.site.folderpages import FolderPages
+from eotdl.site.qareport import QAResult, is_fresh, prepare_qa, qa_input_files, read_qa
+from eotdl.site.search_index import search_index_bytes
+from eotdl.site.summary import item_facts
+
+#: Bumped whenever what the site build writes changes in a way templates do not show.
+SITE_FORMAT = 1
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SiteSummary:
+    """What a build did."""
+
+    root: Path
+    datasets: int
+    models: int
+    items: int
+    seconds: float
+    items_written: int = 0
+    items_reused: int = 0
+    folders_rebuilt: int = 0
+    folders_reused: int = 0
+    pages_written: int = 0
+    files_written: int = 0
+    files_reused: int = 0
+    qa: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["root"] = str(self.root)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def leaflet_files() -> tuple[Path, str]:
+    """The folder holding Leaflet's files in the ``xstatic-leaflet`` package, and its version."""
+    from xstatic.pkg import leaflet
+
+    return Path(leaflet.BASE_DIR), str(leaflet.VERSION)
+
+
+def site_key(lab: Lab, site: pages.SiteInfo) -> str:
+    """Everything besides a folder's own files that its pages depend on."""
+    _, leaflet_version = leaflet_files()
+    parts = [
+        SITE_FORMAT,
+        pages.templates_digest(),
+        site.title,
+        site.base_url,
+        site.tiles,
+        site.generator,
+        leaflet_version,
+        folderpages.PAGE_SIZE,
+        folderpages.ITEM_PAGES_MAX,
+    ]
+    return hashlib.sha256(canonical.dumps(parts)).hexdigest()[:32]
+
+
+def build_site(
+    lab: Lab,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    qa: bool = True,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> SiteSummary:
+    """Build the lab's site into ``out`` (default: the lab's site folder).
+
+    ``qa`` runs QA on datasets whose report is missing or older than their files (``False``:
+    show what reports there are). ``full`` ignores the previous build and rewrites everything.
+    """
+    start = time.perf_counter()
+    say = progress or (lambda _: None)
+    target = Path(out) if out is not None else lab.site_dir
+    site = pages.SiteInfo(lab.config.title, lab.config.base_url, pages.tiles_from_environment())
+    summary = SiteSummary(target.resolve(), 0, 0, 0, 0.0)
+    problems: dict[str, str] = {}
+    for folder in lab.datasets():
+        if qa and not is_fresh(lab, folder):
+            say(f"datasets/{folder.name}: running QA (its report is missing or out of date)")
+        problem = prepare_qa(lab, folder, run=qa)
+        if problem:
+            problems[folder.name] = problem
+            if problem.startswith("QA failed"):
+                summary.warnings.append(f"{folder.name}: {problem}")
+    dataset_names = frozenset(lab.dataset_names())
+    names_bytes = "\n".join(sorted(dataset_names)).encode()
+
+    def context_files(folder: DatasetFolder) -> list[Path]:
+        extra = [folder.card_path, *folderpages.card_files(folder.path)]
+        if folder.path.parent == lab.datasets_dir:
+            extra += qa_input_files(lab, folder)
+        return extra
+
+    def context_data(folder: DatasetFolder) -> bytes:
+        return names_bytes if folder.path.parent == lab.models_dir else b""
+
+    stage = Stage(target)
+    tree: TreeBuilder | None = None
+    try:
+        tree = TreeBuilder(
+            lab,
+            stage,
+            key=site_key(lab, site),
+            facts=item_facts,
+            context_files=context_files,
+            context_data=context_data,
+            keep_items=folderpages.ITEM_PAGES_MAX,
+            parquet=True,
+            html=True,
+            full=full,
+        )
+        writer = FolderPages(lab, stage, site, dataset_names)
+        summaries: list[dict[str, Any]] = []
+        for build in tree.datasets():
+            if build.changed:
+                say(f"{build.relative_dir}: {build.status} build, {build.count:,} items")
+                qa_result: QAResult | None = None
+                if build.group == "datasets":
+                    qa_result = read_qa(lab, build.folder, problems.get(build.name, ""))
+                    summary.qa[build.name] = qa_result.status
+                build.extra = writer.write(build, qa_result)
+                summary.folders_rebuilt += 1
+            else:
+                summary.folders_reused += 1
+                if build.group == "datasets":
+                    summary.qa[build.name] = "reused"
+            summaries.append(build.extra)
+        tree_summary = tree.finish()
+        _site_pages(stage, site, summaries, writer)
+        _static(stage, tree.key, writer)
+        stage.commit()
+    except BaseException:
+        if tree is not None:
+            tree.close()
+        stage.abort()
+        raise
+    summary.datasets = sum(1 for s in summaries if s.get("group") == "datasets")
+    summary.models = sum(1 for s in summaries if s.get("group") == "models")
+    summary.items = tree_summary.items
+    summary.items_written = tree_summary.items_written
+    summary.items_reused = tree_summary.items_reused
+    summary.pages_written = writer.pages_written
+    summary.warnings += writer.warnings
+    summary.files_written = stage.written
+    summary.files_reused = stage.linked
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _site_pages(
+    stage: Stage, site: pages.SiteInfo, summaries: list[dict[str, Any]], writer: FolderPages
+) -> None:
+    """The pages about the whole lab: home, search index, contributors, 404."""
+    datasets = sorted(
+        (s for s in summaries if s.get("group") == "datasets"),
+        key=lambda s: (str(s.get("title", "")).casefold(), s.get("id", "")),
+    )
+    models = sorted(
+        (s for s in summaries if s.get("group") == "models"),
+        key=lambda s: (str(s.get("title", "")).casefold(), s.get("id", "")),
+    )
+    facets = {
+        "tasks": sorted({t for s in datasets for t in s.get("tasks") or []}),
+        "kinds": sorted({str(s["kind"]) for s in datasets if s.get("kind")}),
+        "licenses": sorted({str(s["license"]) for s in datasets if s.get("license")}),
+    }
+    html = pages.render(
+        "home.html",
+        site,
+        "",
+        datasets=datasets,
+        models=models,
+        facets=facets,
+        total_items=sum(int(s.get("items") or 0) for s in summaries),
+        total_size=sum(int(s.get("size") or 0) for s in summaries),
+    )
+    stage.write_bytes("index.html", html.encode("utf-8"))
+    stage.write_bytes("search-index.json", search_index_bytes([*datasets, *models]))
+    html = pages.render(
+        "contributors.html",
+        site,
+        "",
+        people=contributors([*datasets, *models]),
+        datasets_count=len(datasets),
+        models_count=len(models),
+    )
+    stage.write_bytes("contributors.html", html.encode("utf-8"))
+    root = site.base_url.rstrip("/") + "/" if site.base_url else "/"
+    stage.write_bytes("404.html", pages.render("404.html", site, root).encode("utf-8"))
+    writer.pages_written += 4
+
+
+def _static(stage: Stage, key: str, writer: FolderPages) -> None:
+    """Our CSS and JS, and Leaflet copied from the xstatic-leaflet package (no CDN)."""
+    marker = stage.previous_path("static/.key")
+    if marker is not None and marker.is_file() and marker.read_text().strip() == key:
+        stage.carry("static")
+        return
+    package = resources.files("eotdl.site").joinpath("static")
+    for entry in package.iterdir():
+        if entry.is_file() and not entry.name.startswith("."):
+            stage.write_bytes(f"static/{entry.name}", entry.read_bytes())
+    folder, _ = leaflet_files()
+    for name in ("leaflet.js", "leaflet.css"):
+        stage.write_bytes(f"static/leaflet/{name}", (folder / name).read_bytes())
+    for image in sorted((folder / "images").iterdir()):
+        if image.is_file():
+            stage.write_bytes(f"static/leaflet/images/{image.name}", image.read_bytes())
+    stage.write_bytes("static/.key", key.encode() + b"\n")
+    writer.pages_written += 1

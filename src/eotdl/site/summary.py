@@ -1,0 +1,230 @@
+"""What the site shows about a dataset, derived in one pass over its items.
+
+Each item is reduced to a few *facts* (bbox, time, split, bytes), remembered by the build per
+item line so an unchanged item is never parsed again. A dataset's summary (card fields, extent,
+counts, size, quality level) is what the home page, the search index and the dataset page
+share; the build stores it so an unchanged dataset costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from eotdl.catalog.card import Card
+from eotdl.catalog.tree import ItemEntry
+from eotdl.site.markdown import plain_summary
+
+#: Above this many items the map shows a grid of counts instead of every footprint.
+MAX_FOOTPRINTS = 5000
+_ROUND = 5
+
+
+def item_facts(item: dict[str, Any]) -> list[Any]:
+    """``[bbox, start, end, split, bytes]`` of an Item (compact: stored for every item)."""
+    bbox = item.get("bbox")
+    box = None
+    if isinstance(bbox, list) and len(bbox) >= 4 and all(_is_number(v) for v in bbox):
+        half = len(bbox) // 2
+        box = [round(float(v), _ROUND) for v in (bbox[0], bbox[1], bbox[half], bbox[half + 1])]
+    props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
+    assert isinstance(props, dict)
+    start = props.get("start_datetime") or props.get("datetime")
+    end = props.get("end_datetime") or props.get("datetime")
+    split = props.get("ml-aoi:split")
+    size = 0
+    assets = item.get("assets")
+    if isinstance(assets, dict):
+        for asset in assets.values():
+            if isinstance(asset, dict) and _is_number(asset.get("file:size")):
+                size += int(asset["file:size"])
+    return [
+        box,
+        start if isinstance(start, str) else None,
+        end if isinstance(end, str) else None,
+        split if isinstance(split, str) else None,
+        size,
+    ]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class FactsAccumulator:
+    """Extent, time span, split counts and bytes over the facts of every item."""
+
+    def __init__(self) -> None:
+        self.bbox = [math.inf, math.inf, -math.inf, -math.inf]
+        self.start: str | None = None
+        self.end: str | None = None
+        self.splits: Counter[str] = Counter()
+        self.size = 0
+        self.count = 0
+
+    def add(self, facts: Any) -> None:
+        self.count += 1
+        if not isinstance(facts, list) or len(facts) < 5:
+            return
+        box, start, end, split, size = facts[:5]
+        if box:
+            self.bbox = [
+                min(self.bbox[0], box[0]),
+                min(self.bbox[1], box[1]),
+                max(self.bbox[2], box[2]),
+                max(self.bbox[3], box[3]),
+            ]
+        if start and (self.start is None or start < self.start):
+            self.start = start
+        if end and (self.end is None or end > self.end):
+            self.end = end
+        self.splits[split or "none"] += 1
+        self.size += int(size or 0)
+
+    @property
+    def extent(self) -> list[float] | None:
+        return self.bbox if math.isfinite(self.bbox[0]) else None
+
+
+def collection_bbox(collection: dict[str, Any]) -> list[float] | None:
+    """The first bbox of a collection's spatial extent."""
+    try:
+        box = collection["extent"]["spatial"]["bbox"][0]
+        half = len(box) // 2
+        return [float(box[0]), float(box[1]), float(box[half]), float(box[half + 1])]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def collection_interval(collection: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The first interval of a collection's temporal extent."""
+    try:
+        start, end = collection["extent"]["temporal"]["interval"][0][:2]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None, None
+    return (start if isinstance(start, str) else None, end if isinstance(end, str) else None)
+
+
+def dataset_summary(
+    group: str,
+    name: str,
+    collection: dict[str, Any],
+    card: Card,
+    facts: FactsAccumulator,
+    level: str | None,
+    thumbnail: str,
+) -> dict[str, Any]:
+    """The summary of one dataset or model (JSON-able; hrefs relative to the site root)."""
+    bbox = facts.extent or collection_bbox(collection)
+    start, end = facts.start, facts.end
+    if start is None and end is None:
+        start, end = collection_interval(collection)
+    description = card.description or plain_summary(str(collection.get("description") or ""))
+    size = facts.size + _asset_bytes(collection)
+    return {
+        "id": name,
+        "group": group,
+        "title": card.title or str(collection.get("title") or name),
+        "description": description,
+        "tasks": [str(t) for t in card.tasks],
+        "kind": card.kind or "",
+        "license": card.license or str(collection.get("license") or ""),
+        "level": level,
+        "tags": [str(t) for t in card.tags],
+        "authors": [str(a) for a in card.authors],
+        "providers": _providers(collection),
+        "version": str(collection.get("version") or ""),
+        "bbox": [round(v, 4) for v in bbox] if bbox else None,
+        "start": start,
+        "end": end,
+        "items": facts.count,
+        "size": size,
+        "splits": dict(sorted(facts.splits.items())) if facts.count else {},
+        "thumbnail": thumbnail,
+        "url": f"{group}/{name}/",
+    }
+
+
+def _asset_bytes(obj: dict[str, Any]) -> int:
+    total = 0
+    assets = obj.get("assets")
+    if isinstance(assets, dict):
+        for asset in assets.values():
+            if isinstance(asset, dict) and _is_number(asset.get("file:size")):
+                total += int(asset["file:size"])
+    return total
+
+
+def _providers(collection: dict[str, Any]) -> list[dict[str, str]]:
+    found = []
+    for provider in collection.get("providers") or []:
+        if isinstance(provider, dict) and isinstance(provider.get("name"), str):
+            url = provider.get("url")
+            found.append(
+                {
+                    "name": provider["name"],
+                    "url": url if isinstance(url, str) and url.startswith("http") else "",
+                    "roles": ", ".join(str(r) for r in provider.get("roles") or []),
+                }
+            )
+    return found
+
+
+def footprints(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, Any]:
+    """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`."""
+    boxes = []
+    for entry in entries:
+        facts = entry.facts
+        if isinstance(facts, list) and facts and facts[0]:
+            boxes.append((entry.id, facts[0], facts[3]))
+    if len(boxes) <= MAX_FOOTPRINTS:
+        return {
+            "kind": "items",
+            "pages": item_pages,
+            "items": [[item_id, *box, split] for item_id, box, split in boxes],
+        }
+    return {"kind": "grid", "cells": _grid(boxes)}
+
+
+def _grid(boxes: list[tuple[str, list[float], str | None]]) -> list[list[float]]:
+    """Aggregate bboxes into at most ~:data:`MAX_FOOTPRINTS` grid cells: [w, s, e, n, count]."""
+    west = min(b[0] for _, b, _ in boxes)
+    south = min(b[1] for _, b, _ in boxes)
+    east = max(b[2] for _, b, _ in boxes)
+    north = max(b[3] for _, b, _ in boxes)
+    side = max(1, int(math.sqrt(MAX_FOOTPRINTS)))
+    width = max((east - west) / side, 1e-9)
+    height = max((north - south) / side, 1e-9)
+    cells: dict[tuple[int, int], list[float]] = {}
+    for _, box, _ in boxes:
+        cx = min(side - 1, int(((box[0] + box[2]) / 2 - west) / width))
+        cy = min(side - 1, int(((box[1] + box[3]) / 2 - south) / height))
+        cell = cells.get((cx, cy))
+        if cell is None:
+            cells[(cx, cy)] = [box[0], box[1], box[2], box[3], 1]
+        else:
+            cell[0] = min(cell[0], box[0])
+            cell[1] = min(cell[1], box[1])
+            cell[2] = max(cell[2], box[2])
+            cell[3] = max(cell[3], box[3])
+            cell[4] += 1
+    return [[round(v, _ROUND) for v in c[:4]] + [c[4]] for _, c in sorted(cells.items())]
+
+
+def human_size(size: int | float | None) -> str:
+    """Bytes as a short human string (``1.2 GB``)."""
+    if not size:
+        return "—"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if value < 1000 or unit == "PB":
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} PB"  # pragma: no cover
+
+
+def human_count(count: int | None) -> str:
+    """A count with thousands separators."""
+    return f"{count or 0:,}"

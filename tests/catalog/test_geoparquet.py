@@ -1,0 +1,86 @@
+"""stac-geoparquet files: written in chunks, patched by id, read back as the same items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from stac_geoparquet.arrow import stac_table_to_items
+from synthetic import make_item
+
+from eotdl.catalog.geoparquet import (
+    ItemsParquetWriter,
+    count_items_parquet,
+    patch_items_parquet,
+    read_items_parquet,
+    write_items_parquet,
+)
+from eotdl.errors import InputError
+
+
+def _items(count: int) -> list[dict]:
+    items = []
+    for index in range(count):
+        item = make_item(index, "gp")
+        if index % 4 == 0:
+            item["properties"]["ml-aoi:split"] = "test"  # a sparse column
+        items.append(item)
+    return items
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+def test_round_trip(tmp_path: Path, chunk: int) -> None:
+    items = _items(10)
+    assert write_items_parquet(iter(items), tmp_path / "a.parquet", chunk_size=chunk) == 10
+    assert list(read_items_parquet(tmp_path / "a.parquet")) == items
+    assert count_items_parquet(tmp_path / "a.parquet") == 10
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".parts-")]
+
+
+def test_plain_stac_geoparquet_and_pyarrow_read_it(tmp_path: Path) -> None:
+    items = _items(5)
+    write_items_parquet(items, tmp_path / "a.parquet")
+    table = pq.read_table(tmp_path / "a.parquet")
+    assert table.num_rows == 5 and b"geo" in table.schema.metadata
+    assert table.column("id").to_pylist() == [i["id"] for i in items]
+    back = list(stac_table_to_items(table))
+    assert [b["id"] for b in back] == [i["id"] for i in items]
+    assert back[1]["geometry"] == items[1]["geometry"]
+
+
+def test_patch_replaces_adds_and_removes_by_id(tmp_path: Path) -> None:
+    items = _items(8)
+    write_items_parquet(items, tmp_path / "a.parquet")
+    changed = dict(items[2], properties={**items[2]["properties"], "new:thing": "x"})
+    added = make_item(50, "gp")
+    assert patch_items_parquet(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", [changed, added], removed={items[5]["id"]}
+    )
+    expected = sorted([*items[:2], changed, *items[3:5], *items[6:], added], key=lambda i: i["id"])
+    assert list(read_items_parquet(tmp_path / "b.parquet")) == expected
+
+
+def test_patch_of_a_missing_file_says_so(tmp_path: Path) -> None:
+    assert not patch_items_parquet(tmp_path / "nope.parquet", tmp_path / "b.parquet", [])
+
+
+def test_empty(tmp_path: Path) -> None:
+    assert write_items_parquet([], tmp_path / "e.parquet") == 0
+    assert list(read_items_parquet(tmp_path / "e.parquet")) == []
+
+
+def test_abort_leaves_nothing(tmp_path: Path) -> None:
+    writer = ItemsParquetWriter(tmp_path / "a.parquet", chunk_size=2)
+    for item in _items(5):
+        writer.add(item)
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_not_parquet(tmp_path: Path) -> None:
+    (tmp_path / "x.parquet").write_text("hello")
+    with pytest.raises(InputError, match="not a parquet file"):
+        list(read_items_parquet(tmp_path / "x.parquet"))
+    with pytest.raises(InputError, match="no such file"):
+        list(read_items_parquet(tmp_path / "missing.parquet"))

@@ -1,0 +1,75 @@
+"""A stage beside the target: written, linked, carried, then swapped in; or thrown away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eotdl.catalog.staging import Stage
+from eotdl.errors import LabError
+
+
+def _site(root: Path) -> Path:
+    (root / "site/keep").mkdir(parents=True)
+    (root / "site/keep/a.txt").write_text("a")
+    (root / "site/old.txt").write_text("old")
+    (root / "site/linked.txt").write_text("same")
+    return root / "site"
+
+
+def test_commit_writes_links_and_carries(tmp_path: Path) -> None:
+    target = _site(tmp_path)
+    inode = (target / "linked.txt").stat().st_ino
+    kept = (target / "keep/a.txt").stat().st_ino
+    with Stage(target) as stage:
+        stage.write_bytes("new/b.txt", b"b")
+        assert stage.link_previous("linked.txt")
+        assert not stage.link_previous("missing.txt")
+        stage.carry("keep")
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()) == [
+        "keep/a.txt",
+        "linked.txt",
+        "new/b.txt",
+    ]
+    assert (target / "linked.txt").stat().st_ino == inode
+    assert (target / "keep/a.txt").stat().st_ino == kept
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_abort_keeps_the_target(tmp_path: Path) -> None:
+    target = _site(tmp_path)
+    with pytest.raises(RuntimeError), Stage(target) as stage:
+        stage.write_bytes("x.txt", b"x")
+        stage.carry("keep")
+        raise RuntimeError("boom")
+    assert (target / "old.txt").read_text() == "old" and (target / "keep/a.txt").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_a_second_build_is_refused_while_one_runs(tmp_path: Path) -> None:
+    target = _site(tmp_path)
+    first = Stage(target)
+    try:
+        with pytest.raises(LabError, match="another build"):
+            Stage(target)
+    finally:
+        first.abort()
+    Stage(target).abort()  # the lock is released
+
+
+def test_stale_stages_are_removed(tmp_path: Path) -> None:
+    target = _site(tmp_path)
+    (tmp_path / ".site.abc123").mkdir()
+    (tmp_path / ".site.old-999").mkdir()
+    Stage(target).commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_carrying_what_is_not_there_is_an_error(tmp_path: Path) -> None:
+    stage = Stage(tmp_path / "fresh")
+    try:
+        with pytest.raises(LabError, match="cannot carry"):
+            stage.carry("datasets/x")
+    finally:
+        stage.abort()

@@ -1,0 +1,59 @@
+"""The commands as a user types them: `eotdl build`, `eotdl publish` (and QA run by build)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from sitelab import add_dataset
+
+from eotdl.catalog.lab import init_lab
+from eotdl.cli.main import cli
+
+
+def _run(*args: str) -> dict:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_build_then_publish(tmp_path: Path) -> None:
+    lab = init_lab(tmp_path / "lab", title="CLI lab")
+    add_dataset(lab, "tiny", 6)
+    first = _run("build", "--lab", str(lab.root), "--no-qa", "--json")
+    assert first["datasets"] == 1 and first["items"] == 6 and first["items_written"] == 6
+    again = _run("build", "--lab", str(lab.root), "--no-qa", "--json")
+    assert again["items_written"] == 0 and again["folders_reused"] == 1
+    target = tmp_path / "www"
+    published = _run(
+        "publish", "--lab", str(lab.root), "--to", target.as_uri(), "--no-qa", "--json"
+    )
+    assert published["uploaded"] > 10 and published["failed"] == []
+    assert (target / "datasets/tiny/index.html").is_file()
+
+
+def test_build_runs_qa_and_shows_its_level(tmp_path: Path) -> None:
+    """The real `eotdl.qa`: a report is made when missing, then reused while it is fresh."""
+    lab = init_lab(tmp_path / "lab", title="QA lab")
+    add_dataset(lab, "tiny", 4)
+    result = _run("build", "--lab", str(lab.root), "--json")
+    assert result["qa"] == {"tiny": "ok"}
+    report = json.loads((lab.root / ".eotdl/qa/tiny/qa.json").read_text())
+    page = (lab.site_dir / "datasets/tiny/index.html").read_text()
+    assert f"{report['level']} · " in page
+    assert (lab.site_dir / "datasets/tiny/qa/qa.json").is_file()
+    for plot in (report.get("plots") or {}).values():
+        if plot:
+            assert (lab.site_dir / "datasets/tiny/qa" / plot).is_file(), plot
+    again = _run("build", "--lab", str(lab.root), "--json")
+    assert again["qa"] == {"tiny": "reused"} and again["folders_reused"] == 1
+
+
+def test_build_human_output(tmp_path: Path) -> None:
+    lab = init_lab(tmp_path / "lab")
+    add_dataset(lab, "tiny", 2)
+    result = CliRunner().invoke(cli, ["build", "--lab", str(lab.root), "--no-qa"])
+    assert result.exit_code == 0, result.output
+    assert "built 1 datasets, 0 models, 2 items" in result.output
+    assert "eotdl preview" in result.output
