@@ -167,7 +167,7 @@ def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]
         raise InputError(f"{path}: not a parquet file: {exc}") from None
     for batch in handle.iter_batches():
         for item in stac_table_to_items(pa.Table.from_batches([batch])):
-            yield _tidy(item)
+            yield tidy_item(item)
 
 
 def count_items_parquet(path: str | os.PathLike[str]) -> int:
@@ -195,7 +195,9 @@ def _write_table(table: pa.Table | None, path: Path) -> None:
     to_parquet(table, path)
 
 
-def _tidy(item: dict[str, Any]) -> dict[str, Any]:
+def tidy_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An Item as stac-geoparquet gives it back, as it was written: columns that were null
+    for it (another item had them) removed, zero microseconds dropped from its datetimes."""
     props = item.get("properties")
     if isinstance(props, dict):
         for key in [k for k, v in props.items() if v is None and k != "datetime"]:
