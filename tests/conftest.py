@@ -19,6 +19,7 @@ def _offline_schemas(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
         monkeypatch.setenv("EOTDL_SCHEMA_MIRROR", str(SCHEMA_MIRROR))
     monkeypatch.setenv("EOTDL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("EOTDL_OFFLINE", "1")
+    monkeypatch.setenv("EOTDL_SITE_TILES", "none")  # no basemap tiles fetched by test browsers
     yield
 
 
