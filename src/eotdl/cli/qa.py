@@ -1,0 +1,96 @@
+"""``eotdl qa NAME``: run the QA checks and the EDA of a dataset, print a summary, write
+``qa.json`` (plus qa.md and qa.html), and exit non-zero when a check found errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from eotdl.catalog.lab import Lab
+from eotdl.cli.output import console, emit_json
+from eotdl.qa import run_qa
+from eotdl.qa.registry import check_names
+
+STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def _names(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--lab",
+    "lab_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The lab folder (default: the lab containing the current folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print qa.json to stdout.")
+@click.option(
+    "--checks",
+    default=None,
+    help=f"Only these checks (comma-separated): {', '.join(check_names())}.",
+)
+@click.option("--skip", default=None, help="Skip these checks (comma-separated).")
+@click.option("--no-eda", is_flag=True, help="Run the checks only: no statistics and no plots.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write qa.json, qa.md, qa.html and plots/ (default: <lab>/.eotdl/qa/NAME/).",
+)
+@click.option(
+    "--max-findings", default=30, show_default=True, help="Findings shown (all in qa.json)."
+)
+def qa(
+    name: str,
+    lab_dir: Path | None,
+    as_json: bool,
+    checks: str | None,
+    skip: str | None,
+    no_eda: bool,
+    output: Path | None,
+    max_findings: int,
+) -> None:
+    """Check dataset NAME, compute its quality level (Q0-Q3), its statistics and bias flags."""
+    lab = Lab(lab_dir) if lab_dir else Lab.find()
+    report = run_qa(lab, name, _names(checks), _names(skip), eda=not no_eda, output=output)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        table = Table("severity", "code", "object", "message", "fix", title=f"QA of {name}")
+        for finding in report.findings[:max_findings]:
+            style = STYLE.get(finding.severity, "")
+            table.add_row(
+                f"[{style}]{finding.severity}[/]",
+                finding.code,
+                finding.object,
+                finding.message,
+                finding.fix,
+            )
+        if report.findings:
+            console.print(table)
+        hidden = len(report.findings) - max_findings
+        if hidden > 0:
+            console.print(f"… and {hidden} more findings (see qa.json)")
+        console.print(
+            f"[bold]level {report.level}[/]: {report.items} items, {len(report.errors)} errors,"
+            f" {len(report.warnings)} warnings, {len(report.infos)} notes"
+        )
+        for reason in report.level_reasons:
+            console.print(f"  not higher: {reason}", markup=False, highlight=False)
+        for flag in (report.eda or {}).get("bias", {}).get("flags", []):
+            console.print(
+                f"  bias: {flag['code']} = {flag['value']} (threshold {flag['threshold']})"
+            )
+        if report.output is not None:
+            console.print(f"report: {report.output / 'qa.json'}")
+    if report.errors:
+        raise SystemExit(1)

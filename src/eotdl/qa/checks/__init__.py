@@ -1,0 +1,1 @@
+"""The built-in QA checks, grouped by theme; :mod:`eotdl.qa.registry` lists them."""

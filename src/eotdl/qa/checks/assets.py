@@ -1,0 +1,162 @@
+"""Checks on the bytes: every asset is in the store, with its declared checksum and size;
+every label item's ``source`` links lead somewhere that exists."""
+
+from __future__ import annotations
+
+import posixpath
+import urllib.parse
+from collections.abc import Iterator
+
+from eotdl.errors import EotdlError
+from eotdl.qa.context import AssetRef, QAContext, asset_refs
+from eotdl.qa.findings import Finding, error, info, item_ref, warning
+from eotdl.storage.hashing import sha256_of_checksum
+
+
+def check_assets(ctx: QAContext) -> Iterator[Finding]:
+    """Every asset in the lab's store exists and re-hashes to its file:checksum and file:size."""
+    entries: list[tuple[str, str | None, int | None]] = []
+    owners: dict[str, list[AssetRef]] = {}
+    for item in ctx.iter_items():
+        for ref in asset_refs(item):
+            obj = item_ref(ref.item_id, ref.key)
+            key = ctx.store_key(ref.href)
+            if key is None:
+                yield info(
+                    "asset-external",
+                    obj,
+                    f"{ref.href} is outside the lab's store: not verified",
+                    "upload it with `eotdl ingest` so the lab holds every byte it lists",
+                )
+                continue
+            if ref.checksum is None:
+                yield warning(
+                    "asset-no-checksum",
+                    obj,
+                    "the asset has no file:checksum: downloads cannot be verified",
+                    "re-ingest the dataset (the builders write file:checksum and file:size)",
+                )
+            elif not _valid_checksum(ref.checksum):
+                yield error(
+                    "asset-bad-checksum",
+                    obj,
+                    f"file:checksum {ref.checksum!r} is not a sha2-256 multihash",
+                    "write file:checksum as '1220' + the SHA-256 hex digest",
+                )
+                continue
+            if key not in owners:
+                entries.append((key, ref.checksum, ref.size))
+            owners.setdefault(key, []).append(ref)
+    if not entries:
+        return
+    try:
+        results = ctx.store.verify_objects(entries, workers=ctx.workers, progress=False)
+    except EotdlError as exc:
+        yield error("store-unreachable", "store", exc.message, exc.hint or "check [store] settings")
+        return
+    declared = {key: (checksum, size) for key, checksum, size in entries}
+    for result in results:
+        if result.status == "ok":
+            continue
+        for ref in owners.get(result.key, []):
+            obj = item_ref(ref.item_id, ref.key)
+            if result.status == "missing":
+                yield error(
+                    "asset-missing",
+                    obj,
+                    f"{ref.href} is not in the store",
+                    "upload it again (`eotdl ingest` or `eotdl rebuild`)",
+                )
+            elif result.status == "corrupt":
+                checksum, size = declared[result.key]
+                what = "size" if size is not None and result.size != size else "checksum"
+                yield error(
+                    f"asset-{what}",
+                    obj,
+                    f"the stored bytes do not match the declared file:{what}: {result.message}",
+                    "re-upload the file, or correct file:checksum/file:size to the real bytes",
+                )
+            else:
+                yield error(
+                    "asset-unreadable",
+                    obj,
+                    f"could not read {ref.href}: {result.message}",
+                    "check the store",
+                )
+
+
+def _valid_checksum(checksum: str) -> bool:
+    try:
+        sha256_of_checksum(checksum)
+    except EotdlError:
+        return False
+    return True
+
+
+def is_label_item(item: dict[str, object]) -> bool:
+    """Whether an item is a label item (label extension fields or a ``labels`` asset)."""
+    props = item.get("properties")
+    if isinstance(props, dict) and any(str(k).startswith("label:") for k in props):
+        return True
+    return any(ref.is_label for ref in asset_refs(item))
+
+
+def source_link_target(href: str) -> str:
+    """The item id a ``source`` link names: its file name without ``.json``."""
+    path = urllib.parse.unquote(urllib.parse.urlsplit(href).path)
+    name = posixpath.basename(path.rstrip("/"))
+    return name[: -len(".json")] if name.endswith(".json") else name
+
+
+def check_label_sources(ctx: QAContext) -> Iterator[Finding]:
+    """Label items link (``rel: source``) to source imagery that exists: an item of this
+    dataset, or an asset in the store."""
+    ids = ctx.item_ids
+    fix = "link each label item to its imagery: {'rel': 'source', 'href': ITEM-or-ASSET}"
+    for item in ctx.iter_items():
+        if not is_label_item(item):
+            continue
+        obj = item_ref(item["id"])
+        links = [
+            link
+            for link in item.get("links") or []
+            if isinstance(link, dict) and link.get("rel") == "source"
+        ]
+        if not links:
+            yield warning(
+                "label-no-source", obj, "the label item has no 'source' link to its imagery", fix
+            )
+            continue
+        for link in links:
+            href = str(link.get("href", ""))
+            found = _source_state(ctx, href, ids)
+            if found == "ok":
+                continue
+            if found == "external":
+                yield info(
+                    "label-source-external",
+                    obj,
+                    f"source link {href!r} points outside the lab: not checked (no network)",
+                    "import the source imagery into the lab so the dataset is self-contained",
+                )
+                continue
+            yield error(
+                "label-source-missing",
+                obj,
+                f"source link {href!r} leads to no item of this dataset and no stored asset",
+                fix,
+            )
+
+
+def _source_state(ctx: QAContext, href: str, ids: set[str]) -> str:
+    """ "ok" (an item or a stored object), "external" (a URL outside the lab) or "missing"."""
+    if source_link_target(href) in ids:
+        return "ok"
+    key = ctx.store_key(href)
+    if key is None:
+        scheme = urllib.parse.urlsplit(href).scheme
+        return "external" if scheme in ("http", "https", "s3", "gs") else "missing"
+    try:
+        return "ok" if ctx.store.head(key) is not None else "missing"
+    except EotdlError:
+        return "missing"

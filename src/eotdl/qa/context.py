@@ -1,0 +1,195 @@
+"""What every check is given: the dataset, read lazily and once, and its rasters' facts."""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from eotdl.catalog import ndjson
+from eotdl.catalog.card import Card
+from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.lab import Lab
+from eotdl.catalog.store import open_lab_store, resolve_asset
+from eotdl.errors import EotdlError, InputError, LabError
+from eotdl.qa.rasters import RasterFacts, RasterSource, inspect_raster, is_raster_asset
+from eotdl.qa.rasters import raster_source as _raster_source
+from eotdl.storage import ObjectStore
+
+SPLITS = ("train", "validate", "test")
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """One asset of one item, as the checks and the EDA see it."""
+
+    item_id: str
+    key: str
+    href: str
+    roles: tuple[str, ...]
+    media_type: str
+    checksum: str | None
+    size: int | None
+
+    @property
+    def is_label(self) -> bool:
+        """A label asset: role ``labels`` or key ``labels``."""
+        return "labels" in self.roles or self.key == "labels"
+
+    @property
+    def is_imagery(self) -> bool:
+        """Imagery: a data asset (or one with no roles) that is not a label."""
+        return not self.is_label and ("data" in self.roles or not self.roles)
+
+
+def asset_refs(item: dict[str, Any]) -> Iterator[AssetRef]:
+    """The assets of an item that have an href."""
+    assets = item.get("assets")
+    if not isinstance(assets, dict):
+        return
+    for key, asset in sorted(assets.items()):
+        if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
+            continue
+        roles = asset.get("roles")
+        if not isinstance(roles, list):
+            roles = []
+        size = asset.get("file:size")
+        checksum = asset.get("file:checksum")
+        yield AssetRef(
+            str(item.get("id")),
+            str(key),
+            asset["href"],
+            tuple(str(r) for r in roles),
+            str(asset.get("type") or ""),
+            checksum if isinstance(checksum, str) else None,
+            size if isinstance(size, int) and not isinstance(size, bool) else None,
+        )
+
+
+def is_raster(ref: AssetRef) -> bool:
+    """Whether an asset is a raster the checks open."""
+    return is_raster_asset({"type": ref.media_type, "href": ref.href})
+
+
+class QAContext:
+    """One dataset under QA. Items are streamed on demand; costly facts are computed once."""
+
+    def __init__(self, lab: Lab, name: str, *, workers: int | None = None) -> None:
+        self.lab = lab
+        self.name = name
+        self.folder: DatasetFolder = lab.dataset(name)
+        if not self.folder.exists():
+            raise LabError(
+                f"no dataset {name!r} in {lab.root}",
+                hint=f"known datasets: {', '.join(lab.dataset_names()) or 'none'}",
+            )
+        self.workers = workers or min(8, (os.cpu_count() or 2) * 2)
+        self._rasters: dict[tuple[str, str], RasterFacts] | None = None
+
+    # -- metadata ---------------------------------------------------------------------
+
+    @cached_property
+    def collection(self) -> dict[str, Any] | None:
+        """The collection, or None when collection.json cannot be read."""
+        try:
+            return self.folder.read_collection()
+        except InputError:
+            return None
+
+    @cached_property
+    def card(self) -> Card | None:
+        """The dataset card, or None when README.md is missing or unreadable."""
+        try:
+            return self.folder.read_card()
+        except InputError:
+            return None
+
+    @cached_property
+    def card_error(self) -> str:
+        """Why the card could not be read ('' when it was)."""
+        try:
+            self.folder.read_card()
+        except InputError as exc:
+            return exc.message
+        return ""
+
+    def iter_items(self) -> Iterator[dict[str, Any]]:
+        """Every readable item, streaming; unreadable lines are the schema check's business."""
+        if not self.folder.items_path.exists():
+            return
+        for line in ndjson.iter_lines(self.folder.items_path):
+            try:
+                obj = ndjson.parse_line(self.folder.items_path, line)
+            except InputError:
+                continue
+            if isinstance(obj.get("id"), str):
+                yield obj
+
+    @cached_property
+    def item_ids(self) -> set[str]:
+        """Every item id (one pass, kept)."""
+        return {item["id"] for item in self.iter_items()}
+
+    @cached_property
+    def item_count(self) -> int:
+        """How many readable items there are."""
+        return sum(1 for _ in self.iter_items())
+
+    @cached_property
+    def splits_claimed(self) -> bool:
+        """Whether the dataset says it has splits (collection or any item)."""
+        collection = self.collection or {}
+        summaries = collection.get("summaries") or {}
+        if isinstance(summaries, dict) and summaries.get("ml-aoi:split"):
+            return True
+        if any("ml-aoi" in str(ext) for ext in collection.get("stac_extensions") or []):
+            return True
+        return any("ml-aoi:split" in (i.get("properties") or {}) for i in self.iter_items())
+
+    # -- bytes ------------------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        """The lab's object store (opened once)."""
+        return open_lab_store(self.lab)
+
+    def store_key(self, href: str) -> str | None:
+        """The store key an asset href refers to (None: outside the lab's store)."""
+        try:
+            return resolve_asset(self.lab, self.folder.path, href)
+        except EotdlError:
+            return None
+
+    def in_lab(self, href: str) -> bool:
+        """Whether the lab holds the bytes of ``href`` (its store, or a local file): only
+        those are opened; anything else would need a network."""
+        if self.store_key(href) is not None:
+            return True
+        parts = urllib.parse.urlsplit(href)
+        return parts.scheme in ("", "file") or (len(parts.scheme) == 1 and href[1:2] == ":")
+
+    def raster_source(self, href: str) -> RasterSource:
+        """What rasterio opens for an asset href of this dataset."""
+        return _raster_source(self.lab, self.folder.path, href)
+
+    def raster_facts(self) -> dict[tuple[str, str], RasterFacts]:
+        """Facts of every raster asset, keyed by (item id, asset key); read once, in parallel."""
+        if self._rasters is None:
+            refs = [
+                r
+                for item in self.iter_items()
+                for r in asset_refs(item)
+                if is_raster(r) and self.in_lab(r.href)
+            ]
+
+            def work(ref: AssetRef) -> RasterFacts:
+                return inspect_raster(self.raster_source(ref.href), mask_values=ref.is_label)
+
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                facts = list(pool.map(work, refs))
+            self._rasters = {(r.item_id, r.key): f for r, f in zip(refs, facts, strict=True)}
+        return self._rasters
