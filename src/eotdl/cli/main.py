@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "qa": "eotdl.cli.qa:qa",
     "diff": "eotdl.cli.diff:diff",
     "credits": "eotdl.cli.credits:credits",
+    "check": "eotdl.cli.check:check",
 }
 
 

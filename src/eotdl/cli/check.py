@@ -1,0 +1,51 @@
+"""``eotdl check [--base REF]``: the pull-request check (diff, version rule, validation, QA)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from eotdl.catalog.lab import Lab
+from eotdl.cli.output import emit_json
+from eotdl.qa.pull_request import check_pull_request, render_markdown
+
+
+@click.command()
+@click.option(
+    "--base",
+    default="origin/main",
+    show_default=True,
+    help="The git ref the pull request goes into.",
+)
+@click.option(
+    "--lab",
+    "lab_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The lab folder (default: the lab containing the current folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the Markdown report to this file.",
+)
+def check(base: str, lab_dir: Path | None, as_json: bool, output: Path | None) -> None:
+    """Check what this branch changed against BASE: for each changed dataset or model, the
+    diff, the version rule, offline validation, QA of the changed items, and that every
+    referenced asset is already in the store with its checksum. Prints a Markdown report
+    for the pull request; exits 1 on errors. Needs no write credentials."""
+    lab = Lab(lab_dir) if lab_dir else Lab.find()
+    report = check_pull_request(lab, base)
+    markdown = render_markdown(report)
+    if output is not None:
+        output.write_text(markdown, encoding="utf-8")
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(markdown, nl=False)
+    if not report.ok:
+        raise SystemExit(1)

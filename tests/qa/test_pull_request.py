@@ -1,0 +1,156 @@
+"""`eotdl check` on real git repositories whose branches play pull requests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gitlab import commit, git, make_repo
+from rastergen import write_tif
+
+from eotdl.builders.ingest import ingest
+from eotdl.catalog import canonical
+from eotdl.qa.pull_request import check_pull_request, render_markdown
+
+
+def _fill_card(lab, name):
+    folder = lab.dataset(name)
+    card = folder.read_card()
+    card.description, card.license, card.citation = "Test chips.", "CC-BY-4.0", "Us (2026)."
+    folder.write_card(card)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A lab on main with one ingested dataset (real files in its store), on branch `pr`."""
+    lab = make_repo(tmp_path / "lab")
+    src = tmp_path / "src"
+    for n in range(4):
+        write_tif(src / f"chip{n}_20230501.tif", seed=n, size=16, offset=(n * 200.0, 0))
+    ingest(lab, "rasters", str(src), "ds", progress=False)
+    _fill_card(lab, "ds")
+    commit(lab, "add ds")
+    git(lab.root, "checkout", "-q", "-b", "pr")
+    return lab
+
+
+def _rewrite(lab, change, version=None):
+    folder = lab.dataset("ds")
+    items = list(folder.iter_items())
+    items = change(items)
+    folder.write_items(items)
+    if version:
+        collection = folder.read_collection()
+        collection["version"] = version
+        folder.write_collection(collection)
+
+
+def _codes(report):
+    return {f.code for d in report.datasets for f in d.findings}
+
+
+def test_no_change_passes(repo):
+    report = check_pull_request(repo, "main")
+    assert report.ok and report.datasets == []
+    assert "Nothing under" in render_markdown(report)
+
+
+def test_new_dataset_passes(repo, tmp_path):
+    src = tmp_path / "src2"
+    write_tif(src / "x_20230601.tif", size=16)
+    ingest(repo, "rasters", str(src), "other", progress=False)
+    _fill_card(repo, "other")
+    report = check_pull_request(repo, "main")
+    [entry] = report.datasets
+    assert entry.name == "other" and entry.diff.is_new and entry.verdict.ok
+    assert report.ok, render_markdown(report)
+    assert entry.items_checked == 1
+
+
+def test_changed_items_without_a_bump_fail_then_pass_with_one(repo):
+    def retitle(items):
+        items[1]["properties"]["title"] = "a better title"
+        return items
+
+    _rewrite(repo, retitle)
+    report = check_pull_request(repo, "main")
+    assert not report.ok
+    [entry] = report.datasets
+    assert not entry.verdict.ok and "a minor bump is needed" in entry.verdict.message
+    assert [c.id for c in entry.diff.changed] == [entry.diff.changed[0].id]
+    markdown = render_markdown(report)
+    assert "❌" in markdown and "properties.title" in markdown
+    _rewrite(repo, lambda items: items, version="1.1.0")
+    report = check_pull_request(repo, "main")
+    assert report.ok, render_markdown(report)
+    assert report.datasets[0].items_checked == 1
+
+
+def test_removed_items_with_a_minor_bump_fail(repo):
+    _rewrite(repo, lambda items: items[:2], version="1.1.0")
+    report = check_pull_request(repo, "main")
+    assert not report.ok
+    verdict = report.datasets[0].verdict
+    assert verdict.required == "major" and "2 item(s) removed" in verdict.message
+
+
+def test_asset_missing_from_the_store_fails(repo):
+    def point_at_nothing(items):
+        asset = items[0]["assets"]["image"]
+        asset["href"] = asset["href"][:-10] + "0000000000"[: 10 - 4] + ".tif"
+        return items
+
+    _rewrite(repo, point_at_nothing, version="1.1.0")
+    report = check_pull_request(repo, "main")
+    assert not report.ok and "asset-missing" in _codes(report)
+
+
+def test_checksum_that_does_not_match_fails(repo):
+    def lie(items):
+        items[0]["assets"]["image"]["file:checksum"] = "1220" + "ab" * 32
+        return items
+
+    _rewrite(repo, lie, version="1.1.0")
+    report = check_pull_request(repo, "main")
+    assert "asset-checksum" in _codes(report)
+
+
+@pytest.mark.parametrize(
+    "href, reason",
+    [
+        ("../../../outside.tif", "climbs out of the lab"),
+        ("/etc/passwd", "absolute local path"),
+        ("file:///etc/passwd", "absolute local path"),
+        ("https://example.invalid/x.tif", "outside the lab's store"),
+        ("../other/x.tif", "outside its store"),
+    ],
+)
+def test_hrefs_outside_the_store_fail(repo, href, reason):
+    def escape(items):
+        items[0]["assets"]["image"]["href"] = href
+        return items
+
+    _rewrite(repo, escape, version="1.1.0")
+    report = check_pull_request(repo, "main")
+    assert not report.ok
+    messages = [f.message for d in report.datasets for f in d.findings if f.code == "href-outside"]
+    assert messages and reason in messages[0]
+
+
+def test_schema_errors_of_changed_items_are_reported(repo):
+    def break_it(items):
+        items[0]["properties"]["datetime"] = 42
+        return items
+
+    _rewrite(repo, break_it, version="1.1.0")
+    report = check_pull_request(repo, "main")
+    assert not report.ok and "schema" in _codes(report)
+
+
+def test_report_as_json_and_unknown_base(repo):
+    from eotdl.errors import LabError
+
+    data = json.loads(canonical.dumps(check_pull_request(repo, "main").to_dict()))
+    assert data["ok"] is True and data["base"] == "main"
+    with pytest.raises(LabError, match="not found"):
+        check_pull_request(repo, "origin/nope")
