@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from gitlab import commit, git, make_repo
-from rastergen import write_tif
 
 from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
 from eotdl.qa.pull_request import check_pull_request, render_markdown
+from gitlab import commit, git, make_repo
+from rastergen import write_tif
 
 
 def _fill_card(lab, name):
