@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "diff": "eotdl.cli.diff:diff",
     "credits": "eotdl.cli.credits:credits",
     "check": "eotdl.cli.check:check",
+    "versions": "eotdl.cli.versions:versions",
+    "yank": "eotdl.cli.versions:yank_command",
 }
 
 

@@ -84,6 +84,12 @@ def preview(
 @click.option("--qa/--no-qa", default=True, show_default=True, help="Run QA while building.")
 @click.option("--full", is_flag=True, help="Rebuild everything before uploading.")
 @click.option("--force", is_flag=True, help="Upload every file, even unchanged ones.")
+@click.option(
+    "--tag",
+    is_flag=True,
+    help="Tag NAME@VERSION in git for every dataset version not yet tagged (then push"
+    " the tags); tagged versions stay readable at datasets/NAME/v/VERSION/.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def publish(
     lab_dir: Path | None,
@@ -92,12 +98,19 @@ def publish(
     qa: bool,
     full: bool,
     force: bool,
+    tag: bool,
     as_json: bool,
 ) -> None:
     """Build the site and upload it (only what changed) to the lab's store or another target."""
     from eotdl.site.publish import publish_site
 
     lab = _lab(lab_dir)
+    if tag:
+        from eotdl.catalog.published import tag_versions
+
+        made = tag_versions(lab)
+        if not as_json:
+            err_console.print(f"tagged: {', '.join(made) or 'nothing new'}")
     progress = None if as_json else (lambda line: err_console.print(f"[dim]{line}[/]"))
     summary = publish_site(
         lab, target, build=rebuild, qa=qa, full=full, force=force, progress=progress

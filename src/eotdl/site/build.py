@@ -29,6 +29,7 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import TreeBuilder
 from eotdl.site import folderpages, pages
@@ -167,6 +168,7 @@ def build_site(
         _site_pages(stage, site, summaries, writer)
         _static(stage, tree.key, writer)
         stage.commit()
+        write_versions(lab, target)
     except BaseException:
         if tree is not None:
             tree.close()

@@ -1,0 +1,262 @@
+"""Published versions: git tags ``NAME@VERSION``, each readable forever at its own path.
+
+``tag_versions`` tags the current version of every dataset (``eotdl publish --tag``);
+``write_versions`` puts every tagged version into the site at
+``datasets/<name>/v/<version>/`` (collection, items, items.parquet), written once and then
+kept, and ties the versions together with the version extension's links (``latest-version``,
+``predecessor-version``, ``successor-version``) and its ``deprecated`` flag for yanked ones.
+Yanks are listed in ``datasets/<name>/yanked.yaml`` (version: reason); bytes are never deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eotdl.atomic import write_bytes_atomic
+from eotdl.catalog import canonical
+from eotdl.catalog.git import create_tag, is_repo, repo_root, run_git, show, stream_lines, tags
+from eotdl.catalog.lab import Lab, check_name
+from eotdl.catalog.tree import rebase, safe_file_name
+from eotdl.catalog.versions import parse_version
+from eotdl.errors import InputError, LabError
+
+VERSION_EXT = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
+YANKED = "yanked.yaml"
+
+
+@dataclass(frozen=True)
+class Published:
+    """One tagged version of a dataset."""
+
+    name: str
+    version: str
+    tag: str
+
+
+def published_versions(lab: Lab, name: str) -> list[Published]:
+    """The tagged versions of dataset ``name``, oldest first."""
+    if not is_repo(lab.root):
+        return []
+    found = []
+    for tag in tags(lab.root, f"{name}@*"):
+        version = tag.split("@", 1)[1]
+        try:
+            parse_version(version)
+        except InputError:
+            continue
+        found.append(Published(name, version, tag))
+    return sorted(found, key=lambda p: parse_version(p.version))
+
+
+def yanked(lab: Lab, name: str) -> dict[str, str]:
+    """version -> reason for the yanked versions of ``name``."""
+    path = lab.datasets_dir / name / YANKED
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected `VERSION: reason` lines")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def yank(lab: Lab, name: str, version: str, reason: str) -> Path:
+    """Mark a published version deprecated (its bytes and pages stay)."""
+    check_name(name)
+    known = [p.version for p in published_versions(lab, name)]
+    if version not in known:
+        raise InputError(
+            f"{name}@{version} was never published",
+            hint=f"published versions: {', '.join(known) or 'none'}",
+        )
+    entries = yanked(lab, name)
+    entries[version] = reason or "yanked"
+    path = lab.datasets_dir / name / YANKED
+    write_bytes_atomic(path, yaml.safe_dump(entries, sort_keys=True).encode("utf-8"))
+    return path
+
+
+def tag_versions(lab: Lab) -> list[str]:
+    """Tag ``NAME@VERSION`` at HEAD for every dataset whose current version has no tag yet."""
+    if not is_repo(lab.root):
+        raise LabError(
+            f"{lab.root} is not a git repository", hint="versions are git tags: `git init`"
+        )
+    repo = repo_root(lab.root)
+    made = []
+    for folder in lab.datasets():
+        version = str(folder.read_collection().get("version") or "")
+        parse_version(version)
+        tag = f"{folder.name}@{version}"
+        if tag in tags(repo, tag):
+            continue
+        relative = folder.path.relative_to(repo).as_posix()
+        dirty = run_git(repo, "status", "--porcelain", "--", relative).strip()
+        if dirty:
+            raise LabError(
+                f"datasets/{folder.name} has uncommitted changes; a tag must name committed files",
+                hint="commit (or merge) first, then publish with --tag",
+            )
+        create_tag(repo, tag, f"{folder.name} version {version}")
+        made.append(tag)
+    return made
+
+
+def write_versions(lab: Lab, site: str | os.PathLike[str] | None = None) -> list[str]:
+    """Write every tagged version into the built site (missing ones only) and link them all."""
+    root = Path(site) if site is not None else lab.site_dir
+    written: list[str] = []
+    if not is_repo(lab.root) or not (root / "catalog.json").is_file():
+        return written
+    repo = repo_root(lab.root)
+    for folder in lab.datasets():
+        versions = published_versions(lab, folder.name)
+        if not versions:
+            continue
+        gone = yanked(lab, folder.name)
+        site_dir = root / "datasets" / folder.name
+        relative = folder.path.relative_to(repo).as_posix()
+        for p in versions:
+            target = site_dir / "v" / p.version
+            if not (target / "collection.json").is_file():
+                _write_version(repo, relative, folder.path, p, target)
+                written.append(p.tag)
+        names = [p.version for p in versions]
+        for index, p in enumerate(versions):
+            _link_version(site_dir / "v" / p.version / "collection.json", names, index, gone)
+        _link_latest(site_dir / "collection.json", names)
+    return written
+
+
+def _write_version(repo: Path, relative: str, lab_dir: Path, p: Published, target: Path) -> None:
+    """Materialise one tagged version (immutable once written; built beside, then renamed)."""
+    from eotdl.catalog.geoparquet import write_items_parquet
+
+    data = show(repo, p.tag, f"{relative}/collection.json")
+    if data is None:
+        raise LabError(f"tag {p.tag} has no {relative}/collection.json")
+    collection = canonical.loads(data)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{p.version}.", dir=target.parent))
+    try:
+        (staging / "items").mkdir()
+        links = []
+        items = []
+        for line in stream_lines(repo, p.tag, f"{relative}/items.ndjson"):
+            if not line.strip():
+                continue
+            item = canonical.loads(line)
+            name = safe_file_name(str(item.get("id")))
+            item["links"] = [
+                {"rel": "root", "href": "../../../../../catalog.json", "type": "application/json"},
+                {"rel": "parent", "href": "../collection.json", "type": "application/json"},
+                {"rel": "collection", "href": "../collection.json", "type": "application/json"},
+                *[
+                    {**link, "href": rebase(link["href"], lab_dir, target / "items")}
+                    for link in item.get("links") or []
+                    if link.get("rel") not in ("root", "parent", "collection", "self")
+                ],
+            ]
+            for asset in (item.get("assets") or {}).values():
+                if isinstance(asset.get("href"), str):
+                    asset["href"] = rebase(asset["href"], lab_dir, target / "items")
+            (staging / "items" / name).write_bytes(canonical.dumps_pretty(item))
+            links.append({"rel": "item", "href": f"./items/{name}", "type": "application/json"})
+            items.append(item)
+        write_items_parquet(iter(items), staging / "items.parquet")
+        collection["links"] = [
+            {"rel": "root", "href": "../../../../catalog.json", "type": "application/json"},
+            {"rel": "parent", "href": "../../../../catalog.json", "type": "application/json"},
+            *links,
+        ]
+        (staging / "collection.json").write_bytes(canonical.dumps_pretty(collection))
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _version_fields(collection: dict[str, Any]) -> None:
+    extensions = collection.setdefault("stac_extensions", [])
+    if VERSION_EXT not in extensions:
+        extensions.append(VERSION_EXT)
+
+
+def _link_version(path: Path, names: list[str], index: int, gone: dict[str, str]) -> None:
+    collection = canonical.loads(path.read_bytes())
+    _version_fields(collection)
+    version = names[index]
+    collection["version"] = version
+    if version in gone:
+        collection["deprecated"] = True
+    else:
+        collection.pop("deprecated", None)
+    links = [link for link in collection.get("links", []) if not link["rel"].endswith("-version")]
+    links.append(
+        {
+            "rel": "latest-version",
+            "href": "../../collection.json",
+            "type": "application/json",
+            "title": names[-1],
+        }
+    )
+    if index > 0:
+        links.append(
+            {
+                "rel": "predecessor-version",
+                "type": "application/json",
+                "href": f"../{names[index - 1]}/collection.json",
+                "title": names[index - 1],
+            }
+        )
+    if index + 1 < len(names):
+        links.append(
+            {
+                "rel": "successor-version",
+                "type": "application/json",
+                "href": f"../{names[index + 1]}/collection.json",
+                "title": names[index + 1],
+            }
+        )
+    collection["links"] = links
+    path.write_bytes(canonical.dumps_pretty(collection))
+
+
+def _link_latest(path: Path, names: list[str]) -> None:
+    if not path.is_file():
+        return
+    collection = canonical.loads(path.read_bytes())
+    _version_fields(collection)
+    current = str(collection.get("version") or "")
+    links = [link for link in collection.get("links", []) if not link["rel"].endswith("-version")]
+    links.append(
+        {
+            "rel": "latest-version",
+            "href": "./collection.json",
+            "type": "application/json",
+            "title": current,
+        }
+    )
+    older = [n for n in names if parse_version(n) < parse_version(current)] if current else names
+    if older:
+        links.append(
+            {
+                "rel": "predecessor-version",
+                "type": "application/json",
+                "href": f"./v/{older[-1]}/collection.json",
+                "title": older[-1],
+            }
+        )
+    collection["links"] = links
+    data = canonical.dumps_pretty(collection)
+    if path.read_bytes() != data:
+        path.write_bytes(data)
