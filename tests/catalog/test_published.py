@@ -4,13 +4,13 @@ import json
 
 import pystac
 import pytest
-from gitlab import commit, items, make_repo, write_dataset
 
 from eotdl.catalog.diff import diff_dataset
 from eotdl.catalog.published import published_versions, tag_versions, yank
 from eotdl.catalog.validate import validate_target
 from eotdl.errors import InputError, LabError
 from eotdl.site.build import build_site
+from gitlab import commit, items, make_repo, write_dataset
 
 
 def _links(path):
