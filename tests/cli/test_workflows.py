@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from gitlab import commit, git, make_repo
-from rastergen import write_tif
 
 from eotdl.builders.ingest import ingest
+from gitlab import commit, git, make_repo
+from rastergen import write_tif
 
 BIN = Path(sys.executable).parent
 
