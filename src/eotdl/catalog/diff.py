@@ -47,6 +47,8 @@ class DatasetDiff:
     classes_after: list[str] = field(default_factory=list)
     asset_meaning_changed: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
+    #: The new lines of added and changed items, when git's diff gave them (not serialised).
+    new_lines: list[bytes] | None = field(default=None, repr=False)
 
     @property
     def items_changed(self) -> bool:
@@ -228,6 +230,7 @@ def diff_dataset(
         _merge_join(old_lines, new_lines, diff)
     else:
         removed, added = diff_lines(repo, base, items, target)
+        diff.new_lines = added
         _compare_lines(_by_id(removed), _by_id(added), diff)
     if old_collection is not None and new_collection is not None:
         keys = set(old_collection) | set(new_collection)

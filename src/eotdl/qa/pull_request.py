@@ -227,6 +227,8 @@ def _changed_items(
     if diff.is_new:
         data = show(repo, WORKTREE, path) or b""
         lines = data.splitlines()
+    elif diff.new_lines is not None:
+        lines = diff.new_lines
     else:
         _, lines = diff_lines(repo, base, path)
     out = []
