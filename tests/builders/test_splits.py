@@ -51,3 +51,25 @@ def test_km_block_size():
 def test_bad_specs(text):
     with pytest.raises(InputError):
         parse_split(text)
+
+
+def test_a_new_version_keeps_the_splits_of_existing_items(tmp_path):
+    from rastergen import write_tif
+
+    from eotdl.builders.ingest import ingest
+    from eotdl.catalog.lab import init_lab
+
+    lab = init_lab(tmp_path / "lab")
+    src = tmp_path / "src"
+    for n in range(10):
+        write_tif(src / f"a{n:02d}_20230101.tif", seed=n, size=8, offset=(n * 100.0, 0))
+    ingest(lab, "rasters", str(src), "ds", split="random:0.6,0.2,0.2", progress=False)
+    before = {i["id"]: i["properties"]["ml-aoi:split"] for i in lab.dataset("ds").iter_items()}
+    for n in range(10, 20):
+        write_tif(src / f"a{n:02d}_20230101.tif", seed=n, size=8, offset=(n * 100.0, 0))
+    ingest(lab, "rasters", str(src), "ds", split="random:0.6,0.2,0.2", progress=False)
+    after = {i["id"]: i["properties"]["ml-aoi:split"] for i in lab.dataset("ds").iter_items()}
+    assert len(after) == 20
+    assert {k: after[k] for k in before} == before
+    new = Counter(v for k, v in after.items() if k not in before)
+    assert new == {"train": 6, "validate": 2, "test": 2}

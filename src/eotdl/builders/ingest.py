@@ -78,7 +78,8 @@ def ingest(
         builder = cls(source=resolved, dataset=dataset, workdir=workdir, **options)
         items: Iterator[dict[str, Any]] = builder.items()
         if spec is not None:
-            items = _with_splits(builder, items, workdir, spec, seed)
+            previous = _previous_splits(lab, dataset)
+            items = _with_splits(builder, items, workdir, spec, seed, previous)
         recipe = {
             "builder": kind,
             "builder_version": builder.version,
@@ -166,10 +167,33 @@ def _collection(lab: Lab, dataset: str, builder: Builder, has_splits: bool) -> d
     return collection
 
 
+def _previous_splits(lab: Lab, dataset: str) -> dict[str, str]:
+    """item id -> split of the dataset as it is now (empty for a new dataset)."""
+    folder = lab.dataset(dataset)
+    if not folder.items_path.exists():
+        return {}
+    found = {}
+    for item in folder.iter_items():
+        split = (item.get("properties") or {}).get("ml-aoi:split")
+        if isinstance(split, str):
+            found[str(item["id"])] = split
+    return found
+
+
 def _with_splits(
-    builder: Builder, items: Iterator[dict[str, Any]], workdir: Path, spec: Any, seed: int
+    builder: Builder,
+    items: Iterator[dict[str, Any]],
+    workdir: Path,
+    spec: Any,
+    seed: int,
+    previous: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Spool the items, assign splits over all of them, then yield them with ml-aoi:split."""
+    """Spool the items, assign splits, then yield them with ml-aoi:split.
+
+    Items the dataset already has keep their split (a new version never moves an item from
+    train to test); only new items are assigned, by ``spec`` over the new items.
+    """
+    previous = previous or {}
     spool = workdir / "split-spool.ndjson"
     records = []
     key = builder.labels.class_property if builder.labels else "class"
@@ -180,11 +204,12 @@ def _with_splits(
             x = (bbox[0] + bbox[half]) / 2
             y = (bbox[1] + bbox[half + 1]) / 2
             label = (item.get("properties") or {}).get(key)
-            records.append(
-                SplitRecord(str(item["id"]), None if label is None else str(label), x, y)
-            )
+            if str(item["id"]) not in previous:
+                records.append(
+                    SplitRecord(str(item["id"]), None if label is None else str(label), x, y)
+                )
             out.write(canonical.dumps(item) + b"\n")
-    assignment = assign_splits(records, spec, seed)
+    assignment = {**previous, **assign_splits(records, spec, seed)}
     for item in ndjson.iter_items(spool):
         item.setdefault("properties", {})["ml-aoi:split"] = assignment[item["id"]]
         extensions = item.setdefault("stac_extensions", [])
