@@ -54,10 +54,9 @@ def test_bad_specs(text):
 
 
 def test_a_new_version_keeps_the_splits_of_existing_items(tmp_path):
-    from rastergen import write_tif
-
     from eotdl.builders.ingest import ingest
     from eotdl.catalog.lab import init_lab
+    from rastergen import write_tif
 
     lab = init_lab(tmp_path / "lab")
     src = tmp_path / "src"
