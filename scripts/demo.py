@@ -33,13 +33,13 @@ def run(*args: str, cwd: Path = LAB, check: bool = True) -> subprocess.Completed
     return result
 
 
-def make_source_data() -> Path:
+def make_source_data(scenes: int) -> Path:
     """A generated land-cover chip set (EuroSAT layout, real CRS) to ingest."""
     from landcover import generate
 
     if DATA.exists():
         shutil.rmtree(DATA)
-    count = generate(DATA, scenes=3, size=256, chip=32, seed=7)
+    count = generate(DATA, scenes=scenes, size=256, chip=32, seed=7)
     print(f"generated {count} Sentinel-2-like chips in {DATA.relative_to(ROOT)}/<class>/")
     return DATA
 
@@ -67,28 +67,58 @@ def complete_card() -> None:
 
 
 def git(*args: str) -> None:
-    subprocess.run(["git", *args], cwd=LAB, check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["git", *args], cwd=LAB, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
+
+
+def has_command(name: str) -> bool:
+    """Whether this eotdl has a command (the demo grows with the project)."""
+    from eotdl.cli.main import COMMANDS
+
+    return name in COMMANDS
+
+
+def bump_version(version: str) -> None:
+    from eotdl.catalog.lab import Lab
+
+    folder = Lab(LAB).dataset("land-cover")
+    collection = folder.read_collection()
+    collection["version"] = version
+    folder.write_collection(collection)
+    print(f"collection.json version → {version}")
 
 
 def main() -> None:
     mirror = os.environ.get("EOTDL_SCHEMA_MIRROR")
     if not mirror:
         print("note: EOTDL_SCHEMA_MIRROR is unset; schemas will be fetched into the cache")
-    if LAB.exists():
-        shutil.rmtree(LAB)
+    for folder in (LAB, ROOT / "demo-downloads"):
+        if folder.exists():
+            shutil.rmtree(folder)
 
-    step("1. A new lab")
+    step("1. A new lab (a git repository; the object store is a folder inside it)")
     run("init", str(LAB), "--title", "eotdl demo lab", cwd=ROOT)
-
     git("init", "-q", "-b", "main")
     git("config", "user.name", "eotdl demo")
     git("config", "user.email", "demo@eotdl.invalid")
+    git("add", "-A")
+    git("commit", "-q", "-m", "A new lab")
 
     step("2. A dataset from a builder: land-cover chips in one folder per class")
-    make_source_data()
-    run("ingest", "classification-folders", str(DATA), "--dataset", "land-cover",
-        "--split", "stratified:0.7,0.15,0.15", "--seed", "42", "--no-progress")
+    make_source_data(scenes=3)
+    run(
+        "ingest",
+        "classification-folders",
+        str(DATA),
+        "--dataset",
+        "land-cover",
+        "--split",
+        "stratified:0.7,0.15,0.15",
+        "--seed",
+        "42",
+        "--no-progress",
+    )
     complete_card()
     git("add", "-A")
     git("commit", "-q", "-m", "Add the land-cover dataset")
@@ -96,16 +126,80 @@ def main() -> None:
     step("3. Offline validation against the official STAC schemas")
     run("validate", ".")
 
-    step("4. The static site: STAC tree, geoparquet, search index and HTML pages")
-    run("build")
+    step("4. The bytes: content-addressed in the lab's store, verified")
+    run("storage", "du")
+    run("storage", "verify")
+
+    step("5. QA: checks, quality level, EDA and bias discoverability")
+    run("qa", "land-cover")
+
+    step("6. Publish version 1.0.0: build the site, upload it, tag land-cover@1.0.0")
+    run("publish", "--tag")
+
+    step("7. A pull request: a fourth scene, version 1.1.0, checked like CI checks it")
+    git("checkout", "-q", "-b", "more-scenes")
+    make_source_data(scenes=4)
+    run(
+        "ingest",
+        "classification-folders",
+        str(DATA),
+        "--dataset",
+        "land-cover",
+        "--split",
+        "stratified:0.7,0.15,0.15",
+        "--seed",
+        "42",
+        "--no-progress",
+    )
+    bump_version("1.1.0")
+    git("add", "-A")
+    git("commit", "-q", "-m", "land-cover: a fourth scene")
+    run("check", "--base", "main")
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--no-ff", "-m", "Merge more-scenes", "more-scenes")
+    run("publish", "--tag")
+    run("diff", "land-cover", "1.0.0", "1.1.0")
+    run("credits")
+
+    if has_command("train"):
+        step("8. Train a tiny model on it with the Dask runner; it lands in models/ as STAC")
+        run(
+            "train",
+            "land-cover",
+            "--task",
+            "classification",
+            "--model",
+            "small-cnn",
+            "--epochs",
+            "2",
+            "--workers",
+            "2",
+            "--name",
+            "land-cover-cnn",
+        )
+        git("add", "-A")
+        git("commit", "-q", "-m", "Model land-cover-cnn")
+        run("build")
+
+    if has_command("get"):
+        step("9. Read it as a user would: download and verify the published dataset")
+        run(
+            "get",
+            "land-cover",
+            "--lab",
+            str(LAB / "_site"),
+            "-o",
+            str(ROOT / "demo-downloads"),
+            cwd=ROOT,
+        )
 
     step("Done")
     print(f"lab:          {LAB}")
     print(f"dataset:      {LAB / 'datasets/land-cover'}")
     print(f"STAC catalog: {LAB / '_site/catalog.json'}")
     print(f"site:         {LAB / '_site/index.html'}")
-    print("try:         cd demo-lab && eotdl validate _site/catalog.json")
-    print("preview:     cd demo-lab && eotdl preview   # then open http://127.0.0.1:8000/")
+    print("preview:      cd demo-lab && eotdl preview   # then open http://127.0.0.1:8000/")
+    print("STAC API:     cd demo-lab && eotdl serve     # pystac_client.Client.open(URL)")
 
 
 if __name__ == "__main__":
