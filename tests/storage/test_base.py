@@ -346,3 +346,11 @@ def test_summary_reads_well(store: ObjectStore, make_file: MakeFile):
     assert summary.describe().startswith("2 uploaded, 0 already there, 0 failed; 0.0 MB in")
     data = summary.to_dict()
     assert data["sent"] == 2 and data["bytes"] == 30 and data["failed"] == []
+
+
+def test_keys_with_odd_characters_list_as_written(store: ObjectStore):
+    key = "site/a b+c/é & ü%20.html"
+    store.put_named(key, b"x")
+    assert [o.key for o in store.list("site/")] == [key]
+    assert store.head(key) is not None
+    assert store.key_for_href(store.href(key)) == key

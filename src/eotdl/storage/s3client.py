@@ -10,6 +10,8 @@ import http.client
 import io
 import re
 from typing import Any
+from urllib.parse import unquote_plus
+from xml.etree import ElementTree
 
 import botocore.exceptions as bce
 import botocore.session
@@ -154,6 +156,35 @@ def parse_time(value: Any) -> dt.datetime | None:
             return None
 
 
+def fast_listing(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """Read a ListObjectsV2 page's entries with ElementTree (C) and hand botocore the page
+    without them: a 1,000-key page costs ~2 ms instead of ~20 ms in botocore's parser.
+    On anything unexpected the page is left to botocore as it is."""
+    if response_dict.get("status_code") != 200 or "EotdlEntries" in customized_response_dict:
+        return
+    try:
+        root = ElementTree.fromstring(response_dict["body"])
+    except (ElementTree.ParseError, KeyError, TypeError):
+        return
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    encoded = root.findtext(f"{ns}EncodingType") == "url"
+    entries = []
+    for item in root.findall(f"{ns}Contents"):
+        key = item.findtext(f"{ns}Key")
+        size = item.findtext(f"{ns}Size")
+        if key is None or size is None:
+            return
+        entries.append(
+            (unquote_plus(key) if encoded else key, int(size), item.findtext(f"{ns}LastModified"))
+        )
+    for item in root.findall(f"{ns}Contents"):
+        root.remove(item)
+    customized_response_dict["EotdlEntries"] = entries
+    response_dict["body"] = ElementTree.tostring(root)
+
+
 def _raw_timestamp(value: str) -> str:
     return value
 
@@ -191,8 +222,10 @@ def make_client(
         },
     )
     try:
-        return core.create_client(
+        client = core.create_client(
             "s3", region_name=region, endpoint_url=endpoint_url, config=config
         )
     except ValueError as exc:
         raise StorageError(f"invalid S3 endpoint URL {endpoint_url!r}: {exc}") from None
+    client.meta.events.register("before-parse.s3.ListObjectsV2", fast_listing)
+    return client

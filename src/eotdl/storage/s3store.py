@@ -235,12 +235,13 @@ class S3Store(ObjectStore):
                 page = self._call("list_objects_v2", **kwargs)
             except bce.ClientError as exc:
                 raise self._error(exc) from None
-            for entry in page.get("Contents", []):
-                yield ObjectInfo(
-                    self._relative(entry["Key"]),
-                    int(entry["Size"]),
-                    parse_time(entry.get("LastModified")),
-                )
+            entries = page.get("EotdlEntries")  # read by s3client.fast_listing
+            if entries is None:
+                entries = [
+                    (e["Key"], e["Size"], e.get("LastModified")) for e in page.get("Contents", [])
+                ]
+            for key, size, when in entries:
+                yield ObjectInfo(self._relative(key), int(size), parse_time(when))
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return

@@ -11,7 +11,6 @@ import io
 import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from eotdl.errors import StorageError
@@ -64,7 +63,7 @@ class UploadSource:
     name: str
     sha256: str
     size: int
-    path: Path | None = None
+    path: str | os.PathLike[str] | None = None
     data: bytes | None = None
     stat: os.stat_result | None = None
 

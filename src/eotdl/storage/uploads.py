@@ -104,7 +104,7 @@ def _hash_sources(
         if sha is None:
             todo.append((name, st))
         else:
-            sources.append(UploadSource(name, sha, st.st_size, Path(name), stat=st))
+            sources.append(UploadSource(name, sha, st.st_size, name, stat=st))
     if not todo:
         return sources
     with ProgressBar("hashing", sum(st.st_size for _, st in todo), progress) as bar:
@@ -112,7 +112,7 @@ def _hash_sources(
         def work(entry: tuple[str, os.stat_result]) -> UploadSource:
             name, st = entry
             sha, size = sha256_and_size(name)
-            source = UploadSource(name, sha, st.st_size, Path(name), stat=st)
+            source = UploadSource(name, sha, st.st_size, name, stat=st)
             source.confirm(sha, size)
             cache.remember(absolute[name], st, sha)
             bar.advance(size)
