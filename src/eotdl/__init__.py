@@ -13,4 +13,13 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "open_dataset"]
+
+
+def __getattr__(name: str) -> object:
+    """``eotdl.open_dataset``, imported on first use so ``import eotdl`` stays light."""
+    if name == "open_dataset":
+        from eotdl.access.dataset import open_dataset
+
+        return open_dataset
+    raise AttributeError(f"module 'eotdl' has no attribute {name!r}")

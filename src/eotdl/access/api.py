@@ -1,0 +1,370 @@
+"""``eotdl serve``: a read-only STAC API over a built site, and the site's static files.
+
+Routes: ``/`` (landing page with conformance classes), ``/conformance``, ``/collections``,
+``/collections/{id}``, ``/collections/{id}/items`` (paged), ``/collections/{id}/items/{item}``,
+``/search`` (GET and POST: bbox, datetime, ids, collections, intersects, limit, CQL2 filter,
+sortby, with a ``next`` link), ``/queryables``; any other path is a file of the site.
+
+Stateless: the site is read once into memory and never written, and a paging token is just an
+offset, so any number of copies can serve one lab behind any load balancer. Bad input is a
+400 with ``{"code": "BadRequest", "description": …}``, never a 500.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from eotdl.access.index import CollectionEntry, SiteIndex
+from eotdl.access.responses import GEOJSON, JSON, ApiError, Response, json_response
+from eotdl.access.search import SearchQuery, SearchResult, parse_query
+from eotdl.access.static import file_response
+from eotdl.access.urls import is_remote, local_path, resolve
+from eotdl.errors import EotdlError
+
+STAC_VERSION = "1.0.0"
+CONFORMANCE = [
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/collections",
+    "https://api.stacspec.org/v1.0.0/ogcapi-features",
+    "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/item-search#filter",
+    "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+_STRUCTURAL = {"self", "root", "parent", "child", "item", "items", "collection", "next", "prev"}
+_NOT_QUERYABLE = {"type", "stac_version", "stac_extensions", "links", "assets", "bbox"}
+
+
+def _link(rel: str, href: str, kind: str = JSON, **extra: Any) -> dict[str, Any]:
+    return {"rel": rel, "href": href, "type": kind, **extra}
+
+
+class StacApi:
+    """Answers STAC API requests from a loaded site (no I/O but static files)."""
+
+    def __init__(self, site: SiteIndex) -> None:
+        self.site = site
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        body: bytes,
+        base_url: str,
+        accept: str = "",
+        range_header: str | None = None,
+    ) -> Response:
+        """Answer one request; errors become JSON answers."""
+        try:
+            return self._route(method, target, body, base_url.rstrip("/"), accept, range_header)
+        except ApiError as exc:
+            return json_response({"code": exc.code, "description": exc.description}, exc.status)
+        except EotdlError as exc:
+            return json_response({"code": "BadRequest", "description": str(exc)}, 400)
+
+    def _route(
+        self,
+        method: str,
+        target: str,
+        body: bytes,
+        base: str,
+        accept: str,
+        range_header: str | None,
+    ) -> Response:
+        parts = urllib.parse.urlsplit(target)
+        path = parts.path.rstrip("/") or "/"
+        params = _params(parts.query)
+        segments = (
+            [urllib.parse.unquote(s) for s in path.strip("/").split("/")] if path != "/" else []
+        )
+        api = path in ("/", "/conformance", "/collections", "/search", "/queryables") or (
+            segments[:1] == ["collections"]
+        )
+        if not api:
+            if method not in ("GET", "HEAD"):
+                raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+            return self._static(parts.path, range_header)
+        if method == "POST" and path == "/search":
+            return self._search_post(body, base)
+        if method not in ("GET", "HEAD"):
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+        if path == "/":
+            if "text/html" in accept and self._has_static("index.html"):
+                return self._static("/index.html", None)
+            return json_response(self.landing(base))
+        if path == "/conformance":
+            return json_response({"conformsTo": CONFORMANCE})
+        if path == "/queryables":
+            return json_response(
+                self.queryables(base, None), content_type="application/schema+json"
+            )
+        if path == "/search":
+            query = parse_query(params, "GET")
+            return self._page(self.site.index.search(query), query, base, base + "/search", params)
+        if path == "/collections":
+            return json_response(self.collections(base))
+        return self._collection_route(segments[1:], params, base)
+
+    def _collection_route(self, segments: list[str], params: dict[str, str], base: str) -> Response:
+        entry = self.site.entries.get(segments[0])
+        if entry is None:
+            raise ApiError(404, "NotFound", f"no collection {segments[0]!r}")
+        if len(segments) == 1:
+            return json_response(self.collection(entry, base))
+        if segments[1] == "queryables" and len(segments) == 2:
+            return json_response(
+                self.queryables(base, entry), content_type="application/schema+json"
+            )
+        if segments[1] != "items" or len(segments) > 3:
+            raise ApiError(404, "NotFound", f"no such path under /collections/{entry.id}")
+        if len(segments) == 3:
+            row = entry.table.row_of.get(segments[2])
+            if row is None:
+                raise ApiError(404, "NotFound", f"no item {segments[2]!r} in {entry.id!r}")
+            item = entry.table.items([row])[0]
+            return json_response(self.item(item, entry, base), content_type=GEOJSON)
+        for name in ("collections", "ids", "intersects"):
+            if name in params:
+                raise ApiError(400, "BadRequest", f"{name} is not a parameter of this endpoint")
+        query = parse_query(params, "GET")
+        query.collections = [entry.id]
+        url = f"{base}/collections/{_quote(entry.id)}/items"
+        return self._page(self.site.index.search(query), query, base, url, params)
+
+    # -- documents --------------------------------------------------------------------------
+
+    def landing(self, base: str) -> dict[str, Any]:
+        catalog = self.site.catalog
+        links = [
+            _link("self", base + "/"),
+            _link("root", base + "/"),
+            _link("conformance", base + "/conformance"),
+            _link("data", base + "/collections"),
+            _link("search", base + "/search", GEOJSON, method="GET"),
+            _link("search", base + "/search", GEOJSON, method="POST"),
+            _link(QUERYABLES_REL, base + "/queryables", "application/schema+json"),
+        ]
+        links += [
+            _link("child", f"{base}/collections/{_quote(cid)}", title=e.collection.get("title"))
+            for cid, e in self.site.entries.items()
+        ]
+        return {
+            "type": "Catalog",
+            "stac_version": STAC_VERSION,
+            "id": str(catalog.get("id") or "eotdl"),
+            "title": self.site.title,
+            "description": str(catalog.get("description") or self.site.title),
+            "conformsTo": CONFORMANCE,
+            "links": links,
+        }
+
+    def collections(self, base: str) -> dict[str, Any]:
+        return {
+            "collections": [self.collection(e, base) for e in self.site.entries.values()],
+            "links": [_link("self", base + "/collections"), _link("root", base + "/")],
+        }
+
+    def collection(self, entry: CollectionEntry, base: str) -> dict[str, Any]:
+        doc = dict(entry.collection)
+        url = f"{base}/collections/{_quote(entry.id)}"
+        doc["links"] = [
+            _link("self", url),
+            _link("root", base + "/"),
+            _link("parent", base + "/"),
+            _link("items", url + "/items", GEOJSON),
+            _link(QUERYABLES_REL, url + "/queryables", "application/schema+json"),
+            *self._other_links(doc.get("links"), entry.location, base),
+        ]
+        if isinstance(doc.get("assets"), dict):
+            doc["assets"] = self._assets(doc["assets"], entry.location, base)
+        return doc
+
+    def item(self, item: dict[str, Any], entry: CollectionEntry, base: str) -> dict[str, Any]:
+        url = f"{base}/collections/{_quote(entry.id)}"
+        where = entry.table.base or entry.location
+        item["collection"] = entry.id
+        item["links"] = [
+            _link("self", f"{url}/items/{_quote(str(item.get('id', '')))}", GEOJSON),
+            _link("parent", url),
+            _link("collection", url),
+            _link("root", base + "/"),
+            *self._other_links(item.get("links"), where, base),
+        ]
+        if isinstance(item.get("assets"), dict):
+            item["assets"] = self._assets(item["assets"], where, base)
+        return item
+
+    def queryables(self, base: str, entry: CollectionEntry | None) -> dict[str, Any]:
+        entries = [entry] if entry is not None else list(self.site.entries.values())
+        properties: dict[str, Any] = {
+            "id": {"type": "string", "title": "Item ID"},
+            "collection": {"type": "string"},
+            "geometry": {"$ref": "https://geojson.org/schema/Geometry.json"},
+            "datetime": {"type": "string", "format": "date-time"},
+        }
+        for e in entries:
+            for f in e.table.table.schema:
+                if f.name in _NOT_QUERYABLE or f.name in properties:
+                    continue
+                properties[f.name] = _json_type(f.type)
+        url = base + (f"/collections/{_quote(entry.id)}" if entry else "") + "/queryables"
+        return {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": url,
+            "type": "object",
+            "title": "Queryables",
+            "properties": properties,
+            "additionalProperties": True,
+        }
+
+    def _page(
+        self,
+        result: SearchResult,
+        query: SearchQuery,
+        base: str,
+        url: str,
+        params: Mapping[str, Any],
+        body: dict[str, Any] | None = None,
+    ) -> Response:
+        features = [
+            self.item(item, self.site.entries[table.collection_id], base)
+            for item, (table, _) in zip(result.items(), result.rows, strict=True)
+        ]
+        links = [_link("root", base + "/")]
+        following = query.offset + len(features)
+        if following < result.matched and features:
+            token = str(following)
+            if body is None:
+                next_params = {**params, "token": token}
+                href = url + "?" + urllib.parse.urlencode(next_params)
+                links.append(_link("next", href, GEOJSON, method="GET"))
+            else:
+                links.append(
+                    _link("next", url, GEOJSON, method="POST", body={**body, "token": token})
+                )
+        if query.offset > 0 and body is None:
+            previous = max(0, query.offset - query.limit)
+            prev_params = {**params, "token": str(previous)}
+            links.append(_link("prev", url + "?" + urllib.parse.urlencode(prev_params), GEOJSON))
+        return json_response(
+            {
+                "type": "FeatureCollection",
+                "features": features,
+                "links": links,
+                "numberMatched": result.matched,
+                "numberReturned": len(features),
+            },
+            content_type=GEOJSON,
+        )
+
+    def _search_post(self, body: bytes, base: str) -> Response:
+        try:
+            params = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "BadRequest", f"the request body is not JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+        query = parse_query(params, "POST")
+        result = self.site.index.search(query)
+        return self._page(result, query, base, base + "/search", params, body=params)
+
+    # -- hrefs ------------------------------------------------------------------------------
+
+    def public(self, location: str, base: str) -> str:
+        """A URL clients can use for a location: served by us when it is inside the site."""
+        if is_remote(location):
+            return location
+        root = self.site.local_root
+        path = local_path(location)
+        if root is not None:
+            relative = os.path.relpath(path, root)
+            if not relative.startswith(".."):
+                return base + "/" + urllib.parse.quote(relative.replace(os.sep, "/"))
+        return Path(path).as_uri()
+
+    def _assets(self, assets: dict[str, Any], where: str, base: str) -> dict[str, Any]:
+        out = {}
+        for key, asset in assets.items():
+            if isinstance(asset, dict) and isinstance(asset.get("href"), str):
+                asset = {**asset, "href": self.public(resolve(where, asset["href"]), base)}
+            out[key] = asset
+        return out
+
+    def _other_links(self, links: Any, where: str, base: str) -> list[dict[str, Any]]:
+        out = []
+        for link in links or []:
+            if isinstance(link, dict) and link.get("rel") not in _STRUCTURAL:
+                if isinstance(link.get("href"), str):
+                    link = {**link, "href": self.public(resolve(where, link["href"]), base)}
+                out.append(link)
+        return out
+
+    # -- static files -----------------------------------------------------------------------
+
+    def _has_static(self, relative: str) -> bool:
+        root = self.site.local_root
+        return root is not None and os.path.isfile(os.path.join(root, relative))
+
+    def _static(self, raw_path: str, range_header: str | None) -> Response:
+        relative = urllib.parse.unquote(raw_path).lstrip("/")
+        root = self.site.local_root
+        if root is None:
+            if is_remote(self.site.root):
+                target = urllib.parse.urljoin(self.site.root, urllib.parse.quote(relative))
+                return Response(302, b"", JSON, {"Location": target})
+            raise ApiError(404, "NotFound", f"no such path /{relative}")
+        path = os.path.normpath(os.path.join(root, relative))
+        if path != root and not path.startswith(root + os.sep):
+            raise ApiError(404, "NotFound", f"no such path /{relative}")
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        if not os.path.isfile(path):
+            raise ApiError(404, "NotFound", f"no such path /{relative}")
+        return file_response(path, range_header)
+
+
+def _params(query: str) -> dict[str, str]:
+    """Query parameters; a repeated one is joined with commas (``collections=a&collections=b``)."""
+    found: dict[str, list[str]] = {}
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        found.setdefault(key, []).append(value)
+    return {k: ",".join(v) for k, v in found.items()}
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+def _json_type(kind: Any) -> dict[str, Any]:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(kind):
+        return {"type": "boolean"}
+    if pa.types.is_integer(kind):
+        return {"type": "integer"}
+    if pa.types.is_floating(kind):
+        return {"type": "number"}
+    if pa.types.is_timestamp(kind):
+        return {"type": "string", "format": "date-time"}
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return {"type": "string"}
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return {"type": "array"}
+    return {"type": "object"}

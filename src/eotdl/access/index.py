@@ -1,0 +1,132 @@
+"""Every collection of a built site (or a local lab) with its Items in memory, searchable.
+
+Loaded once per process: ``catalog.json`` and its child collections, and each collection's
+``items.parquet`` (its item links when a catalog has none). What ``eotdl search`` and
+``eotdl serve`` read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eotdl.access.locate import PARQUET, linked_items, load_json
+from eotdl.access.parquet import items_to_table, read_parquet
+from eotdl.access.search import ItemIndex
+from eotdl.access.table import ItemTable
+from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
+from eotdl.catalog.lab import CONFIG_NAME, Lab
+from eotdl.errors import InputError
+
+
+@dataclass
+class CollectionEntry:
+    """One collection: its document, where it is, and its Items."""
+
+    id: str
+    location: str
+    collection: dict[str, Any]
+    table: ItemTable
+
+
+@dataclass
+class SiteIndex:
+    """A site's catalog and collections, searchable through ``index``."""
+
+    root: str
+    catalog: dict[str, Any]
+    entries: dict[str, CollectionEntry]
+    index: ItemIndex
+    local_root: str | None = None
+
+    @property
+    def title(self) -> str:
+        return str(self.catalog.get("title") or self.catalog.get("id") or "eotdl")
+
+
+def load_index(where: str, reader: Reader | None = None) -> SiteIndex:
+    """Load a built site (folder, URL or ``s3://`` prefix with catalog.json) or a lab folder."""
+    reader = reader or Reader()
+    if not is_remote(where) and (Path(local_path(where)) / CONFIG_NAME).is_file():
+        return _from_lab(Lab(local_path(where)))
+    root = where if where.endswith(".json") else join(where, "catalog.json")
+    try:
+        catalog = load_json(reader, root)
+    except NotFoundError:
+        raise InputError(
+            f"no catalog.json at {root}",
+            hint="point at a built site (`eotdl build` writes one into _site/), or a lab folder",
+        ) from None
+    entries: dict[str, CollectionEntry] = {}
+    for location, collection in _collections(root, catalog, reader):
+        entry = _entry(location, collection, reader)
+        entries.setdefault(entry.id, entry)
+    local_root = None if is_remote(root) else os.path.dirname(local_path(root))
+    return SiteIndex(
+        root, catalog, entries, ItemIndex(e.table for e in entries.values()), local_root
+    )
+
+
+def _collections(
+    root: str, catalog: dict[str, Any], reader: Reader, depth: int = 4
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every collection under the catalog's child links (sub-catalogs are walked)."""
+    for link in catalog.get("links") or []:
+        if not isinstance(link, dict) or link.get("rel") != "child" or not link.get("href"):
+            continue
+        location = resolve(root, str(link["href"]))
+        try:
+            child = load_json(reader, location)
+        except NotFoundError:
+            continue
+        if child.get("type") == "Collection":
+            yield location, child
+        elif depth > 0:
+            yield from _collections(location, child, reader, depth - 1)
+
+
+def _entry(location: str, collection: dict[str, Any], reader: Reader) -> CollectionEntry:
+    collection_id = str(collection.get("id") or Path(location).parent.name)
+    parquet = resolve(location, PARQUET)
+    try:
+        table = read_parquet(parquet, reader)
+    except NotFoundError:
+        items = list(linked_items(location, collection, reader))
+        return CollectionEntry(
+            collection_id, location, collection, ItemTable(collection_id, items_to_table(items))
+        )
+    return CollectionEntry(
+        collection_id, location, collection, ItemTable(collection_id, table, parquet)
+    )
+
+
+def _from_lab(lab: Lab) -> SiteIndex:
+    """A local lab, straight from its items.ndjson files (no build needed)."""
+    entries: dict[str, CollectionEntry] = {}
+    for folder in [*lab.datasets(), *lab.models()]:
+        collection = folder.read_collection()
+        collection_id = str(collection.get("id") or folder.name)
+        table = items_to_table(folder.iter_items())
+        entries[collection_id] = CollectionEntry(
+            collection_id,
+            str(folder.collection_path),
+            collection,
+            ItemTable(collection_id, table, str(folder.items_path)),
+        )
+    catalog = {
+        "type": "Catalog",
+        "id": "lab",
+        "title": lab.config.title,
+        "description": f"{lab.config.title} (read from the lab folder)",
+        "links": [],
+    }
+    return SiteIndex(
+        str(lab.root / CONFIG_NAME),
+        catalog,
+        entries,
+        ItemIndex(e.table for e in entries.values()),
+        None,
+    )
