@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> Any:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        return cli.main(args=args, prog_name="eotdl", standalone_mode=False)
+        result = cli.main(args=args, prog_name="eotdl", standalone_mode=False)
     except EotdlError as exc:
         if debug:
             raise
@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         _print_error("interrupted")
         sys.exit(130)
+    if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+        sys.exit(result)  # a command that ended with ctx.exit(code)
+    return result
 
 
 def _print_error(message: str) -> None:
