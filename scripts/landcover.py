@@ -70,9 +70,19 @@ def generate(out: Path, scenes: int = 3, size: int = 256, chip: int = 32, seed: 
                 path = out / name / f"scene{s}_r{r:02d}_c{c:02d}_{date}.tif"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 transform = from_origin(x0 + c * chip * 10, y0 - r * chip * 10, 10, 10)
-                with rasterio.open(path, "w", driver="GTiff", width=chip, height=chip, count=4,
-                                   dtype="uint16", crs=CRS, transform=transform, nodata=0,
-                                   tiled=False) as dst:
+                with rasterio.open(
+                    path,
+                    "w",
+                    driver="GTiff",
+                    width=chip,
+                    height=chip,
+                    count=4,
+                    dtype="uint16",
+                    crs=CRS,
+                    transform=transform,
+                    nodata=0,
+                    tiled=False,
+                ) as dst:
                     dst.write(image[(slice(None), *window)])
                     for index, band in enumerate(BANDS, start=1):
                         dst.set_band_description(index, band)

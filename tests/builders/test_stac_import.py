@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from cases.stac import write_catalog
 
-from shareddata import EXAMPLES, needs_shared
 from eotdl.builders.ingest import ingest
 from eotdl.builders.stac_archive import extract_archive
 from eotdl.builders.stac_import import StacImportWarning
@@ -23,6 +22,7 @@ from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.validate import Validator, validate_target
 from eotdl.errors import InputError
 from eotdl.storage.hashing import multihash_sha256, sha256_and_size
+from shareddata import EXAMPLES, needs_shared
 
 OPEN_CITIES = (
     EXAMPLES

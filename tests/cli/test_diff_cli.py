@@ -1,9 +1,9 @@
 import json
 
 from click.testing import CliRunner
-from gitlab import commit, git, items, make_repo, write_dataset
 
 from eotdl.cli.main import cli
+from gitlab import commit, git, items, make_repo, write_dataset
 
 
 def test_diff_between_tagged_versions_and_worktree(tmp_path, monkeypatch):
