@@ -37,6 +37,9 @@ COMMANDS: dict[str, str] = {
     "check": "eotdl.cli.check:check",
     "versions": "eotdl.cli.versions:versions",
     "yank": "eotdl.cli.versions:yank_command",
+    "train": "eotdl.cli.train:train",
+    "predict": "eotdl.cli.train:predict",
+    "models": "eotdl.cli.train:models",
 }
 
 
