@@ -40,3 +40,14 @@ def test_ledger_from_history(tmp_path):
 
 def test_not_a_repo_gives_an_empty_ledger(tmp_path):
     assert ledger(tmp_path).contributions == []
+
+
+def test_site_contributors_page_shows_the_ledger(tmp_path):
+    from eotdl.site.build import build_site
+
+    lab = make_repo(tmp_path / "lab")
+    write_dataset(lab, "crops", items(3))
+    commit(lab, "add crops", author="Ada Lovelace <ada@example.org>")
+    build_site(lab, qa=False)
+    page = (lab.site_dir / "contributors.html").read_text()
+    assert "Ada Lovelace" in page and "10.03 points" in page

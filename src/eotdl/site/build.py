@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.catalog import canonical
+from eotdl.catalog.credits import ledger
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
@@ -165,7 +166,7 @@ def build_site(
                     summary.qa[build.name] = "reused"
             summaries.append(build.extra)
         tree_summary = tree.finish()
-        _site_pages(stage, site, summaries, writer)
+        _site_pages(stage, site, summaries, writer, ledger(lab.root).totals())
         _static(stage, tree.key, writer)
         stage.commit()
         write_versions(lab, target)
@@ -188,7 +189,11 @@ def build_site(
 
 
 def _site_pages(
-    stage: Stage, site: pages.SiteInfo, summaries: list[dict[str, Any]], writer: FolderPages
+    stage: Stage,
+    site: pages.SiteInfo,
+    summaries: list[dict[str, Any]],
+    writer: FolderPages,
+    credited: list[dict[str, Any]] | None = None,
 ) -> None:
     """The pages about the whole lab: home, search index, contributors, 404."""
     datasets = sorted(
@@ -220,7 +225,7 @@ def _site_pages(
         "contributors.html",
         site,
         "",
-        people=contributors([*datasets, *models]),
+        people=contributors([*datasets, *models], credited=credited),
         datasets_count=len(datasets),
         models_count=len(models),
     )

@@ -12,9 +12,17 @@ from typing import Any
 
 
 def contributors(
-    summaries: Iterable[dict[str, Any]], ledger: Mapping[str, str] | None = None
+    summaries: Iterable[dict[str, Any]],
+    ledger: Mapping[str, str] | None = None,
+    credited: Iterable[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """People and organisations, each with their roles and the datasets they worked on."""
+    """People and organisations, each with their roles and the datasets they worked on.
+
+    ``credited`` is the credits ledger's totals (``eotdl credits``: name, score, datasets):
+    everyone who committed to a dataset appears, with their points.
+    """
+    summaries = list(summaries)
+    by_name = {str(s.get("url", "")).rstrip("/").split("/")[-1]: s for s in summaries}
     people: dict[str, dict[str, Any]] = {}
 
     def add(name: str, role: str, summary: dict[str, Any], url: str = "") -> None:
@@ -37,7 +45,13 @@ def contributors(
             add(str(author), "author", summary)
         for provider in summary.get("providers") or []:
             add(provider["name"], provider.get("roles") or "provider", summary, provider["url"])
+    scores = dict(ledger or {})
+    for entry in credited or []:
+        for dataset in entry.get("datasets") or []:
+            if dataset in by_name:
+                add(str(entry["name"]), "contributor", by_name[dataset])
+        scores.setdefault(str(entry["name"]), f"{entry['score']:g} points")
     found = sorted(people.values(), key=lambda p: (-len(p["works"]), p["name"].casefold()))
     for person in found:
-        person["score"] = (ledger or {}).get(person["name"], "")
+        person["score"] = scores.get(person["name"], "")
     return found
