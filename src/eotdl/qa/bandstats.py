@@ -213,7 +213,7 @@ def run_tasks(tasks: Sequence[BandTask], engine: Engine) -> FilePartial:
     """Read every task's file with Dask and merge the partials in a tree."""
     if not tasks:
         return FilePartial()
-    partitions = max(1, min(len(tasks), engine.workers * 4))
+    partitions = max(1, min(len(tasks), engine.workers * 16))  # small tail, few merges
     bag = db.from_sequence(tasks, npartitions=partitions).map(read_file)
     result: FilePartial = engine.compute(bag.reduction(_fold, _fold, split_every=8))
     return result
