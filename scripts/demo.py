@@ -72,6 +72,23 @@ def git(*args: str) -> None:
     )
 
 
+def ingest_scenes(scenes: int) -> None:
+    """Generate ``scenes`` scenes of chips and (re-)ingest them as the land-cover dataset."""
+    make_source_data(scenes=scenes)
+    run(
+        "ingest",
+        "classification-folders",
+        str(DATA),
+        "--dataset",
+        "land-cover",
+        "--split",
+        "stratified:0.7,0.15,0.15",
+        "--seed",
+        "42",
+        "--no-progress",
+    )
+
+
 def has_command(name: str) -> bool:
     """Whether this eotdl has a command (the demo grows with the project)."""
     from eotdl.cli.main import COMMANDS
@@ -106,19 +123,7 @@ def main() -> None:
     git("commit", "-q", "-m", "A new lab")
 
     step("2. A dataset from a builder: land-cover chips in one folder per class")
-    make_source_data(scenes=3)
-    run(
-        "ingest",
-        "classification-folders",
-        str(DATA),
-        "--dataset",
-        "land-cover",
-        "--split",
-        "stratified:0.7,0.15,0.15",
-        "--seed",
-        "42",
-        "--no-progress",
-    )
+    ingest_scenes(3)
     complete_card()
     git("add", "-A")
     git("commit", "-q", "-m", "Add the land-cover dataset")
@@ -138,19 +143,7 @@ def main() -> None:
 
     step("7. A pull request: a fourth scene, version 1.1.0, checked like CI checks it")
     git("checkout", "-q", "-b", "more-scenes")
-    make_source_data(scenes=4)
-    run(
-        "ingest",
-        "classification-folders",
-        str(DATA),
-        "--dataset",
-        "land-cover",
-        "--split",
-        "stratified:0.7,0.15,0.15",
-        "--seed",
-        "42",
-        "--no-progress",
-    )
+    ingest_scenes(4)
     bump_version("1.1.0")
     git("add", "-A")
     git("commit", "-q", "-m", "land-cover: a fourth scene")
