@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from eotdl.cli.main import cli
@@ -24,14 +25,15 @@ def test_diff_between_tagged_versions_and_worktree(tmp_path, monkeypatch):
     assert "+ i003" in result.output
 
 
-def test_diff_unknown_ref_is_a_clear_error(tmp_path, monkeypatch):
+def test_diff_unknown_ref_is_a_clear_error(tmp_path, monkeypatch, capsys):
     from eotdl.cli.main import main
 
     lab = make_repo(tmp_path / "lab")
     write_dataset(lab, "ds", items(1))
     commit(lab, "v1")
     monkeypatch.chdir(lab.root)
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["diff", "ds", "nope"])
-    except SystemExit as exc:
-        assert exc.code == 1
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "nope" in err and "Traceback" not in err
