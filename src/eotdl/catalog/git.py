@@ -10,7 +10,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from eotdl.errors import LabError
+from eotdl.catalog.paths import PathRefused, open_readable, readable_path
+from eotdl.errors import InputError, LabError
 
 WORKTREE = "WORKTREE"
 
@@ -62,17 +63,40 @@ def merge_base(repo: Path, base: str) -> str:
 
 
 def changed_paths(repo: Path, base: str) -> list[str]:
-    """Paths (relative to the repo) that differ between ``base`` and the working tree."""
-    out = run_git(repo, "diff", "--name-only", "--no-renames", base, "--")
-    untracked = run_git(repo, "ls-files", "--others", "--exclude-standard")
-    return sorted({p for p in (out + untracked).splitlines() if p})
+    """Paths (relative to the repo) that differ between ``base`` and the working tree.
+
+    Names are read NUL-separated, so any file name (spaces, newlines, non-ASCII) comes back
+    exactly as it is on disk.
+    """
+    out = run_git(repo, "diff", "--name-only", "-z", "--no-renames", base, "--")
+    untracked = run_git(repo, "ls-files", "-z", "--others", "--exclude-standard")
+    return sorted({p for p in (out + "\0" + untracked).split("\0") if p})
+
+
+def _worktree_file(repo: Path, path: str) -> Path | None:
+    """The working-tree file ``path`` if eotdl may read it (inside the repo, regular); None
+    when it is absent. A symlink leading out of the repo or a special file is refused."""
+    file = repo / path
+    if not file.exists() and not file.is_symlink():
+        return None
+    if file.is_dir() and not file.is_symlink():
+        return None
+    try:
+        return readable_path(file, repo)
+    except PathRefused:
+        raise
+    except InputError:
+        return None
 
 
 def show(repo: Path, ref: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``ref`` (``WORKTREE`` reads the file), None when absent."""
     if ref == WORKTREE:
-        file = repo / path
-        return file.read_bytes() if file.is_file() else None
+        file = _worktree_file(repo, path)
+        if file is None:
+            return None
+        with open_readable(file, repo) as handle:
+            return handle.read()
     result = subprocess.run(
         ["git", "show", f"{ref}:{path}"],
         cwd=repo,
@@ -85,9 +109,9 @@ def show(repo: Path, ref: str, path: str) -> bytes | None:
 def stream_lines(repo: Path, ref: str, path: str) -> Iterator[bytes]:
     """The lines of ``path`` at ``ref``, streamed (memory stays flat for big files)."""
     if ref == WORKTREE:
-        file = repo / path
-        if file.is_file():
-            with file.open("rb") as handle:
+        file = _worktree_file(repo, path)
+        if file is not None:
+            with open_readable(file, repo) as handle:
                 yield from handle
         return
     process = subprocess.Popen(
