@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.request import url2pathname
 
 from eotdl import __version__
+from eotdl.catalog.paths import check_link
 from eotdl.errors import InputError, StorageError
 from eotdl.storage import ObjectMissingError, ObjectStore, open_store
 
@@ -57,7 +58,14 @@ def normalize(location: str) -> str:
 
 
 def resolve(base: str, href: str) -> str:
-    """The location ``href`` points to, read in the document at ``base``."""
+    """The location ``href`` points to, read in the document at ``base``.
+
+    A remote document never leads to a local file (:func:`eotdl.catalog.paths.check_link`).
+    """
+    return check_link(base, _resolve(base, href))
+
+
+def _resolve(base: str, href: str) -> str:
     parts = urllib.parse.urlsplit(href)
     if parts.scheme in ("http", "https", "s3"):
         return href

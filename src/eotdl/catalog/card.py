@@ -133,8 +133,7 @@ def _string_list(value: Any, name: str, source: str) -> list[str]:
         return [value]
     if not isinstance(value, list):
         raise InputError(
-            f"{source}: front matter field '{name}' must be a list of strings,"
-            f" got {_kind(value)}",
+            f"{source}: front matter field '{name}' must be a list of strings, got {_kind(value)}",
             hint=f"write e.g. {name}: [a, b]",
         )
     out = []

@@ -45,7 +45,10 @@ class _BoundedLoader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _Limit(f"nested deeper than {MAX_DEPTH} levels", "flatten it: a card holds plain fields")
+                raise _Limit(
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    "flatten it: a card holds plain fields",
+                )
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -74,9 +77,7 @@ def load_yaml(text: str, source: str, what: str = "YAML") -> Any:
     try:
         data = loader.get_single_data()
     except _Limit as exc:
-        raise YamlLimitError(
-            f"{source}: the {what} is refused: {exc}", hint=exc.hint
-        ) from None
+        raise YamlLimitError(f"{source}: the {what} is refused: {exc}", hint=exc.hint) from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: the {what} is not valid YAML: {exc}") from None
     except RecursionError:
