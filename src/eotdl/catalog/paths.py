@@ -59,8 +59,8 @@ def check_link(base: str, target: str) -> str:
     """
     if is_remote(base) and not is_remote(target):
         raise PathRefused(
-            f"{base} links to {target!r}, a local file: a remote catalog may not make eotdl"
-            " read local files",
+            f"{base} links to {target!r}, a local path in a remote catalog; refusing to read"
+            " it (a remote catalog may not make eotdl read local files)",
             hint="the catalog's hrefs must be http(s):// or s3:// URLs or relative to it;"
             " fix the catalog, or download it and read it from a folder you trust",
         )
