@@ -56,7 +56,7 @@ def test_bad_front_matter(text, message):
         ("tasks: [[a]]", "'tasks' must be a list of strings, but entry 1 is a list"),
         ("tags: [{a: 1}]", "'tags' must be a list of strings, but entry 1 is a mapping"),
         ("authors: {name: x}", "'authors' must be a list of strings, got a mapping"),
-        ("tasks: 5", "'tasks' must be a list of strings, got a int"),
+        ("tasks: 5", "'tasks' must be a list of strings, got a number"),
         ("title: [a, b]", "'title' must be a string, got a list"),
         ("license: {id: MIT}", "'license' must be a string, got a mapping"),
     ],
@@ -88,3 +88,14 @@ def test_validate_reports_a_mistyped_card(tmp_path):
     folder.card_path.write_text("---\ntitle: t\ntasks: [[a]]\n---\n")
     report = validate_target(str(lab.root), Validator())
     assert any("'tasks' must be a list of strings" in p.message for p in report.problems)
+
+
+@pytest.mark.parametrize("value", ["2020-02-30", "!!bool 0", "!!int 0xZZ", "!!float abc"])
+def test_card_values_yaml_cannot_construct_are_clear_errors(value):
+    with pytest.raises(InputError, match="a value YAML cannot read"):
+        parse_card(f"---\ndoi: {value}\n---\n", "README.md")
+
+
+def test_card_control_characters_are_clear_errors():
+    with pytest.raises(InputError, match="not valid YAML"):
+        parse_card("---\ntitle: \x08\n---\n", "README.md")

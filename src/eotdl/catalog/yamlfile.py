@@ -73,19 +73,30 @@ def load_yaml(text: str, source: str, what: str = "YAML") -> Any:
             f"{source}: the {what} is larger than {MAX_YAML_BYTES // 1024} KiB",
             hint="keep it to plain fields; long text belongs in the Markdown body",
         )
-    loader = _BoundedLoader(text)
     try:
-        data = loader.get_single_data()
+        data = _load(text)
     except _Limit as exc:
         raise YamlLimitError(f"{source}: the {what} is refused: {exc}", hint=exc.hint) from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: the {what} is not valid YAML: {exc}") from None
     except RecursionError:
         raise YamlLimitError(f"{source}: the {what} is nested too deeply") from None
-    finally:
-        loader.dispose()
+    except (ValueError, TypeError, OverflowError, LookupError, AttributeError) as exc:
+        # PyYAML constructing a typed value it cannot: 2020-02-30, !!int 0xZZ, !!bool 0
+        raise InputError(
+            f"{source}: the {what} holds a value YAML cannot read: {exc}",
+            hint="quote the value to keep it as text",
+        ) from None
     _check_expanded(data, source, what)
     return data
+
+
+def _load(text: str) -> Any:
+    loader = _BoundedLoader(text)  # the reader checks characters here: YAMLError too
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _check_expanded(data: Any, source: str, what: str) -> None:
