@@ -193,3 +193,28 @@ def test_local_root_allows_only_files_inside(tmp_path):
     assert not root.allows(tmp_path / "root" / "up" / "other.json")
     assert not root.allows(tmp_path / "root" / ".." / "other.json")
     assert not root.allows(tmp_path / "root" / "missing.json")
+
+
+def test_get_of_a_local_catalog_refuses_an_asset_symlinked_outside(tmp_path, secret):
+    from eotdl.access.download import get
+
+    catalog = _local_catalog(tmp_path / "cat")
+    image = tmp_path / "cat" / "s1" / "image.tif"
+    image.unlink()
+    image.symlink_to(secret)
+    out = tmp_path / "out"
+    with pytest.raises(PathRefused, match="leads outside"):
+        get(str(catalog), out, progress=False)
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+
+
+def test_get_of_a_local_catalog_refuses_absolute_paths_outside(tmp_path, secret):
+    from eotdl.access.download import get
+
+    catalog = _local_catalog(tmp_path / "cat")
+    item = tmp_path / "cat" / "s0" / "item.json"
+    data = json.loads(item.read_text())
+    data["assets"]["image"]["href"] = str(secret)
+    item.write_text(json.dumps(data))
+    with pytest.raises(PathRefused, match="leads outside"):
+        get(str(catalog), tmp_path / "out", progress=False)

@@ -171,6 +171,35 @@ def local_href_path(folder: str | os.PathLike[str], href: str) -> Path | None:
     return Path(folder) / urllib.parse.unquote(parts.path)
 
 
+def local_source_root(document: str) -> Path:
+    """The folder a local STAC document may read files from: the lab holding it (the
+    nearest folder above with ``eotdl.toml``), else the document's own folder."""
+    folder = Path(_local(document)).resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "eotdl.toml").is_file():
+            return candidate
+    return folder
+
+
+def check_local_source(document: str, target: str) -> None:
+    """Refuse ``target`` (an href resolved from ``document``) if reading it would leave the
+    document's lab or folder, or would read a special file; remote targets pass, and so do
+    missing files (the transfer reports them)."""
+    check_link(document, target)
+    if is_remote(target) or not is_local(target):
+        return
+    path = Path(_local(target))
+    if path.exists() or path.is_symlink():
+        readable_path(path, None if is_remote(document) else local_source_root(document))
+
+
+def _local(location: str) -> str:
+    parts = urllib.parse.urlsplit(location)
+    if parts.scheme == "file":
+        return urllib.parse.unquote(parts.path)
+    return location
+
+
 class LocalRoot:
     """A folder whose files may be read: everything it reads must resolve inside it."""
 
