@@ -120,3 +120,13 @@ def test_ndjson_line_and_file_limits(tmp_path, monkeypatch):
     monkeypatch.setattr(ndjson, "MAX_FILE_BYTES", 2_000)
     with pytest.raises(InputError, match="larger than the .* limit for one ndjson file"):
         list(ndjson.iter_items(path))
+
+
+@pytest.mark.timeout(30)
+def test_a_bomb_in_yanked_yaml_fails_fast(lab):
+    from eotdl.catalog.published import yanked
+
+    body = BOMB.split("---\n")[1].replace("title: t\n", "")
+    (lab.datasets_dir / "ds" / "yanked.yaml").write_text(body)
+    with pytest.raises(YamlLimitError, match="billion laughs"):
+        yanked(lab, "ds")

@@ -186,7 +186,7 @@ def read_card(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
     p = Path(path)
     if not p.exists() and not p.is_symlink():
         raise InputError(f"{p}: no dataset card", hint="write a README.md with front matter")
-    data = read_limited(p, root, MAX_CARD_BYTES, "a dataset card")
+    data = read_limited(p, root, MAX_CARD_BYTES, "a dataset card", "EOTDL_MAX_CARD_BYTES")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -46,5 +46,5 @@ def read_json_object(
     The file must be a regular file and, when ``root`` is given, resolve inside it (see
     :func:`eotdl.catalog.paths.readable_path`).
     """
-    data = read_limited(path, root, MAX_JSON_BYTES, "one STAC document")
+    data = read_limited(path, root, MAX_JSON_BYTES, "one STAC document", "EOTDL_MAX_JSON_BYTES")
     return parse_json_object(data, str(Path(path)))

@@ -85,7 +85,7 @@ def _table(data: dict[str, Any], name: str, source: str) -> dict[str, Any]:
 def check_name(name: str, what: str = "dataset") -> str:
     """Return ``name`` if it is a valid dataset or model name, else raise InputError.
 
-    Besides the character set, a name must make a valid git tag (``NAME/vVERSION``, see
+    Besides the character set, a name must make a valid git tag (``NAME@VERSION``, see
     ``git check-ref-format``), so that ``publish --tag`` can always tag its versions.
     """
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -128,7 +128,7 @@ def ref_name_problem(component: str) -> str:
 
 #: What a pull request may touch, relative to the lab root (see :func:`lab_path_role`).
 PROTECTED = (CONFIG_NAME, ".gitignore", ".github/")
-DATASET_FILES = ("README.md", "collection.json", "items.ndjson", "recipe.yaml")
+DATASET_FILES = ("README.md", "collection.json", "items.ndjson", "recipe.yaml", "yanked.yaml")
 MODEL_FILES = (*DATASET_FILES, "job.json")
 #: Files a card may show, in its folder or up to two subfolders below it.
 CARD_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf")
@@ -139,7 +139,8 @@ def lab_path_role(relative: str) -> str:
     """What a path of the lab (relative to its root, '/'-separated) is in the lab layout.
 
     ``content``: a dataset or model file (README.md, collection.json, items.ndjson,
-    recipe.yaml, a card's images); ``lab``: the lab's own README and placeholders;
+    recipe.yaml, yanked.yaml, a model's job.json, a card's images); ``lab``: the lab's own
+    README and placeholders;
     ``maintainer``: settings and CI (``eotdl.toml``, ``.gitignore``, ``.github/``), which only
     a maintainer may change; ``unknown``: anything else.
     """

@@ -143,15 +143,23 @@ def open_readable(path: str | os.PathLike[str], root: str | os.PathLike[str] | N
 
 
 def read_limited(
-    path: str | os.PathLike[str], root: str | os.PathLike[str] | None, limit: int, what: str
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None,
+    limit: int,
+    what: str,
+    setting: str = "",
 ) -> bytes:
-    """The bytes of a readable file, refusing one larger than ``limit`` before reading it."""
+    """The bytes of a readable file, refusing one larger than ``limit`` before reading it.
+
+    ``setting`` names the environment variable that raises the limit (said in the hint).
+    """
     with open_readable(path, root) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
             raise InputError(
                 f"{path}: {_size(size)} is larger than the {_size(limit)} limit for {what}",
-                hint=f"is this really {what}?",
+                hint=f"is this really {what}?"
+                + (f" Set {setting} to raise the limit" if setting else ""),
             )
         data = handle.read(limit + 1)
     if len(data) > limit:
