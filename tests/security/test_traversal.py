@@ -218,3 +218,17 @@ def test_get_of_a_local_catalog_refuses_absolute_paths_outside(tmp_path, secret)
     item.write_text(json.dumps(data))
     with pytest.raises(PathRefused, match="leads outside"):
         get(str(catalog), tmp_path / "out", progress=False)
+
+
+@pytest.mark.timeout(30)
+def test_the_location_reader_reads_only_regular_files(tmp_path):
+    from eotdl.access.urls import NotFoundError, Reader
+
+    fifo = tmp_path / "collection.json"
+    os.mkfifo(fifo)
+    reader = Reader()
+    for location in (str(fifo), fifo.as_uri(), "/dev/stdin", "/proc/self/environ"):
+        with pytest.raises(PathRefused):
+            reader.read_bytes(location)
+    with pytest.raises(NotFoundError):
+        reader.read_bytes(str(tmp_path / "missing.json"))

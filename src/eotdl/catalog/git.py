@@ -69,8 +69,13 @@ def changed_paths(repo: Path, base: str) -> list[str]:
     exactly as it is on disk.
     """
     out = run_git(repo, "diff", "--name-only", "-z", "--no-renames", base, "--")
-    untracked = run_git(repo, "ls-files", "-z", "--others", "--exclude-standard")
-    return sorted({p for p in (out + "\0" + untracked).split("\0") if p})
+    return sorted({p for p in out.split("\0") if p} | set(untracked_paths(repo)))
+
+
+def untracked_paths(repo: Path) -> list[str]:
+    """Files git does not track yet (and does not ignore), relative to the repo."""
+    out = run_git(repo, "ls-files", "-z", "--others", "--exclude-standard")
+    return sorted(p for p in out.split("\0") if p)
 
 
 def _worktree_file(repo: Path, path: str) -> Path | None:

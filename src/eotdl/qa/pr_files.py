@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eotdl.catalog.git import changed_paths
+from eotdl.catalog.git import changed_paths, untracked_paths
 from eotdl.catalog.lab import Lab, lab_path_role
 from eotdl.qa.findings import ERROR, WARNING, Finding
 
@@ -49,12 +49,16 @@ class ChangedFiles:
 def check_changed_files(
     lab: Lab, repo: Path, base: str, large_file_bytes: int = LARGE_FILE_BYTES
 ) -> ChangedFiles:
-    """Look at every path changed since ``base`` (committed, staged, unstaged, untracked)."""
+    """Look at every path changed since ``base`` (committed, staged, unstaged, and untracked
+    ones under ``datasets/`` and ``models/``, which the dataset checks would read)."""
     result = ChangedFiles(changed_paths(repo, base))
+    untracked = set(untracked_paths(repo))
     prefix = lab.root.relative_to(repo.resolve()).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
     for path in result.paths:
         relative = path[len(prefix) :] if path.startswith(prefix) else None
+        if path in untracked and not (relative or "").startswith(("datasets/", "models/")):
+            continue  # a local file not (yet) in the branch, which nothing of the lab reads
         if relative is None:
             role = "maintainer" if path.startswith(".github/") else "unknown"
         else:
