@@ -130,3 +130,17 @@ def test_a_bomb_in_yanked_yaml_fails_fast(lab):
     (lab.datasets_dir / "ds" / "yanked.yaml").write_text(body)
     with pytest.raises(YamlLimitError, match="billion laughs"):
         yanked(lab, "ds")
+
+
+def test_a_huge_collection_in_git_history_is_refused_before_it_is_read(lab, monkeypatch):
+    from eotdl.catalog.git import show
+
+    path = lab.dataset("ds").collection_path
+    path.write_text(json.dumps({"type": "Collection", "pad": "x" * 50_000}))
+    commit(lab, "huge")
+    monkeypatch.setattr(jsonfile, "MAX_JSON_BYTES", 10_000)
+    with pytest.raises(InputError, match="larger than the"):
+        show(lab.root, "HEAD", "datasets/ds/collection.json")
+    with pytest.raises(InputError, match="larger than the"):
+        show(lab.root, "WORKTREE", "datasets/ds/collection.json")
+    assert show(lab.root, "HEAD", "datasets/ds/nothing.json") is None

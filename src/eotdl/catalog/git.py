@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from eotdl.catalog import card, jsonfile, yamlfile
 from eotdl.catalog.paths import PathRefused, open_readable, readable_path
 from eotdl.errors import InputError, LabError
 
@@ -95,13 +96,25 @@ def _worktree_file(repo: Path, path: str) -> Path | None:
 
 
 def show(repo: Path, ref: str, path: str) -> bytes | None:
-    """The bytes of ``path`` at ``ref`` (``WORKTREE`` reads the file), None when absent."""
+    """The bytes of ``path`` at ``ref`` (``WORKTREE`` reads the file), None when absent.
+
+    A JSON, card or YAML file larger than its reader's limit is refused before it is read
+    (InputError), so a huge ``collection.json`` in some old commit cannot exhaust memory.
+    """
+    limit = _limit_for(path)
     if ref == WORKTREE:
         file = _worktree_file(repo, path)
         if file is None:
             return None
+        if limit is not None:
+            _check_size(file.stat().st_size, limit, path, "the working tree")
         with open_readable(file, repo) as handle:
             return handle.read()
+    if limit is not None:
+        size = run_git(repo, "cat-file", "-s", f"{ref}:{path}", check=False).strip()
+        if not size.isdigit():
+            return None
+        _check_size(int(size), limit, path, ref)
     result = subprocess.run(
         ["git", "show", f"{ref}:{path}"],
         cwd=repo,
@@ -109,6 +122,27 @@ def show(repo: Path, ref: str, path: str) -> bytes | None:
         stdin=subprocess.DEVNULL,
     )
     return result.stdout if result.returncode == 0 else None
+
+
+def _limit_for(path: str) -> int | None:
+    """The size limit of the reader of ``path`` (None: read as a stream, or not parsed)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(".json"):
+        return jsonfile.MAX_JSON_BYTES
+    if name == "readme.md":
+        return card.MAX_CARD_BYTES
+    if name.endswith((".yaml", ".yml")):
+        return yamlfile.MAX_YAML_BYTES
+    return None
+
+
+def _check_size(size: int, limit: int, path: str, where: str) -> None:
+    if size > limit:
+        raise InputError(
+            f"{path} at {where}: {size / 1e6:.0f} MB is larger than the"
+            f" {limit / (1024 * 1024):.0f} MiB limit for this file",
+            hint="a STAC document, card or recipe is kilobytes; keep the data in the store",
+        )
 
 
 def stream_lines(repo: Path, ref: str, path: str) -> Iterator[bytes]:
