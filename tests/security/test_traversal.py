@@ -232,3 +232,16 @@ def test_the_location_reader_reads_only_regular_files(tmp_path):
             reader.read_bytes(location)
     with pytest.raises(NotFoundError):
         reader.read_bytes(str(tmp_path / "missing.json"))
+
+
+def test_validate_of_a_local_catalog_stays_in_its_folder(tmp_path, secret):
+    catalog = _local_catalog(tmp_path / "cat")
+    data = json.loads(catalog.read_text())
+    outside = tmp_path / "outside" / "item.json"
+    outside.write_text(json.dumps({"type": "Feature", "id": SECRET}))
+    data["links"].append({"rel": "item", "href": "../outside/item.json"})
+    catalog.write_text(json.dumps(data))
+    report = validate_target(str(catalog), Validator())
+    refused = [p for p in report.problems if "leads outside" in p.message]
+    assert len(refused) == 1
+    assert not any(SECRET in p.message for p in report.problems)
