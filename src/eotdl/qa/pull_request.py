@@ -192,7 +192,7 @@ def _check_one(
     try:
         from eotdl.catalog.jsonfile import read_json_object
 
-        collection = read_json_object(collection_file)
+        collection = read_json_object(collection_file, folder)
         for problem in validator.validate_object(
             collection, str(collection_file), expect="Collection"
         ):
