@@ -80,3 +80,38 @@ def test_datasets_listed_in_order(tmp_path):
         lab.dataset(name).write_collection({"id": name})
     (tmp_path / "datasets" / "not-a-dataset").mkdir()
     assert lab.dataset_names() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("a..b", "'..'"),
+        ("x.lock", "'.lock'"),
+        ("trailing.", "ends with '.'"),
+        ("a@{b", "not allowed"),
+        ("a\x01b", "not allowed"),
+        ("a/b", "not allowed"),
+    ],
+)
+def test_names_follow_git_ref_rules(name, why):
+    with pytest.raises(InputError, match=why):
+        check_name(name)
+
+
+def test_names_are_valid_git_tags(tmp_path):
+    """Every name check_name accepts makes a tag git accepts (what `publish --tag` writes)."""
+    import subprocess
+
+    for name in ("a", "a.b", "a-b_c", "s2.l2a-2023", "x.locks", "0"):
+        check_name(name)
+        ok = subprocess.run(["git", "check-ref-format", f"refs/tags/{name}@1.0.0"]).returncode
+        assert ok == 0, name
+
+
+def test_ingest_refuses_a_name_git_cannot_tag(tmp_path):
+    from eotdl.builders.ingest import ingest
+
+    lab = init_lab(tmp_path / "lab")
+    with pytest.raises(InputError, match="git could not tag"):
+        ingest(lab, "rasters", str(tmp_path), "a..b", progress=False)
+    assert not (lab.datasets_dir / "a..b").exists()

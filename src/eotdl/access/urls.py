@@ -15,10 +15,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from urllib.request import url2pathname
 
 from eotdl import __version__
+from eotdl.catalog.paths import check_link, open_readable
 from eotdl.errors import InputError, StorageError
 from eotdl.storage import ObjectMissingError, ObjectStore, open_store
 
@@ -57,7 +57,14 @@ def normalize(location: str) -> str:
 
 
 def resolve(base: str, href: str) -> str:
-    """The location ``href`` points to, read in the document at ``base``."""
+    """The location ``href`` points to, read in the document at ``base``.
+
+    A remote document never leads to a local file (:func:`eotdl.catalog.paths.check_link`).
+    """
+    return check_link(base, _resolve(base, href))
+
+
+def _resolve(base: str, href: str) -> str:
     parts = urllib.parse.urlsplit(href)
     if parts.scheme in ("http", "https", "s3"):
         return href
@@ -163,12 +170,10 @@ class Reader:
         kind = scheme(location)
         if kind == "file":
             path = local_path(location)
-            try:
-                return Path(path).read_bytes()
-            except (FileNotFoundError, NotADirectoryError):
-                raise NotFoundError(f"{path}: no such file") from None
-            except IsADirectoryError:
-                raise InputError(f"{path} is a folder, not a file") from None
+            if not os.path.lexists(path):
+                raise NotFoundError(f"{path}: no such file")
+            with open_readable(path, None) as handle:  # regular files only: no FIFO, /proc
+                return handle.read()
         if kind == "s3":
             store, key = self.s3_object(location)
             try:

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eotdl.catalog.paths import readable_path
 from eotdl.catalog.sources import is_url
-from eotdl.errors import EotdlError
+from eotdl.errors import EotdlError, InputError
 
 if TYPE_CHECKING:
     from eotdl.storage import ObjectStore
@@ -80,8 +81,12 @@ class Fetcher:
         workers: int = 8,
         endpoint_url: str | None = None,
         mirror: Mirror | None = None,
+        root: Path | None = None,
     ) -> None:
         self.workdir = workdir
+        #: The folder local hrefs must resolve inside (symlinks followed); None: anywhere,
+        #: but still only regular files.
+        self.root = root
         self.keep_remote = keep_remote
         self.workers = max(1, workers)
         self.endpoint_url = endpoint_url
@@ -121,7 +126,11 @@ class Fetcher:
                 Fetched(href) if self.keep_remote else Fetched(None, f"{scheme}:// not supported")
             )
         path = Path(href)
-        if path.is_file():
+        if path.exists() or path.is_symlink():
+            try:
+                readable_path(path, self.root)
+            except InputError as exc:
+                return Fetched(None, exc.message)
             return Fetched(str(path))
         if self.mirror is not None:
             key = self.mirror.key(path)

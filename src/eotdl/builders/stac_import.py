@@ -44,6 +44,7 @@ from eotdl.builders.stac_samples import (
 )
 from eotdl.catalog import canonical
 from eotdl.catalog.card import TASKS, Card
+from eotdl.catalog.paths import readable_path
 from eotdl.catalog.sources import FOLLOWED, is_url, resolve, walk
 from eotdl.errors import EotdlError, InputError
 
@@ -253,6 +254,8 @@ class StacImportBuilder(Builder):
                 " refusing to read it",
                 hint="import the catalog from its root folder, or fix the href",
             )
+        if os.path.lexists(normal) and not os.path.isdir(normal):
+            readable_path(normal, self.boundary)  # a symlink out of the folder, a FIFO: refused
         return normal
 
     # -- the scan: walk, migrate, spool ---------------------------------------------
@@ -260,7 +263,7 @@ class StacImportBuilder(Builder):
     def _scan(self, root: str) -> None:
         broken: list[str] = []
         with self.spool.open("wb") as out:
-            for visit in walk(root):
+            for visit in walk(root, root=self.boundary):
                 if visit.obj is None:
                     broken.append(f"{self._show(visit.href)}: {visit.error}")
                     continue
@@ -421,6 +424,7 @@ class StacImportBuilder(Builder):
             workers=int(self.settings["workers"]),
             endpoint_url=self.settings["endpoint_url"],
             mirror=self.mirror,
+            root=self.boundary if self.mirror is None else None,
         )
         self.missing = []
         with self.spool.open("rb") as handle:

@@ -16,8 +16,12 @@ from typing import Any
 import yaml
 
 from eotdl.atomic import write_bytes_atomic
+from eotdl.catalog.paths import read_limited
+from eotdl.catalog.yamlfile import load_yaml
 from eotdl.errors import InputError
 
+#: The largest card file read (front matter and Markdown body together).
+MAX_CARD_BYTES = int(os.environ.get("EOTDL_MAX_CARD_BYTES", 4 * 1024 * 1024))
 KINDS = ("training", "validation", "test", "benchmark", "reference")
 TASKS = (
     "classification",
@@ -29,6 +33,8 @@ TASKS = (
     "change-detection",
     "other",
 )
+_LISTS = ("tasks", "tags", "authors")
+_TEXTS = ("title", "description", "license", "kind", "citation", "doi")
 _KNOWN = (
     "title",
     "description",
@@ -102,10 +108,7 @@ def parse_card(text: str, source: str = "README.md") -> Card:
             f"{source}: the YAML front matter opened with '---' on line 1 is never closed",
             hint="end the front matter with a line holding only '---'",
         )
-    try:
-        meta = yaml.safe_load("".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: front matter is not valid YAML: {exc}") from None
+    meta = load_yaml("".join(lines[1:end]), source, "front matter") or {}
     if not isinstance(meta, dict):
         raise InputError(f"{source}: front matter must be a YAML mapping of fields")
     body = "".join(lines[end + 1 :]).lstrip("\n")
@@ -113,18 +116,62 @@ def parse_card(text: str, source: str = "README.md") -> Card:
     for name in _KNOWN:
         if name in meta:
             kwargs[name] = meta.pop(name)
-    for name in ("tasks", "tags", "authors"):
-        value = kwargs.get(name)
-        if isinstance(value, str):
-            kwargs[name] = [value]
-        elif value is not None and not isinstance(value, list):
-            raise InputError(f"{source}: '{name}' must be a list")
-    for name in ("title", "description", "license", "kind", "citation", "doi"):
-        if name in kwargs and kwargs[name] is not None:
-            kwargs[name] = str(kwargs[name]).strip()
-        elif name in kwargs:
-            kwargs[name] = ""
+    for name in _LISTS:
+        if name in kwargs:
+            kwargs[name] = _string_list(kwargs[name], name, source)
+    for name in _TEXTS:
+        if name in kwargs:
+            kwargs[name] = _text(kwargs[name], name, source)
     return Card(body=body, extra=meta, **kwargs)
+
+
+def _string_list(value: Any, name: str, source: str) -> list[str]:
+    """A card field that is a list of strings (one string is a list of one; numbers allowed)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise InputError(
+            f"{source}: front matter field '{name}' must be a list of strings, got {_kind(value)}",
+            hint=f"write e.g. {name}: [a, b]",
+        )
+    out = []
+    for position, entry in enumerate(value, start=1):
+        if isinstance(entry, bool) or not isinstance(entry, str | int | float):
+            raise InputError(
+                f"{source}: front matter field '{name}' must be a list of strings, but entry"
+                f" {position} is {_kind(entry)}",
+                hint=f"write e.g. {name}: [a, b] (one string per entry, no nested lists)",
+            )
+        out.append(str(entry))
+    return out
+
+
+def _text(value: Any, name: str, source: str) -> str:
+    """A card field that is one string (numbers and dates are written as text)."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict | set | tuple) or isinstance(value, bytes):
+        raise InputError(
+            f"{source}: front matter field '{name}' must be a string, got {_kind(value)}",
+            hint=f"write e.g. {name}: some text (quote it if it holds ':' or starts with '[')",
+        )
+    return str(value).strip()
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 def render_card(card: Card) -> str:
@@ -134,15 +181,14 @@ def render_card(card: Card) -> str:
     return f"---\n{meta}---\n\n{body}"
 
 
-def read_card(path: str | os.PathLike[str]) -> Card:
-    """Read a card file."""
+def read_card(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Card:
+    """Read a card file: a regular file (inside ``root`` when given), at most MAX_CARD_BYTES."""
     p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise InputError(f"{p}: no dataset card", hint="write a README.md with front matter")
+    data = read_limited(p, root, MAX_CARD_BYTES, "a dataset card", "EOTDL_MAX_CARD_BYTES")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"{p}: no dataset card", hint="write a README.md with front matter"
-        ) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{p}: not UTF-8 text") from None
     return parse_card(text, str(p))

@@ -10,7 +10,9 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from eotdl.errors import LabError
+from eotdl.catalog import card, jsonfile, yamlfile
+from eotdl.catalog.paths import PathRefused, open_readable, readable_path
+from eotdl.errors import InputError, LabError
 
 WORKTREE = "WORKTREE"
 
@@ -62,17 +64,57 @@ def merge_base(repo: Path, base: str) -> str:
 
 
 def changed_paths(repo: Path, base: str) -> list[str]:
-    """Paths (relative to the repo) that differ between ``base`` and the working tree."""
-    out = run_git(repo, "diff", "--name-only", "--no-renames", base, "--")
-    untracked = run_git(repo, "ls-files", "--others", "--exclude-standard")
-    return sorted({p for p in (out + untracked).splitlines() if p})
+    """Paths (relative to the repo) that differ between ``base`` and the working tree.
+
+    Names are read NUL-separated, so any file name (spaces, newlines, non-ASCII) comes back
+    exactly as it is on disk.
+    """
+    out = run_git(repo, "diff", "--name-only", "-z", "--no-renames", base, "--")
+    return sorted({p for p in out.split("\0") if p} | set(untracked_paths(repo)))
+
+
+def untracked_paths(repo: Path) -> list[str]:
+    """Files git does not track yet (and does not ignore), relative to the repo."""
+    out = run_git(repo, "ls-files", "-z", "--others", "--exclude-standard")
+    return sorted(p for p in out.split("\0") if p)
+
+
+def _worktree_file(repo: Path, path: str) -> Path | None:
+    """The working-tree file ``path`` if eotdl may read it (inside the repo, regular); None
+    when it is absent. A symlink leading out of the repo or a special file is refused."""
+    file = repo / path
+    if not file.exists() and not file.is_symlink():
+        return None
+    if file.is_dir() and not file.is_symlink():
+        return None
+    try:
+        return readable_path(file, repo)
+    except PathRefused:
+        raise
+    except InputError:
+        return None
 
 
 def show(repo: Path, ref: str, path: str) -> bytes | None:
-    """The bytes of ``path`` at ``ref`` (``WORKTREE`` reads the file), None when absent."""
+    """The bytes of ``path`` at ``ref`` (``WORKTREE`` reads the file), None when absent.
+
+    A JSON, card or YAML file larger than its reader's limit is refused before it is read
+    (InputError), so a huge ``collection.json`` in some old commit cannot exhaust memory.
+    """
+    limit = _limit_for(path)
     if ref == WORKTREE:
-        file = repo / path
-        return file.read_bytes() if file.is_file() else None
+        file = _worktree_file(repo, path)
+        if file is None:
+            return None
+        if limit is not None:
+            _check_size(file.stat().st_size, limit, path, "the working tree")
+        with open_readable(file, repo) as handle:
+            return handle.read()
+    if limit is not None:
+        size = run_git(repo, "cat-file", "-s", f"{ref}:{path}", check=False).strip()
+        if not size.isdigit():
+            return None
+        _check_size(int(size), limit, path, ref)
     result = subprocess.run(
         ["git", "show", f"{ref}:{path}"],
         cwd=repo,
@@ -82,12 +124,33 @@ def show(repo: Path, ref: str, path: str) -> bytes | None:
     return result.stdout if result.returncode == 0 else None
 
 
+def _limit_for(path: str) -> int | None:
+    """The size limit of the reader of ``path`` (None: read as a stream, or not parsed)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(".json"):
+        return jsonfile.MAX_JSON_BYTES
+    if name == "readme.md":
+        return card.MAX_CARD_BYTES
+    if name.endswith((".yaml", ".yml")):
+        return yamlfile.MAX_YAML_BYTES
+    return None
+
+
+def _check_size(size: int, limit: int, path: str, where: str) -> None:
+    if size > limit:
+        raise InputError(
+            f"{path} at {where}: {size / 1e6:.0f} MB is larger than the"
+            f" {limit / (1024 * 1024):.0f} MiB limit for this file",
+            hint="a STAC document, card or recipe is kilobytes; keep the data in the store",
+        )
+
+
 def stream_lines(repo: Path, ref: str, path: str) -> Iterator[bytes]:
     """The lines of ``path`` at ``ref``, streamed (memory stays flat for big files)."""
     if ref == WORKTREE:
-        file = repo / path
-        if file.is_file():
-            with file.open("rb") as handle:
+        file = _worktree_file(repo, path)
+        if file is not None:
+            with open_readable(file, repo) as handle:
                 yield from handle
         return
     process = subprocess.Popen(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.catalog import canonical
+from eotdl.catalog.paths import read_limited
 from eotdl.errors import InputError
 
 #: The largest single JSON document accepted (a STAC object is kilobytes to a few megabytes).
@@ -37,19 +38,13 @@ def parse_json_object(data: bytes, source: str) -> dict[str, Any]:
     return obj
 
 
-def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a JSON object from a file, refusing oversized, non-UTF-8 or malformed files."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    if size > MAX_JSON_BYTES:
-        raise InputError(
-            f"{p}: {size / 1e6:.0f} MB is larger than the {MAX_JSON_BYTES // (1024 * 1024)} MiB"
-            " limit for one STAC document",
-            hint="is this really a STAC JSON file? Set EOTDL_MAX_JSON_BYTES to raise the limit",
-        )
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, expected a JSON file")
-    return parse_json_object(p.read_bytes(), str(p))
+def read_json_object(
+    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Read a JSON object from a file, refusing oversized, non-UTF-8 or malformed files.
+
+    The file must be a regular file and, when ``root`` is given, resolve inside it (see
+    :func:`eotdl.catalog.paths.readable_path`).
+    """
+    data = read_limited(path, root, MAX_JSON_BYTES, "one STAC document", "EOTDL_MAX_JSON_BYTES")
+    return parse_json_object(data, str(Path(path)))

@@ -83,14 +83,89 @@ def _table(data: dict[str, Any], name: str, source: str) -> dict[str, Any]:
 
 
 def check_name(name: str, what: str = "dataset") -> str:
-    """Return ``name`` if it is a valid dataset or model name, else raise InputError."""
-    if not NAME_PATTERN.match(name):
+    """Return ``name`` if it is a valid dataset or model name, else raise InputError.
+
+    Besides the character set, a name must make a valid git tag (``NAME@VERSION``, see
+    ``git check-ref-format``), so that ``publish --tag`` can always tag its versions.
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InputError(
             f"{what} name {name!r} is not allowed",
             hint="use lower-case letters, digits, '.', '_' and '-', starting with a letter"
             " or digit (at most 100 characters)",
         )
+    problem = ref_name_problem(name)
+    if problem:
+        raise InputError(
+            f"{what} name {name!r} is not allowed: {problem}, so git could not tag its versions",
+            hint="use lower-case letters, digits and single '.', '_' or '-' between them",
+        )
     return name
+
+
+def ref_name_problem(component: str) -> str:
+    """Why ``component`` cannot be one part of a git ref name ('' when it can).
+
+    The rules of ``git check-ref-format`` for one slash-separated component.
+    """
+    if not component:
+        return "it is empty"
+    if component.startswith("."):
+        return "it starts with '.'"
+    if component.endswith("."):
+        return "it ends with '.'"
+    if component.endswith(".lock"):
+        return "it ends with '.lock'"
+    if ".." in component:
+        return "it holds '..'"
+    if "@{" in component or component == "@":
+        return "it holds '@{'" if "@{" in component else "it is '@'"
+    bad = [c for c in component if ord(c) < 32 or ord(c) == 127 or c in " ~^:?*[\\/"]
+    if bad:
+        return f"it holds {bad[0]!r}"
+    return ""
+
+
+#: What a pull request may touch, relative to the lab root (see :func:`lab_path_role`).
+PROTECTED = (CONFIG_NAME, ".gitignore", ".github/")
+DATASET_FILES = ("README.md", "collection.json", "items.ndjson", "recipe.yaml", "yanked.yaml")
+MODEL_FILES = (*DATASET_FILES, "job.json")
+#: Files a card may show, in its folder or up to two subfolders below it.
+CARD_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf")
+LAB_FILES = ("README.md", "datasets/.gitkeep", "models/.gitkeep")
+
+
+def lab_path_role(relative: str) -> str:
+    """What a path of the lab (relative to its root, '/'-separated) is in the lab layout.
+
+    ``content``: a dataset or model file (README.md, collection.json, items.ndjson,
+    recipe.yaml, yanked.yaml, a model's job.json, a card's images); ``lab``: the lab's own
+    README and placeholders;
+    ``maintainer``: settings and CI (``eotdl.toml``, ``.gitignore``, ``.github/``), which only
+    a maintainer may change; ``unknown``: anything else.
+    """
+    if relative in LAB_FILES:
+        return "lab"
+    if relative in PROTECTED or any(relative.startswith(p) for p in PROTECTED if p[-1] == "/"):
+        return "maintainer"
+    parts = relative.split("/")
+    if len(parts) < 3 or parts[0] not in ("datasets", "models"):
+        return "unknown"
+    try:
+        check_name(parts[1])
+    except InputError:
+        return "unknown"
+    rest = parts[2:]
+    files = DATASET_FILES if parts[0] == "datasets" else MODEL_FILES
+    if len(rest) == 1 and rest[0] in files:
+        return "content"
+    if (
+        len(rest) <= 3
+        and rest[-1].lower().endswith(CARD_FILE_SUFFIXES)
+        and not any(p.startswith(".") or not p for p in rest)
+    ):
+        return "content"
+    return "unknown"
 
 
 class Lab:

@@ -15,11 +15,14 @@ from typing import Any
 
 from eotdl.atomic import atomic_write
 from eotdl.catalog import canonical
+from eotdl.catalog.paths import open_readable
 from eotdl.errors import InputError
 
 #: The longest line accepted as one Item. Real Items are kilobytes; a line this long is
 #: almost always a file that is not ndjson (a whole catalog on one line, a binary file).
 MAX_LINE_BYTES = int(os.environ.get("EOTDL_MAX_LINE_BYTES", 16 * 1024 * 1024))
+#: The largest ndjson file read (a million kilobyte-sized Items fit well below it).
+MAX_FILE_BYTES = int(os.environ.get("EOTDL_MAX_NDJSON_BYTES", 8 * 1024 * 1024 * 1024))
 
 
 @dataclass(frozen=True)
@@ -30,22 +33,36 @@ class Line:
     data: bytes
 
 
-def iter_lines(path: str | os.PathLike[str]) -> Iterator[Line]:
-    """Yield the non-blank lines of ``path`` without ever reading one longer than the limit."""
+def iter_lines(
+    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> Iterator[Line]:
+    """Yield the non-blank lines of ``path`` without ever reading one longer than the limit.
+
+    The file must be a regular file (inside ``root`` when given) no larger than
+    ``MAX_FILE_BYTES``; see :func:`eotdl.catalog.paths.readable_path`.
+    """
     p = Path(path)
-    try:
-        handle = p.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a folder, expected an ndjson file") from None
-    with handle:
+    with open_readable(p, root) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                f"{p}: {size / 1e9:.1f} GB is larger than the"
+                f" {MAX_FILE_BYTES / 1e9:.1f} GB limit for one ndjson file",
+                hint="split the dataset, or set EOTDL_MAX_NDJSON_BYTES to raise the limit",
+            )
         number = 0
+        read = 0
         while True:
             raw = handle.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 return
             number += 1
+            read += len(raw)
+            if read > MAX_FILE_BYTES:
+                raise InputError(
+                    f"{p}:{number}: the file grew past the {MAX_FILE_BYTES / 1e9:.1f} GB limit"
+                    " for one ndjson file while it was read"
+                )
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 raise InputError(
                     f"{p}:{number}: line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB;"
@@ -78,9 +95,11 @@ def parse_line(path: str | os.PathLike[str], line: Line) -> dict[str, Any]:
     return obj
 
 
-def iter_items(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+def iter_items(
+    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield every Item of an ndjson file, streaming; raise InputError on the first bad line."""
-    for line in iter_lines(path):
+    for line in iter_lines(path, root):
         obj = parse_line(path, line)
         if obj.get("type") != "Feature":
             raise InputError(

@@ -25,6 +25,7 @@ from eotdl.catalog.git import create_tag, is_repo, repo_root, run_git, show, str
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.tree import rebase, safe_file_name
 from eotdl.catalog.versions import parse_version
+from eotdl.catalog.yamlfile import load_yaml
 from eotdl.errors import InputError, LabError
 
 VERSION_EXT = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
@@ -61,7 +62,7 @@ def yanked(lab: Lab, name: str) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path), "yanked list") or {}
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

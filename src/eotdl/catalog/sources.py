@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.catalog.jsonfile import MAX_JSON_BYTES, parse_json_object, read_json_object
+from eotdl.catalog.paths import check_link
 from eotdl.errors import InputError
 
 #: Link relations followed when walking a catalog.
@@ -26,13 +27,16 @@ def is_url(target: str) -> bool:
     return urllib.parse.urlsplit(target).scheme in ("http", "https")
 
 
-def read_stac(href: str) -> dict[str, Any]:
-    """Read one STAC JSON document from a local path, ``file://`` or http(s) URL."""
+def read_stac(href: str, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Read one STAC JSON document from a local path, ``file://`` or http(s) URL.
+
+    A local document must be a regular file, inside ``root`` when given.
+    """
     if is_url(href):
         return parse_json_object(fetch_bytes(href), href)
     if href.startswith("file://"):
         href = urllib.parse.unquote(urllib.parse.urlsplit(href).path)
-    return read_json_object(href)
+    return read_json_object(href, root)
 
 
 def fetch_bytes(url: str, limit: int = MAX_JSON_BYTES) -> bytes:
@@ -54,7 +58,15 @@ def fetch_bytes(url: str, limit: int = MAX_JSON_BYTES) -> bytes:
 
 
 def resolve(base: str, href: str) -> str:
-    """``href`` resolved against the location of the document ``base``."""
+    """``href`` resolved against the location of the document ``base``.
+
+    A remote document never leads to a local file: PathRefused (see
+    :func:`eotdl.catalog.paths.check_link`).
+    """
+    return check_link(base, _resolve(base, href))
+
+
+def _resolve(base: str, href: str) -> str:
     if "://" in href:
         return href
     if is_url(base):
@@ -73,15 +85,24 @@ class Visit:
     error: str | None = None
 
 
-def walk(href: str, follow: tuple[str, ...] = FOLLOWED) -> Iterator[Visit]:
-    """Every object reachable from ``href`` through ``child``/``item`` links, each once."""
+def walk(
+    href: str, follow: tuple[str, ...] = FOLLOWED, root: str | os.PathLike[str] | None = None
+) -> Iterator[Visit]:
+    """Every object reachable from ``href`` through ``child``/``item`` links, each once.
+
+    A local walk reads only files inside ``root`` (default: the folder of ``href``); a
+    remote one never reads local files. Links that break these rules are reported as errors.
+    """
     start = href if is_url(href) else str(Path(href))
+    if root is None and not is_url(start):
+        local = urllib.parse.unquote(urllib.parse.urlsplit(start).path) if "://" in start else start
+        root = Path(local).resolve().parent
     pending = [start]
     seen = {start}
     while pending:
         current = pending.pop()
         try:
-            obj = read_stac(current)
+            obj = read_stac(current, None if is_url(current) else root)
         except InputError as exc:
             yield Visit(current, error=exc.message)
             continue
@@ -96,7 +117,11 @@ def walk(href: str, follow: tuple[str, ...] = FOLLOWED) -> Iterator[Visit]:
             target = link.get("href")
             if not isinstance(target, str) or not target:
                 continue
-            resolved = resolve(current, target)
+            try:
+                resolved = resolve(current, target)
+            except InputError as exc:
+                yield Visit(target, error=exc.message)
+                continue
             if resolved not in seen:
                 seen.add(resolved)
                 children.append(resolved)

@@ -8,6 +8,7 @@ import click
 
 from eotdl.catalog.lab import Lab
 from eotdl.cli.output import emit_json
+from eotdl.qa.pr_files import LARGE_FILE_BYTES
 from eotdl.qa.pull_request import check_pull_request, render_markdown
 
 
@@ -33,13 +34,26 @@ from eotdl.qa.pull_request import check_pull_request, render_markdown
     default=None,
     help="Also write the Markdown report to this file.",
 )
-def check(base: str, lab_dir: Path | None, as_json: bool, output: Path | None) -> None:
-    """Check what this branch changed against BASE: for each changed dataset or model, the
-    diff, the version rule, offline validation, QA of the changed items, and that every
-    referenced asset is already in the store with its checksum. Prints a Markdown report
-    for the pull request; exits 1 on errors. Needs no write credentials."""
+@click.option(
+    "--large-file",
+    "large_file_mib",
+    type=click.FloatRange(min=0),
+    default=LARGE_FILE_BYTES / (1024 * 1024),
+    show_default=True,
+    help="Name changed files larger than this many MiB (items.ndjson excepted).",
+)
+def check(
+    base: str, lab_dir: Path | None, as_json: bool, output: Path | None, large_file_mib: float
+) -> None:
+    """Check what this branch changed against BASE: the changed files themselves (no
+    symlinks, special files or files outside the lab layout; large files named), then for
+    each changed dataset or model the diff, the version rule, offline validation, QA of the
+    changed items, and that every referenced asset is already in the store with its checksum.
+    Prints a Markdown report for the pull request. Exits 1 on errors, 3 when there are none
+    but the branch changes eotdl.toml, .gitignore or .github/ (a maintainer must review).
+    Needs no write credentials."""
     lab = Lab(lab_dir) if lab_dir else Lab.find()
-    report = check_pull_request(lab, base)
+    report = check_pull_request(lab, base, int(large_file_mib * 1024 * 1024))
     markdown = render_markdown(report)
     if output is not None:
         output.write_text(markdown, encoding="utf-8")
@@ -47,5 +61,5 @@ def check(base: str, lab_dir: Path | None, as_json: bool, output: Path | None) -
         emit_json(report.to_dict())
     else:
         click.echo(markdown, nl=False)
-    if not report.ok:
-        raise SystemExit(1)
+    if report.exit_status:
+        raise SystemExit(report.exit_status)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from eotdl.catalog import ndjson
 from eotdl.catalog.card import Card
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.paths import LocalRoot, local_href_path
 from eotdl.catalog.store import open_lab_store, resolve_asset
 from eotdl.errors import EotdlError, InputError, LabError
 from eotdl.qa.rasters import RasterFacts, RasterSource, inspect_raster, is_raster_asset
@@ -165,15 +165,21 @@ class QAContext:
             return None
 
     def in_lab(self, href: str) -> bool:
-        """Whether the lab holds the bytes of ``href`` (its store, or a local file): only
-        those are opened; anything else would need a network."""
+        """Whether the lab holds the bytes of ``href`` (its store, or a regular file inside
+        the lab, symlinks followed): only those are opened. Anything else would need a
+        network, or is a file QA must never read (``/dev/stdin``, ``/etc/passwd``)."""
         if self.store_key(href) is not None:
             return True
-        parts = urllib.parse.urlsplit(href)
-        return parts.scheme in ("", "file") or (len(parts.scheme) == 1 and href[1:2] == ":")
+        path = local_href_path(self.folder.path, href)
+        return path is not None and LocalRoot(self.lab.root).allows(path)
 
     def raster_source(self, href: str) -> RasterSource:
-        """What rasterio opens for an asset href of this dataset."""
+        """What rasterio opens for an asset href of this dataset (InputError for an href
+        outside the lab: see :meth:`in_lab`)."""
+        if not self.in_lab(href):
+            raise InputError(
+                f"{href}: not in the lab's store nor a file inside the lab; QA does not open it"
+            )
         return _raster_source(self.lab, self.folder.path, href)
 
     def raster_facts(self) -> dict[tuple[str, str], RasterFacts]:

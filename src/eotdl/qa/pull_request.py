@@ -32,6 +32,7 @@ from eotdl.errors import EotdlError, LabError
 from eotdl.qa.context import QAContext
 from eotdl.qa.findings import ERROR, WARNING, Finding
 from eotdl.qa.levels import compute_level
+from eotdl.qa.pr_files import LARGE_FILE_BYTES, MAINTAINER_EXIT, ChangedFiles, check_changed_files
 from eotdl.qa.registry import select
 from eotdl.storage import keys
 from eotdl.storage.hashing import sha256_of_checksum
@@ -80,14 +81,27 @@ class CheckReport:
     base_commit: str
     datasets: list[DatasetCheck]
     seconds: float = 0.0
+    files: ChangedFiles = field(default_factory=ChangedFiles)
 
     @property
     def errors(self) -> int:
-        return sum(d.errors for d in self.datasets)
+        return sum(d.errors for d in self.datasets) + self.files.errors
 
     @property
     def ok(self) -> bool:
         return self.errors == 0
+
+    @property
+    def maintainer_review(self) -> bool:
+        """Whether the branch changes the lab's settings or CI (a maintainer must review)."""
+        return bool(self.files.maintainer)
+
+    @property
+    def exit_status(self) -> int:
+        """0: mergeable; 1: errors to fix; 3: no errors, but a maintainer must review."""
+        if not self.ok:
+            return 1
+        return MAINTAINER_EXIT if self.maintainer_review else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,7 +109,10 @@ class CheckReport:
             "base": self.base,
             "base_commit": self.base_commit,
             "errors": self.errors,
+            "maintainer_review": self.maintainer_review,
+            "exit_status": self.exit_status,
             "seconds": round(self.seconds, 3),
+            "files": self.files.to_dict(),
             "datasets": [d.to_dict() for d in self.datasets],
         }
 
@@ -133,8 +150,14 @@ def changed_folders(lab: Lab, repo: Path, base: str) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def check_pull_request(lab: Lab, base: str = "origin/main") -> CheckReport:
-    """Check every dataset and model changed since ``base`` (its merge base with HEAD)."""
+def check_pull_request(
+    lab: Lab, base: str = "origin/main", large_file_bytes: int = LARGE_FILE_BYTES
+) -> CheckReport:
+    """Check every dataset and model changed since ``base`` (its merge base with HEAD).
+
+    First the changed files themselves (see :mod:`eotdl.qa.pr_files`): a dataset or model
+    folder holding a symlink, a special file or a file outside the layout is not read at all.
+    """
     start = time.perf_counter()
     if not is_repo(lab.root):
         raise LabError(
@@ -142,11 +165,14 @@ def check_pull_request(lab: Lab, base: str = "origin/main") -> CheckReport:
         )
     repo = repo_root(lab.root)
     commit = merge_base(repo, base)
+    files = check_changed_files(lab, repo, commit, large_file_bytes)
     results = []
     validator = Validator()
     for group, name in changed_folders(lab, repo, commit):
+        if (group, name) in files.unsafe_folders:
+            continue
         results.append(_check_one(lab, repo, commit, group, name, validator))
-    return CheckReport(base, commit, results, time.perf_counter() - start)
+    return CheckReport(base, commit, results, time.perf_counter() - start, files)
 
 
 def _check_one(
@@ -166,7 +192,7 @@ def _check_one(
     try:
         from eotdl.catalog.jsonfile import read_json_object
 
-        collection = read_json_object(collection_file)
+        collection = read_json_object(collection_file, folder)
         for problem in validator.validate_object(
             collection, str(collection_file), expect="Collection"
         ):
@@ -366,7 +392,7 @@ def _href_problem(lab: Lab, folder: Path, href: str, embedded: Path | None) -> s
 
 def render_markdown(report: CheckReport) -> str:
     """The report as a pull-request comment."""
-    icon = "✅" if report.ok else "❌"
+    icon = "❌" if not report.ok else "⚠️" if report.maintainer_review else "✅"
     lines = [
         f"## {icon} eotdl check",
         "",
@@ -375,7 +401,25 @@ def render_markdown(report: CheckReport) -> str:
         f" checked in {report.seconds:.1f} s.",
         "",
     ]
-    if not report.datasets:
+    if report.maintainer_review:
+        lines.append(
+            "**⚠️ Maintainer review required**: this branch changes the lab's settings or CI"
+            " (" + ", ".join(f"`{p}`" for p in report.files.maintainer[:20]) + ")."
+        )
+        lines.append("")
+    if report.files.findings:
+        lines += [
+            "**Files**:",
+            "",
+            "| severity | file | finding | how to fix |",
+            "|---|---|---|---|",
+        ]
+        for f in report.files.findings[:50]:
+            lines.append(f"| {f.severity} | `{_cell(f.object)}` | {_cell(f.message)} | {f.fix} |")
+        if len(report.files.findings) > 50:
+            lines.append(f"| … | | {len(report.files.findings) - 50} more | |")
+        lines.append("")
+    if not report.datasets and not report.files.unsafe_folders:
         lines.append("Nothing under `datasets/` or `models/` changed.")
     for entry in report.datasets:
         state = "✅" if entry.errors == 0 else "❌"
