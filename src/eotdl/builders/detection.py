@@ -21,7 +21,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import rasterio
 from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
 from rasterio.warp import transform_geom
@@ -41,6 +40,7 @@ from eotdl.builders.labelled import (
     parse_extensions,
     safe_id,
 )
+from eotdl.builders.rasterinfo import open_raster
 from eotdl.catalog import canonical
 from eotdl.errors import InputError
 
@@ -409,7 +409,7 @@ class DetectionBuilder(Builder):
         assert self.labels is not None
         boxes = self._boxes.by_image.get(image, [])
         try:
-            with rasterio.open(image) as src:
+            with open_raster(image, "image") as src:
                 features = self._place(src, image, boxes)
         except RasterioError as exc:
             raise InputError(f"{image}: not a readable image ({exc})") from None

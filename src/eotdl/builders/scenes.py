@@ -16,6 +16,7 @@ import shapely
 from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from eotdl.builders.times import parse_utc
 from eotdl.errors import InputError
 
 DEFAULT_API = "https://earth-search.aws.element84.com/v1"
@@ -298,11 +299,9 @@ def _bound(text: str, whole: str, *, end: bool) -> dt.datetime | None:
 
 
 def parse_time(text: str) -> dt.datetime:
-    """An ISO 8601 time (UTC when it has no offset) as an aware UTC datetime."""
-    when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
+    """An ISO 8601 time (UTC when it has no offset) as an aware UTC datetime; ValueError for
+    anything else, out-of-range times included (:func:`eotdl.builders.times.parse_utc`)."""
+    return parse_utc(text)
 
 
 def iso(when: dt.datetime) -> str:
