@@ -7,7 +7,6 @@ chips with overlap, spectral indices, label rasterisation, and normalisation sta
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,15 +143,9 @@ def parse_band_map(text: str | None) -> dict[str, int] | None:
 
 def load_vector_labels(path: Path, class_property: str) -> tuple[list[dict[str, Any]], list[str]]:
     """GeoJSON features (lon/lat) and the sorted class names they use."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: labels file not found") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a GeoJSON file ({exc})") from None
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list):
-        raise InputError(f"{path}: expected a GeoJSON FeatureCollection")
+    from eotdl.builders.geoinputs import read_geojson  # the one GeoJSON guard
+
+    features = read_geojson(path, "labels")
     classes = set()
     for number, feature in enumerate(features, start=1):
         props = feature.get("properties") or {}

@@ -75,7 +75,7 @@ def inside(root: Path, name: str, where: str) -> Path:
 
     The check is lexical, so images that are symbolic links to other disks are accepted.
     """
-    if not name or os.path.isabs(name) or name.startswith(("/", "\\")):
+    if not name or os.path.isabs(name) or name.startswith(("/", "\\")) or "\0" in name:
         raise InputError(f"{where}: image name {name!r} is not a relative path in the source")
     root = Path(os.path.abspath(root))
     path = Path(os.path.normpath(root / name))
