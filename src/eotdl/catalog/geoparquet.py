@@ -208,6 +208,13 @@ def count_items_parquet(path: str | os.PathLike[str]) -> int:
 def items_to_arrow(items: list[dict[str, Any]]) -> pa.Table:
     """Items as an Arrow table; items with a null geometry get null ``geometry`` and ``bbox``
     (stac-geoparquet needs a geometry: a placeholder is converted, then nulled)."""
+    for item in items:
+        problem = _shape_problem(item)
+        if problem:
+            raise InputError(
+                f"item {str(item.get('id'))[:80]!r}: {problem}",
+                hint="run `eotdl validate` on the dataset and fix the item it names",
+            )
     nulls = [index for index, item in enumerate(items) if item.get("geometry") is None]
     if nulls:
         placeholder = {"geometry": _PLACEHOLDER["geometry"], "bbox": _placeholder_bbox(items)}
@@ -232,6 +239,22 @@ def items_to_arrow(items: list[dict[str, Any]]) -> pa.Table:
                 pc.if_else(mask, pa.nulls(len(items), column.type), column),
             )
     return table
+
+
+def _shape_problem(item: Mapping[str, Any]) -> str | None:
+    """What keeps ``item`` from being a row (the JSON types stac-geoparquet relies on)."""
+    if not isinstance(item.get("id"), str):
+        return "'id' is not a string"
+    if not isinstance(item.get("geometry"), (dict, type(None))):
+        return "'geometry' is not an object or null"
+    if not isinstance(item.get("properties"), dict):
+        return "'properties' is not an object"
+    assets = item.get("assets", {})
+    if not isinstance(assets, dict) or not all(isinstance(a, dict) for a in assets.values()):
+        return "'assets' is not an object of asset objects"
+    if not isinstance(item.get("links", []), list):
+        return "'links' is not a list"
+    return None
 
 
 def _placeholder_bbox(items: list[dict[str, Any]]) -> list[float]:
