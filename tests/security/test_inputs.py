@@ -199,3 +199,29 @@ def test_item_whose_assets_is_a_string(
     assert code != 0 and "/assets" in text and broken["id"] in text, text
     code, text = run(capsys, "build")
     assert code != 0 and f"item {broken['id']!r}: 'assets' is not an object" in text, text
+
+
+def test_twenty_thousand_items_without_assets_build_parquet(tmp_path: Path) -> None:
+    """The issue's case: 20,000 in-situ items with ``assets: {}`` (more than one chunk) crashed
+    the chunked write in pyarrow; 5,000 (one chunk) did not."""
+    from eotdl.catalog.geoparquet import CHUNK, read_items_parquet, write_items_parquet
+
+    count = 20_000
+    assert count > CHUNK
+    items = (
+        {
+            "type": "Feature",
+            "stac_version": "1.0.0",
+            "stac_extensions": [],
+            "id": f"p{index:05d}",
+            "geometry": {"type": "Point", "coordinates": [index % 360 - 180.0, 1.0]},
+            "bbox": [index % 360 - 180.0, 1.0, index % 360 - 180.0, 1.0],
+            "properties": {"datetime": "2020-01-01T00:00:00Z", "value": index},
+            "links": [],
+            "assets": {},
+        }
+        for index in range(count)
+    )
+    assert write_items_parquet(items, tmp_path / "items.parquet") == count
+    back = list(read_items_parquet(tmp_path / "items.parquet"))
+    assert len(back) == count and all(item["assets"] == {} for item in back)
