@@ -11,6 +11,7 @@ suite stays fast and every run tries the same inputs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import tempfile
@@ -25,7 +26,9 @@ from hypothesis import strategies as st
 
 from eotdl.builders.detection import DetectionBuilder
 from eotdl.builders.geoinputs import LabelShapes, check_geometry, features_of, read_points
+from eotdl.builders.pairs import load_class_map
 from eotdl.builders.points import PointsBuilder
+from eotdl.builders.scenes import parse_interval, widen
 from eotdl.builders.times import parse_utc
 from eotdl.errors import EotdlError
 from rastergen import write_tif
@@ -347,3 +350,42 @@ def test_one_time_parser(text: str) -> None:
     except ValueError:
         return
     assert when.utcoffset() is not None and math.isfinite(when.timestamp())
+
+
+@FUZZ
+@given(
+    st.text(max_size=30)
+    | st.builds(
+        lambda a, b: f"{a}/{b}",
+        st.sampled_from(["", "..", "0001", "9999", "9999-12", "9999-12-31", "0001-01-01", "x"]),
+        st.sampled_from(["", "..", "9999-12-31T23:59-05:00", "0001-01-01T00:00+14:00", "2020"]),
+    )
+)
+def test_datetime_intervals(text: str) -> None:
+    """``--datetime`` ranges: an interval that can be widened, or InputError."""
+    try:
+        interval = parse_interval(text)
+    except EotdlError:
+        return
+    widen(interval, dt.timedelta(days=400))
+
+
+# tables: class maps and Parquet sources ---------------------------------------------------------
+
+
+@FUZZ
+@given(JSON | st.text(max_size=80))
+def test_class_maps(data: Any) -> None:
+    with sandbox() as (inputs, _):
+        path = inputs / "classes.yaml"
+        path.write_text(data if isinstance(data, str) else _dump(data))
+        expect_user_error(lambda: load_class_map(path))
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.sampled_from([b"", b"PAR1"]))
+def test_points_parquet_bytes(data: bytes, magic: bytes) -> None:
+    with sandbox() as (inputs, work):
+        source = inputs / "obs.parquet"
+        source.write_bytes(magic + data + magic)
+        expect_user_error(lambda: list(PointsBuilder(str(source), "obs", work).items()))
