@@ -155,6 +155,20 @@ def test_detection_and_raster_labels_with_bad_geometries(
         assert f"{labels}: feature 0" in text and message in text, text
 
 
+def test_labels_past_the_pole(
+    lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Coordinates PROJ cannot project onto the image's UTM grid: a message, not CPLE_*."""
+    images = tmp_path / "images"
+    write_tif(images / "a.tif", seed=1, bands=1, size=16)
+    ring = [[1, 95], [2, 95], [2, 96], [1, 96], [1, 95]]
+    labels = _box_labels(tmp_path / "labels.geojson", {"type": "Polygon", "coordinates": [ring]})
+    text = refused(capsys, lab, "detection", str(images), "--boxes", str(labels))
+    assert f"{labels}: feature 0: cannot be projected" in text
+    text = refused(capsys, lab, "rasters", str(images), "--labels", str(labels))
+    assert f"{labels}: feature 0: coordinates" in text and "not longitude/latitude" in text
+
+
 @pytest.mark.parametrize("cut", [200, 300, 1000])
 def test_truncated_geotiff_says_so(
     lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], cut: int

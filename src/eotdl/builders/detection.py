@@ -24,12 +24,11 @@ from typing import Any
 
 from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
-from rasterio.warp import transform_geom
 from shapely.affinity import affine_transform
 from shapely.geometry import box, mapping, shape
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
-from eotdl.builders.geoinputs import features_of
+from eotdl.builders.geoinputs import features_of, project
 from eotdl.builders.labelled import (
     IMAGE_EXTENSIONS,
     ITEM_ASSETS_EXT,
@@ -372,7 +371,7 @@ class DetectionBuilder(Builder):
                         box(*pixels),
                         [forward.a, forward.b, forward.d, forward.e, forward.c, forward.f],
                     )
-                    geometry = transform_geom(src.crs, WGS84, mapping(outline))
+                    geometry = project(mapping(outline), src.crs, WGS84, item_box.where)
             else:
                 if not georeferenced:
                     raise InputError(
@@ -383,7 +382,7 @@ class DetectionBuilder(Builder):
                 assert item_box.geometry is not None
                 crs = self._boxes_crs
                 from_crs = src.crs if isinstance(crs, str) else crs
-                native = shape(transform_geom(from_crs, src.crs, item_box.geometry))
+                native = shape(project(item_box.geometry, from_crs, src.crs, item_box.where))
                 in_pixels = affine_transform(
                     native, [inverse.a, inverse.b, inverse.d, inverse.e, inverse.c, inverse.f]
                 )
@@ -391,7 +390,7 @@ class DetectionBuilder(Builder):
                 geometry = (
                     item_box.geometry
                     if from_crs == WGS84
-                    else transform_geom(from_crs, WGS84, item_box.geometry)
+                    else project(item_box.geometry, from_crs, WGS84, item_box.where)
                 )
             xmin, ymin, xmax, ymax = pixels
             if (

@@ -168,15 +168,17 @@ def rasterize_labels(
 ) -> np.ndarray:
     """A uint8 mask (0 = background, class i = i + 1) of the features on a raster grid."""
     from rasterio.features import rasterize
-    from rasterio.warp import transform_geom
+
+    from eotdl.builders.geoinputs import project
 
     values = {name: index + 1 for index, name in enumerate(classes)}
     shapes = []
-    for feature in features:
+    for index, feature in enumerate(features):
         geometry = feature.get("geometry")
         if not geometry:
             continue
-        projected = transform_geom("EPSG:4326", crs, geometry) if crs else geometry
+        where = f"label feature {index}"
+        projected = project(geometry, "EPSG:4326", crs, where) if crs else geometry
         value = values[str(feature["properties"][class_property])]
         shapes.append((projected, value))
     if not shapes:

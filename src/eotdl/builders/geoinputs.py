@@ -111,6 +111,52 @@ def shape_of(geometry: Any, where: str) -> BaseGeometry:
         raise InputError(f"{where}: not a valid geometry ({exc})") from None
 
 
+def project(geometry: dict[str, Any], source: Any, target: Any, where: str) -> dict[str, Any]:
+    """``geometry`` from CRS ``source`` to ``target``; a point PROJ cannot project (a latitude
+    past the pole for UTM…) is an InputError naming the feature, not a GDAL traceback."""
+    from rasterio.warp import transform_geom
+
+    try:
+        return dict(transform_geom(source, target, geometry))
+    except Exception as exc:  # noqa: BLE001 - GDAL/PROJ raise CPLE_* errors, not RasterioError
+        raise InputError(
+            f"{where}: cannot be projected from {source} to {target} ({exc})",
+            hint="check the coordinates and the CRS they are given in",
+        ) from None
+
+
+def check_lonlat(geometry: dict[str, Any] | None, where: str) -> None:
+    """Refuse a (checked) geometry with a longitude past ±180 or a latitude past ±90."""
+    if geometry is None:
+        return
+    parts = geometry.get("geometries")
+    if isinstance(parts, list):
+        for part in parts:
+            check_lonlat(part, where)
+        return
+    bounds = _bounds(geometry.get("coordinates"))
+    if bounds and (bounds[0] < -180 or bounds[2] > 180 or bounds[1] < -90 or bounds[3] > 90):
+        raise InputError(
+            f"{where}: coordinates {[round(b, 6) for b in bounds]} are not longitude/latitude"
+            " (|lon| <= 180, |lat| <= 90)",
+            hint="GeoJSON is lon/lat; give the CRS of other coordinates (a legacy 'crs' member)",
+        )
+
+
+def _bounds(value: Any) -> list[float] | None:
+    if isinstance(value, list) and value and not isinstance(value[0], list):
+        return [float(value[0]), float(value[1]), float(value[0]), float(value[1])]
+    found = [b for b in (_bounds(v) for v in value or []) if b]
+    if not found:
+        return None
+    return [
+        min(b[0] for b in found),
+        min(b[1] for b in found),
+        max(b[2] for b in found),
+        max(b[3] for b in found),
+    ]
+
+
 def features_of(data: Any, path: Path) -> list[dict[str, Any]]:
     """The features of parsed GeoJSON (FeatureCollection, Feature or bare geometry), each an
     object with object (or null) properties and a checked (or null) geometry."""
@@ -174,6 +220,8 @@ def read_geojson(path: Path, what: str) -> list[dict[str, Any]]:
                 except Exception as exc:  # noqa: BLE001 - pyproj raises several kinds
                     raise InputError(f"{where}: cannot reproject from {crs} ({exc})") from None
                 feature["geometry"] = mapping(geom)
+    for index, feature in enumerate(features):
+        check_lonlat(feature.get("geometry"), f"{path}: feature {index}")
     return features
 
 
