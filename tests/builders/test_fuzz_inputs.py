@@ -124,13 +124,20 @@ def _dump(value: Any) -> str:
 
 @contextmanager
 def sandbox() -> Iterator[tuple[Path, Path]]:
-    """(inputs folder, work folder) in a fresh temporary folder; on leaving, nothing may have
-    been written anywhere in it but the work folder (and the inputs the test wrote)."""
+    """(inputs folder, work folder) in a fresh temporary folder, which is also the process's
+    temporary folder meanwhile; on leaving, nothing may be left anywhere in it but in the work
+    folder (and the inputs the test wrote): no stray output, no leftover temporary file."""
     with tempfile.TemporaryDirectory(prefix="eotdl-fuzz-") as top:
         root = Path(top)
-        inputs, work = root / "in", root / "work"
+        inputs, work, scratch = root / "in", root / "work", root / "tmp"
         inputs.mkdir()
-        yield inputs, work
+        scratch.mkdir()
+        saved = tempfile.tempdir
+        tempfile.tempdir = str(scratch)
+        try:
+            yield inputs, work
+        finally:
+            tempfile.tempdir = saved
         stray = [
             p
             for p in root.rglob("*")

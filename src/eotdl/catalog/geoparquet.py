@@ -211,8 +211,10 @@ def items_to_arrow(items: list[dict[str, Any]]) -> pa.Table:
     for item in items:
         problem = _shape_problem(item)
         if problem:
+            collection = item.get("collection")
+            of = f" of collection {collection[:80]!r}" if isinstance(collection, str) else ""
             raise InputError(
-                f"item {str(item.get('id'))[:80]!r}: {problem}",
+                f"item {str(item.get('id'))[:80]!r}{of}: {problem}",
                 hint="run `eotdl validate` on the dataset and fix the item it names",
             )
     nulls = [index for index, item in enumerate(items) if item.get("geometry") is None]
