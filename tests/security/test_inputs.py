@@ -212,7 +212,7 @@ def test_item_whose_assets_is_a_string(
     code, text = run(capsys, "check", "--base", "HEAD")
     assert code != 0 and "/assets" in text and broken["id"] in text, text
     code, text = run(capsys, "build")
-    assert code != 0 and f"item {broken['id']!r}: 'assets' is not an object" in text, text
+    assert code != 0 and f"item {broken['id']!r} of collection 'obs': 'assets' is not" in text, text
 
 
 def test_twenty_thousand_items_without_assets_build_parquet(tmp_path: Path) -> None:
