@@ -84,3 +84,52 @@ def test_not_parquet(tmp_path: Path) -> None:
         list(read_items_parquet(tmp_path / "x.parquet"))
     with pytest.raises(InputError, match="no such file"):
         list(read_items_parquet(tmp_path / "missing.parquet"))
+
+
+def _no_place(item: dict) -> dict:
+    """``item`` as an image with no place on Earth: null geometry, no bbox."""
+    item = dict(item, geometry=None)
+    del item["bbox"]
+    return item
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+def test_null_geometry_round_trip(tmp_path: Path, chunk: int) -> None:
+    items = [_no_place(i) if n % 3 else i for n, i in enumerate(_items(10))]
+    assert write_items_parquet(items, tmp_path / "a.parquet", chunk_size=chunk) == 10
+    assert list(read_items_parquet(tmp_path / "a.parquet")) == items
+    table = pq.read_table(tmp_path / "a.parquet")
+    assert table.column("geometry").null_count == 6 and table.column("bbox").null_count == 6
+
+
+def test_only_null_geometries_and_patch(tmp_path: Path) -> None:
+    items = [_no_place(i) for i in _items(4)]
+    write_items_parquet(items, tmp_path / "a.parquet")
+    assert list(read_items_parquet(tmp_path / "a.parquet")) == items
+    placed = make_item(50, "gp")
+    assert patch_items_parquet(tmp_path / "a.parquet", tmp_path / "b.parquet", [placed])
+    assert list(read_items_parquet(tmp_path / "b.parquet")) == [*items, placed]
+
+
+@pytest.mark.parametrize("chunk", [4, 1000])
+def test_items_without_assets(tmp_path: Path, chunk: int) -> None:
+    """In-situ observations often have ``assets: {}``: a struct Parquet cannot hold when every
+    item of a chunk has it (20,000 such items crashed the chunked write)."""
+    items = [dict(i, assets={}) for i in _items(10)]
+    mixed = [dict(i, assets={}) if n < 5 else i for n, i in enumerate(_items(10))]
+    for rows in (items, mixed):
+        write_items_parquet(rows, tmp_path / "a.parquet", chunk_size=chunk)
+        assert list(read_items_parquet(tmp_path / "a.parquet")) == rows
+
+
+def test_search_readers_read_null_geometries(tmp_path: Path) -> None:
+    from eotdl.access.parquet import items_to_table, read_parquet, table_items
+    from eotdl.access.urls import Reader
+
+    items = [_no_place(i) if n % 2 else dict(i, assets={}) for n, i in enumerate(_items(6))]
+    write_items_parquet(items, tmp_path / "a.parquet")
+    back = list(table_items(read_parquet(str(tmp_path / "a.parquet"), Reader())))
+    assert [b["geometry"] for b in back] == [i["geometry"] for i in items]
+    assert ["bbox" in b for b in back] == ["bbox" in i for i in items]
+    assert [b["assets"] for b in back] == [i["assets"] for i in items]
+    assert [b["id"] for b in table_items(items_to_table(items))] == [i["id"] for i in items]

@@ -42,12 +42,12 @@ def read_parquet(location: str, reader: Reader) -> pa.Table:
 
 def items_to_table(items: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Items (dicts) as a stac-geoparquet Arrow table."""
-    from stac_geoparquet.arrow import parse_stac_items_to_arrow
+    from eotdl.catalog.geoparquet import items_to_arrow  # null geometries included
 
     batch = [dict(item) for item in items]
     if not batch:
         return pa.table({"id": pa.array([], pa.string())})
-    return parse_stac_items_to_arrow(batch).read_all()
+    return items_to_arrow(batch)
 
 
 def table_items(table: pa.Table, batch: int = 4096) -> Iterator[dict[str, Any]]:
@@ -113,6 +113,10 @@ def _geojson(wkb: list[bytes | None]) -> list[dict[str, Any] | None]:
 
 def _tidy(item: dict[str, Any]) -> dict[str, Any]:
     properties = item.get("properties")
+    if item.get("assets") is None:  # left out of the file when every item had ``{}``
+        item["assets"] = {}
+    if item.get("geometry") is None and item.get("bbox") is None:
+        item.pop("bbox", None)  # a null geometry has no bbox
     if isinstance(properties, dict):
         for key in [k for k, v in properties.items() if v is None and k != "datetime"]:
             del properties[key]

@@ -13,6 +13,7 @@ images, and boxes outside their image (by more than half a pixel), are errors.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -21,14 +22,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import rasterio
 from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
-from rasterio.warp import transform_geom
 from shapely.affinity import affine_transform
 from shapely.geometry import box, mapping, shape
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
+from eotdl.builders.geoinputs import features_of, project
 from eotdl.builders.labelled import (
     IMAGE_EXTENSIONS,
     ITEM_ASSETS_EXT,
@@ -41,6 +41,7 @@ from eotdl.builders.labelled import (
     parse_extensions,
     safe_id,
 )
+from eotdl.builders.rasterinfo import open_raster
 from eotdl.catalog import canonical
 from eotdl.errors import InputError
 
@@ -97,12 +98,11 @@ def parse_geojson(
     by_image: dict[Path, list[Box]] = defaultdict(list)
     missing: dict[str, str] = {}
     classes: set[str] = set()
-    features = data.get("features")
-    if not isinstance(features, list):
+    if not isinstance(data.get("features"), list):
         raise InputError(f"--boxes {path}: a FeatureCollection needs a 'features' list")
-    for index, feature in enumerate(features):
+    for index, feature in enumerate(features_of(data, path)):  # objects, geometries checked
         where = f"{path}: feature {index}"
-        props = (feature or {}).get("properties") or {}
+        props = feature.get("properties") or {}
         name = props.get(image_property)
         if not isinstance(name, str) or not name:
             raise InputError(
@@ -145,8 +145,15 @@ def parse_geojson(
 def parse_coco(data: dict[str, Any], path: Path, root: Path) -> Boxes:
     """Boxes from COCO JSON (pixel ``bbox`` ``[x, y, width, height]``)."""
     categories: dict[Any, str] = {}
+    for key in ("categories", "images", "annotations"):
+        if not isinstance(data.get(key) or [], list):
+            raise InputError(f"--boxes {path}: COCO {key!r} must be a list")
     for category in data.get("categories") or []:
-        if not isinstance(category, dict) or "id" not in category or not category.get("name"):
+        if (
+            not isinstance(category, dict)
+            or not _is_id(category.get("id"))
+            or not category.get("name")
+        ):
             raise InputError(f"--boxes {path}: a category needs an 'id' and a 'name'")
         if category["id"] in categories:
             raise InputError(f"--boxes {path}: category id {category['id']} appears twice")
@@ -159,7 +166,7 @@ def parse_coco(data: dict[str, Any], path: Path, root: Path) -> Boxes:
     missing: dict[str, str] = {}
     for index, entry in enumerate(data.get("images") or []):
         where = f"{path}: images[{index}]"
-        if not isinstance(entry, dict) or "id" not in entry or "file_name" not in entry:
+        if not isinstance(entry, dict) or not _is_id(entry.get("id")) or "file_name" not in entry:
             raise InputError(f"{where}: an image needs an 'id' and a 'file_name'")
         image = inside(root, str(entry["file_name"]), where)
         if not image.is_file():
@@ -176,10 +183,10 @@ def parse_coco(data: dict[str, Any], path: Path, root: Path) -> Boxes:
         where = f"{path}: annotations[{index}]"
         if not isinstance(ann, dict):
             raise InputError(f"{where}: not an object")
-        if ann.get("image_id") not in images:
+        if not _is_id(ann.get("image_id")) or ann.get("image_id") not in images:
             unknown_images.append(f"{ann.get('image_id')!r} ({where})")
             continue
-        if ann.get("category_id") not in categories:
+        if not _is_id(ann.get("category_id")) or ann.get("category_id") not in categories:
             raise InputError(
                 f"{where}: category_id {ann.get('category_id')!r} is not in 'categories'"
             )
@@ -187,7 +194,10 @@ def parse_coco(data: dict[str, Any], path: Path, root: Path) -> Boxes:
         if (
             not isinstance(bbox, list)
             or len(bbox) != 4
-            or not all(isinstance(v, (int, float)) for v in bbox)
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in bbox
+            )
             or bbox[2] <= 0
             or bbox[3] <= 0
         ):
@@ -217,6 +227,11 @@ def parse_coco(data: dict[str, Any], path: Path, root: Path) -> Boxes:
     for image, _ in images.values():
         by_image.setdefault(image, [])
     return Boxes(dict(by_image), sorted(categories.values()), None)
+
+
+def _is_id(value: Any) -> bool:
+    """A COCO id: a number or a string (a list or an object cannot key anything)."""
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
 
 
 def _round(geometry: dict[str, Any], digits: int = 9) -> dict[str, Any]:
@@ -356,7 +371,7 @@ class DetectionBuilder(Builder):
                         box(*pixels),
                         [forward.a, forward.b, forward.d, forward.e, forward.c, forward.f],
                     )
-                    geometry = transform_geom(src.crs, WGS84, mapping(outline))
+                    geometry = project(mapping(outline), src.crs, WGS84, item_box.where)
             else:
                 if not georeferenced:
                     raise InputError(
@@ -367,7 +382,7 @@ class DetectionBuilder(Builder):
                 assert item_box.geometry is not None
                 crs = self._boxes_crs
                 from_crs = src.crs if isinstance(crs, str) else crs
-                native = shape(transform_geom(from_crs, src.crs, item_box.geometry))
+                native = shape(project(item_box.geometry, from_crs, src.crs, item_box.where))
                 in_pixels = affine_transform(
                     native, [inverse.a, inverse.b, inverse.d, inverse.e, inverse.c, inverse.f]
                 )
@@ -375,7 +390,7 @@ class DetectionBuilder(Builder):
                 geometry = (
                     item_box.geometry
                     if from_crs == WGS84
-                    else transform_geom(from_crs, WGS84, item_box.geometry)
+                    else project(item_box.geometry, from_crs, WGS84, item_box.where)
                 )
             xmin, ymin, xmax, ymax = pixels
             if (
@@ -409,7 +424,7 @@ class DetectionBuilder(Builder):
         assert self.labels is not None
         boxes = self._boxes.by_image.get(image, [])
         try:
-            with rasterio.open(image) as src:
+            with open_raster(image, "image") as src:
                 features = self._place(src, image, boxes)
         except RasterioError as exc:
             raise InputError(f"{image}: not a readable image ({exc})") from None

@@ -7,7 +7,6 @@ chips with overlap, spectral indices, label rasterisation, and normalisation sta
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,15 +143,9 @@ def parse_band_map(text: str | None) -> dict[str, int] | None:
 
 def load_vector_labels(path: Path, class_property: str) -> tuple[list[dict[str, Any]], list[str]]:
     """GeoJSON features (lon/lat) and the sorted class names they use."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: labels file not found") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a GeoJSON file ({exc})") from None
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list):
-        raise InputError(f"{path}: expected a GeoJSON FeatureCollection")
+    from eotdl.builders.geoinputs import read_geojson  # the one GeoJSON guard
+
+    features = read_geojson(path, "labels")
     classes = set()
     for number, feature in enumerate(features, start=1):
         props = feature.get("properties") or {}
@@ -175,15 +168,17 @@ def rasterize_labels(
 ) -> np.ndarray:
     """A uint8 mask (0 = background, class i = i + 1) of the features on a raster grid."""
     from rasterio.features import rasterize
-    from rasterio.warp import transform_geom
+
+    from eotdl.builders.geoinputs import project
 
     values = {name: index + 1 for index, name in enumerate(classes)}
     shapes = []
-    for feature in features:
+    for index, feature in enumerate(features):
         geometry = feature.get("geometry")
         if not geometry:
             continue
-        projected = transform_geom("EPSG:4326", crs, geometry) if crs else geometry
+        where = f"label feature {index}"
+        projected = project(geometry, "EPSG:4326", crs, where) if crs else geometry
         value = values[str(feature["properties"][class_property])]
         shapes.append((projected, value))
     if not shapes:

@@ -16,11 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import rasterio
 from rasterio.errors import RasterioError
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, PROJ_EXT, STAC_VERSION, Labels
-from eotdl.builders.rasterinfo import acquisition_time, json_safe, raster_item
+from eotdl.builders.rasterinfo import acquisition_time, json_safe, open_raster, raster_item
 from eotdl.errors import InputError
 
 ITEM_ASSETS_EXT = "https://stac-extensions.github.io/item-assets/v1.0.0/schema.json"
@@ -76,7 +75,7 @@ def inside(root: Path, name: str, where: str) -> Path:
 
     The check is lexical, so images that are symbolic links to other disks are accepted.
     """
-    if not name or os.path.isabs(name) or name.startswith(("/", "\\")):
+    if not name or os.path.isabs(name) or name.startswith(("/", "\\")) or "\0" in name:
         raise InputError(f"{where}: image name {name!r} is not a relative path in the source")
     root = Path(os.path.abspath(root))
     path = Path(os.path.normpath(root / name))
@@ -107,10 +106,8 @@ def image_item(
     """
     file = Path(path).resolve()
     try:
-        with rasterio.open(file) as src:
+        with open_raster(file, "image") as src:  # a cut TIFF or PNG is refused here
             item: dict[str, Any] | None = None
-            if src.driver == "PNG":
-                _check_png_end(file)
             if not (is_georeferenced(src) or crs):
                 if src.width < 1 or src.height < 1 or src.count < 1:
                     raise InputError(f"{file}: the image has no pixels or no bands")
@@ -142,18 +139,6 @@ def image_item(
     item["stac_version"] = STAC_VERSION
     item["assets"]["image"]["ml-aoi:role"] = "feature"
     return item
-
-
-def _check_png_end(file: Path) -> None:
-    """GDAL decodes a truncated PNG without a word; its last chunk must be IEND."""
-    with file.open("rb") as handle:
-        handle.seek(max(0, file.stat().st_size - 12))
-        tail = handle.read()
-    if tail[4:8] != b"IEND":
-        raise InputError(
-            f"{file}: truncated PNG (it does not end with an IEND chunk)",
-            hint="copy the file again from its origin",
-        )
 
 
 def add_labels(

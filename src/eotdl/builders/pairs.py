@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 import yaml
 from rasterio.errors import RasterioError
 
@@ -37,6 +36,7 @@ from eotdl.builders.labelled import (
     parse_extensions,
     safe_id,
 )
+from eotdl.builders.rasterinfo import open_raster
 from eotdl.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def mask_counts(src: Any) -> dict[int, int]:
 def _check_pair(stem: str, image: Path, mask: Path) -> Pair:
     """Open both files, check they line up, and count the mask's values."""
     try:
-        with rasterio.open(image) as img, rasterio.open(mask) as msk:
+        with open_raster(image, "image") as img, open_raster(mask, "mask") as msk:
             if msk.count != 1:
                 raise InputError(
                     f"{mask}: a mask must have one band, this one has {msk.count}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.builders.base import LABEL_EXT, STAC_VERSION, Builder, Labels, Option
+from eotdl.builders.geoinputs import read_geojson
 from eotdl.builders.labelled import ITEM_ASSETS_EXT, safe_id
+from eotdl.builders.times import format_utc, parse_utc
 from eotdl.catalog.card import Card
 from eotdl.errors import InputError
 
@@ -89,28 +92,23 @@ def parse_units(text: str | None) -> dict[str, str]:
 def parse_time(value: Any, where: str, column: str) -> str:
     """An ISO 8601 UTC time (naive times are taken as UTC; dates as midnight)."""
     if isinstance(value, dt.datetime):
-        when = value
+        text = value.isoformat()
     elif isinstance(value, dt.date):
-        when = dt.datetime(value.year, value.month, value.day)
+        text = value.isoformat()
     elif isinstance(value, str) and value.strip():
-        try:
-            when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(
-                f"{where}: time {value!r} in column {column!r} is not an ISO 8601 date or time",
-                hint="write times like 2023-05-01 or 2023-05-01T10:30:00Z",
-            ) from None
+        text = value
     else:
         raise InputError(
             f"{where}: no time in column {column!r}",
             hint="every observation needs a time; pass --time COLUMN if it is another column",
         )
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC).replace(tzinfo=None)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S")
-    if when.microsecond:
-        text += f".{when.microsecond:06d}"
-    return text + "Z"
+    try:
+        return format_utc(parse_utc(text), micros=True)
+    except ValueError as exc:
+        raise InputError(
+            f"{where}: time {value!r} in column {column!r}: {exc}",
+            hint="write times like 2023-05-01 or 2023-05-01T10:30:00Z",
+        ) from None
 
 
 def _coordinate(value: Any, where: str, name: str, limit: float) -> float:
@@ -215,9 +213,9 @@ class PointsBuilder(Builder):
     def _columns(self) -> list[str]:
         """The table's column (or property) names, for the default value columns."""
         if self.format == ".csv":
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.reader(handle, delimiter=self._delimiter())
-                return [c.strip() for c in next(reader, [])]
+            header: list[str] = []
+            list(self._csv_rows(header_only=header))  # stops after the header
+            return header
         if self.format == ".geojson":
             seen: dict[str, None] = {}
             for row in self._geojson_rows():
@@ -234,51 +232,42 @@ class PointsBuilder(Builder):
         except (ArrowException, OSError) as exc:
             raise InputError(f"{self.path}: not a readable Parquet file ({exc})") from None
 
-    def _delimiter(self) -> str:
-        with self.path.open(encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
-        if "," not in header:
-            for candidate in (";", "\t"):
-                if candidate in header:
-                    return candidate
-        return ","
-
-    def _csv_rows(self) -> Iterator[Row]:
+    def _csv_rows(self, header_only: list[str] | None = None) -> Iterator[Row]:
+        """The CSV's records, read through :func:`csv_lines` (UTF-8 checked line by line);
+        with ``header_only``, fill it with the column names and stop."""
+        lines = csv_lines(self.path)
+        first = next(lines, "")
+        delimiter = ","
+        if "," not in first:
+            delimiter = next((c for c in (";", "\t") if c in first), ",")
+        reader = csv.DictReader(itertools.chain([first], lines), delimiter=delimiter)
         try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.DictReader(handle, delimiter=self._delimiter())
-                if reader.fieldnames is None:
-                    raise InputError(f"{self.path}: empty CSV file (no header line)")
-                reader.fieldnames = [name.strip() for name in reader.fieldnames]
-                for record in reader:
-                    where = f"{self.path}:{reader.line_num}"
-                    if None in record:
-                        raise InputError(f"{where}: more fields than the header has columns")
-                    yield Row(where, record)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{self.path}: not UTF-8 text ({exc})") from None
+            if reader.fieldnames is None:
+                raise InputError(f"{self.path}: empty CSV file (no header line)")
+            reader.fieldnames = [name.strip() for name in reader.fieldnames]
+            if header_only is not None:
+                header_only.extend(reader.fieldnames)
+                return
+            for record in reader:
+                where = f"{self.path}:{reader.line_num}"
+                if None in record:
+                    raise InputError(f"{where}: more fields than the header has columns")
+                yield Row(where, record)
         except csv.Error as exc:
-            raise InputError(f"{self.path}: not a readable CSV file ({exc})") from None
+            raise InputError(
+                f"{self.path}:{reader.line_num}: not a readable CSV line ({exc})"
+            ) from None
 
     def _geojson_rows(self) -> Iterator[Row]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise InputError(f"{self.path}: not a JSON file ({exc})") from None
-        features = data.get("features") if isinstance(data, dict) else None
-        if not isinstance(features, list):
-            raise InputError(f"{self.path}: not a GeoJSON FeatureCollection")
-        for index, feature in enumerate(features):
+        for index, feature in enumerate(read_geojson(self.path, "points")):
             where = f"{self.path}: feature {index}"
-            geometry = (feature or {}).get("geometry") or {}
+            geometry = feature.get("geometry") or {}  # checked GeoJSON, or null
             coordinates = geometry.get("coordinates")
             if geometry.get("type") != "Point" or not isinstance(coordinates, list):
                 raise InputError(
                     f"{where}: geometry is {geometry.get('type')!r}, expected a Point",
                     hint="observations are points; take centroids of other shapes first",
                 )
-            if len(coordinates) < 2:
-                raise InputError(f"{where}: a Point needs [lon, lat]")
             yield Row(
                 where, dict(feature.get("properties") or {}), (coordinates[0], coordinates[1])
             )
@@ -291,9 +280,14 @@ class PointsBuilder(Builder):
         names = table.schema_arrow.names
         to_wgs84 = None
         if column in names:
-            geo = json.loads((table.schema_arrow.metadata or {}).get(b"geo", b"{}") or b"{}")
-            spec = (geo.get("columns") or {}).get(column) or {}
-            if spec.get("encoding", "WKB").upper() != "WKB":
+            try:
+                geo = json.loads((table.schema_arrow.metadata or {}).get(b"geo") or b"{}")
+                spec = geo["columns"][column] if "columns" in geo else {}
+                if not isinstance(spec, dict) or not isinstance(spec.get("encoding", ""), str):
+                    raise TypeError(spec)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                raise InputError(f"{self.path}: malformed GeoParquet 'geo' metadata") from None
+            if str(spec.get("encoding") or "WKB").upper() != "WKB":
                 raise InputError(
                     f"{self.path}: geometry column {column!r} is {spec['encoding']}, not WKB"
                 )
@@ -497,6 +491,27 @@ class PointsBuilder(Builder):
             }
         }
         return base
+
+
+def csv_lines(path: Path) -> Iterator[str]:
+    """The lines of a text file, each checked to be UTF-8 (a byte-order mark is skipped): a
+    file in another encoding is refused at the line that shows it, not with a traceback."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column"
+                    f" {exc.start + 1})",
+                    hint="save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`",
+                ) from None
 
 
 def _transformer(crs: Any, path: Path) -> Any:

@@ -30,7 +30,7 @@ from eotdl.builders.features import (
     spectral_index,
     write_cog,
 )
-from eotdl.builders.rasterinfo import raster_item
+from eotdl.builders.rasterinfo import open_raster, raster_item
 from eotdl.errors import InputError
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".TIF", ".TIFF")
@@ -169,7 +169,7 @@ class RastersBuilder(Builder):
 
     def _mask_values(self, path: Path) -> set[str]:
         mask_path = self._mask_file(path.stem)
-        with rasterio.open(mask_path) as src:
+        with open_raster(mask_path, "mask") as src:
             return {str(int(v)) for v in np.unique(src.read(1))}
 
     def _process(self, path: Path) -> tuple[list[dict[str, Any]], BandStatistics]:
@@ -308,7 +308,7 @@ class RastersBuilder(Builder):
 
     def _matching_mask(self, stem: str, shape: tuple[int, ...], window: Any, item_id: str) -> Path:
         mask_file = self._mask_file(stem)
-        with rasterio.open(mask_file) as mask_src:
+        with open_raster(mask_file, "mask") as mask_src:
             mask = mask_src.read(1, window=window)[np.newaxis, ...]
             if mask.shape[1:] != tuple(shape):
                 raise InputError(

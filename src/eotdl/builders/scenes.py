@@ -6,6 +6,7 @@ footprint, and the hrefs of the wanted assets. Errors say what was asked and how
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import shapely
 from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from eotdl.builders.times import parse_utc
 from eotdl.errors import InputError
 
 DEFAULT_API = "https://earth-search.aws.element84.com/v1"
@@ -279,30 +281,29 @@ def _bound(text: str, whole: str, *, end: bool) -> dt.datetime | None:
     try:
         if re.fullmatch(r"\d{4}", text):
             start = dt.datetime(int(text), 1, 1, tzinfo=dt.UTC)
-            nxt = start.replace(year=start.year + 1)
+            last = start.replace(month=12, day=31, hour=23, minute=59, second=59)
         elif re.fullmatch(r"\d{4}-\d{2}", text):
             year, month = (int(p) for p in text.split("-"))
             start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
-            nxt = start.replace(year=year + month // 12, month=month % 12 + 1)
+            days = calendar.monthrange(year, month)[1]
+            last = start.replace(day=days, hour=23, minute=59, second=59)
         elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             start = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-            nxt = start + dt.timedelta(days=1)
+            last = start.replace(hour=23, minute=59, second=59)
         else:
             return parse_time(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InputError(
-            f"--datetime {whole!r}: {text!r} is not an ISO date or time",
+            f"--datetime {whole!r}: {text!r} is not an ISO date or time in the years 1-9999 (UTC)",
             hint="write e.g. 2023-05-01/2023-06-30, 2023-05 or 2023-05-01T00:00:00Z/..",
         ) from None
-    return nxt - dt.timedelta(seconds=1) if end else start
+    return last if end else start
 
 
 def parse_time(text: str) -> dt.datetime:
-    """An ISO 8601 time (UTC when it has no offset) as an aware UTC datetime."""
-    when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
+    """An ISO 8601 time (UTC when it has no offset) as an aware UTC datetime; ValueError for
+    anything else, out-of-range times included (:func:`eotdl.builders.times.parse_utc`)."""
+    return parse_utc(text)
 
 
 def iso(when: dt.datetime) -> str:
@@ -313,4 +314,9 @@ def iso(when: dt.datetime) -> str:
 def widen(interval: Interval, by: dt.timedelta) -> Interval:
     """``interval`` grown by ``by`` at each closed end."""
     start, end = interval
-    return (start - by if start else None, end + by if end else None)
+    low = dt.datetime.min.replace(tzinfo=dt.UTC)
+    high = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return (
+        (start - by if start - low > by else low) if start else None,
+        (end + by if high - end > by else high) if end else None,
+    )

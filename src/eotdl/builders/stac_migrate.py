@@ -10,14 +10,15 @@ with a geometry but no bbox.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 from pystac.serialization import identify_stac_object, migrate_to_latest
 from pystac.serialization.identify import STACVersionID
-from shapely.geometry import shape
 
 from eotdl.builders.base import EO_EXT, LABEL_EXT, RASTER_EXT, STAC_VERSION
+from eotdl.builders.geoinputs import check_geometry, shape_of
 from eotdl.errors import InputError
 
 #: Short extension names pystac leaves alone, and what they become.
@@ -146,13 +147,21 @@ def _fix_item(item: dict[str, Any], where: str) -> None:
         item["assets"] = {}
     if not isinstance(item.get("links"), list):
         item["links"] = []
-    if item.get("geometry") and not item.get("bbox"):
-        try:
-            item["bbox"] = [float(v) for v in shape(item["geometry"]).bounds]
-        except Exception as exc:  # shapely raises several kinds for bad geometries
-            raise InputError(
-                f"{where}: item {item.get('id')!r} has a bad geometry ({exc})"
-            ) from None
+    # the one GeoJSON guard: an object of a known type, finite positions, rings of four or more
+    check_geometry(item.get("geometry"), f"{where}: item {item.get('id')!r}")
+    bbox = item.get("bbox")
+    if bbox is not None and (
+        not isinstance(bbox, list)
+        or len(bbox) not in (4, 6)
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+        or not all(math.isfinite(v) for v in bbox)
+    ):
+        raise InputError(f"{where}: item {item.get('id')!r}: bbox {bbox!r} is not 4 or 6 numbers")
+    if item.get("geometry") and not bbox:
+        geometry = shape_of(item["geometry"], f"{where}: item {item.get('id')!r}")
+        if geometry.is_empty:
+            raise InputError(f"{where}: item {item.get('id')!r} has an empty geometry")
+        item["bbox"] = [float(v) for v in geometry.bounds]
 
 
 def _fix_label(item: dict[str, Any]) -> None:

@@ -106,9 +106,11 @@ def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
 def _asset_changes(
     item_id: str, old: dict[str, Any], new: dict[str, Any], diff: DatasetDiff
 ) -> None:
-    old_assets, new_assets = old.get("assets") or {}, new.get("assets") or {}
+    # a malformed item (``"assets": "x"``) is `validate`'s to report; the diff sees no assets
+    old_assets, new_assets = _object(old.get("assets")), _object(new.get("assets"))
     for key in sorted(set(old_assets) | set(new_assets)):
         a, b = old_assets.get(key), new_assets.get(key)
+        a, b = (None if v is None else _object(v) for v in (a, b))
         if a is None:
             diff.assets_changed.append({"item": item_id, "asset": key, "change": "added"})
         elif b is None:
@@ -125,13 +127,18 @@ def _asset_changes(
                     )
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _by_id(lines: Iterable[bytes]) -> dict[str, bytes]:
     out = {}
     for line in lines:
         line = line.strip()
         if line:
             item = canonical.loads(line)
-            out[str(item.get("id"))] = line
+            out[str(_object(item).get("id"))] = line
     return out
 
 
@@ -139,11 +146,11 @@ def _compare_lines(old: dict[str, bytes], new: dict[str, bytes], diff: DatasetDi
     for item_id in sorted(set(old) | set(new)):
         if item_id not in old:
             diff.added.append(item_id)
-            _asset_changes(item_id, {}, canonical.loads(new[item_id]), diff)
+            _asset_changes(item_id, {}, _object(canonical.loads(new[item_id])), diff)
         elif item_id not in new:
             diff.removed.append(item_id)
         elif old[item_id] != new[item_id]:
-            a, b = canonical.loads(old[item_id]), canonical.loads(new[item_id])
+            a, b = _object(canonical.loads(old[item_id])), _object(canonical.loads(new[item_id]))
             fields = changed_fields(a, b)
             if fields:
                 diff.changed.append(ItemChange(item_id, fields))
@@ -153,8 +160,10 @@ def _compare_lines(old: dict[str, bytes], new: dict[str, bytes], diff: DatasetDi
 
 
 def _note_classes(item: dict[str, Any], into: list[str]) -> None:
-    for entry in (item.get("properties") or {}).get("label:classes") or []:
-        for name in entry.get("classes") or []:
+    entries = _object(item.get("properties")).get("label:classes")
+    for entry in entries if isinstance(entries, list) else []:
+        names = _object(entry).get("classes")
+        for name in names if isinstance(names, list) else []:
             if str(name) not in into:
                 into.append(str(name))
 

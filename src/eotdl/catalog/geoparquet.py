@@ -4,6 +4,10 @@ Written with stac-geoparquet (GeoParquet 1.1 metadata, one row per Item, propert
 in chunks, so memory stays bounded whatever the number of items. A build that changed a few
 items patches the previous file (read it with pyarrow, drop the changed rows, append the new
 ones, sort by id) instead of converting every item again. Reading gives back Item dicts.
+
+Any valid Item goes in: a null geometry (an image with no place on Earth) is a null row of the
+``geometry`` and ``bbox`` columns, and ``assets: {}`` everywhere (a struct Parquet cannot hold)
+is left out of the file and read back as ``{}``.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ class ItemsParquetWriter:
         """Write the file; return the number of items."""
         try:
             if not self._parts:
-                table = _to_table(self._chunk) if self._chunk else None
+                table = items_to_arrow(self._chunk) if self._chunk else None
                 self._chunk = []
                 _write_table(table, self.path)
                 return self.count
@@ -83,20 +87,19 @@ class ItemsParquetWriter:
         self._cleanup()
 
     def _flush_part(self) -> None:
-        table = _to_table(self._chunk)
+        table = items_to_arrow(self._chunk)
         self._chunk = []
         if self._tmp is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._tmp = Path(tempfile.mkdtemp(prefix=".parts-", dir=self.path.parent))
         part = self._tmp / f"{len(self._parts):06d}.parquet"
-        pq.write_table(table, part)
+        pq.write_table(_storable(table), part)
         self._parts.append(part)
+        schema = _storable(table).schema
         if self._schema is None:
-            self._schema = table.schema
-        elif not self._schema.equals(table.schema):
-            self._schema = pa.unify_schemas(
-                [self._schema, table.schema], promote_options="permissive"
-            )
+            self._schema = schema
+        elif not self._schema.equals(schema):
+            self._schema = pa.unify_schemas([self._schema, schema], promote_options="permissive")
 
     def _cleanup(self) -> None:
         if self._tmp is not None:
@@ -138,7 +141,7 @@ def patch_items_parquet(
         keep = pc.invert(pc.is_in(table["id"], value_set=pa.array(sorted(drop), pa.string())))
         table = table.filter(keep)
     if new_items:
-        added = _to_table(new_items)
+        added = items_to_arrow(new_items)
         try:
             table = pa.concat_tables([table, added], promote_options="permissive")
         except (pa.ArrowException, ValueError):
@@ -166,8 +169,35 @@ def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]
     except pa.ArrowException as exc:
         raise InputError(f"{path}: not a parquet file: {exc}") from None
     for batch in handle.iter_batches():
-        for item in stac_table_to_items(pa.Table.from_batches([batch])):
+        table, nulls = _fill_null_geometries(pa.Table.from_batches([batch]))
+        for index, item in enumerate(stac_table_to_items(table)):
+            if nulls[index]:
+                item["geometry"] = None
+                item.pop("bbox", None)
             yield tidy_item(item)
+
+
+def _fill_null_geometries(table: pa.Table) -> tuple[pa.Table, list[bool]]:
+    """``table`` with a placeholder point where the geometry is null (and zeros where its bbox
+    is), which stac-geoparquet's reader needs, and which rows those were."""
+    if "geometry" not in table.column_names or table.column("geometry").null_count == 0:
+        return table, [False] * table.num_rows
+    import shapely
+
+    missing = pc.is_null(table.column("geometry"))
+    point = shapely.to_wkb(shapely.Point(0, 0), flavor="iso")
+    for name in ("geometry", "bbox"):
+        if name not in table.column_names:
+            continue
+        column = table.column(name)
+        if name == "geometry":
+            fill = pa.array([point] * table.num_rows, column.type)
+        else:
+            fill = pa.array([{f.name: 0 for f in column.type}] * table.num_rows, column.type)
+        index = table.schema.get_field_index(name)
+        filled = pc.if_else(pc.is_null(column), fill, column)
+        table = table.set_column(index, table.schema.field(index), filled)
+    return table, missing.to_pylist()
 
 
 def count_items_parquet(path: str | os.PathLike[str]) -> int:
@@ -175,15 +205,74 @@ def count_items_parquet(path: str | os.PathLike[str]) -> int:
     return int(pq.read_metadata(path).num_rows)
 
 
-def _to_table(items: list[dict[str, Any]]) -> pa.Table:
+def items_to_arrow(items: list[dict[str, Any]]) -> pa.Table:
+    """Items as an Arrow table; items with a null geometry get null ``geometry`` and ``bbox``
+    (stac-geoparquet needs a geometry: a placeholder is converted, then nulled)."""
+    for item in items:
+        problem = _shape_problem(item)
+        if problem:
+            collection = item.get("collection")
+            of = f" of collection {collection[:80]!r}" if isinstance(collection, str) else ""
+            raise InputError(
+                f"item {str(item.get('id'))[:80]!r}{of}: {problem}",
+                hint="run `eotdl validate` on the dataset and fix the item it names",
+            )
+    nulls = [index for index, item in enumerate(items) if item.get("geometry") is None]
+    if nulls:
+        placeholder = {"geometry": _PLACEHOLDER["geometry"], "bbox": _placeholder_bbox(items)}
+        items = list(items)
+        for index in nulls:
+            items[index] = {**items[index], **placeholder}
     try:
-        return parse_stac_items_to_arrow(items, schema="FullFile").read_all()
-    except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
+        table = parse_stac_items_to_arrow(items, schema="FullFile").read_all()
+    except (pa.ArrowException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(
             f"cannot convert items to stac-geoparquet: {exc}",
             hint="run `eotdl validate` on the dataset: every item needs an id, a geometry"
             " and consistent property types",
         ) from None
+    if nulls:
+        mask = pc.is_in(pa.array(range(len(items))), value_set=pa.array(nulls))
+        for name in ("geometry", "bbox"):
+            column = table.column(name)
+            table = table.set_column(
+                table.schema.get_field_index(name),
+                table.schema.field(name),
+                pc.if_else(mask, pa.nulls(len(items), column.type), column),
+            )
+    return table
+
+
+def _shape_problem(item: Mapping[str, Any]) -> str | None:
+    """What keeps ``item`` from being a row (the JSON types stac-geoparquet relies on)."""
+    if not isinstance(item.get("id"), str):
+        return "'id' is not a string"
+    if not isinstance(item.get("geometry"), (dict, type(None))):
+        return "'geometry' is not an object or null"
+    if not isinstance(item.get("properties"), dict):
+        return "'properties' is not an object"
+    assets = item.get("assets", {})
+    if not isinstance(assets, dict) or not all(isinstance(a, dict) for a in assets.values()):
+        return "'assets' is not an object of asset objects"
+    if not isinstance(item.get("links", []), list):
+        return "'links' is not a list"
+    return None
+
+
+def _placeholder_bbox(items: list[dict[str, Any]]) -> list[float]:
+    """A bbox of the placeholder point, as many numbers as the other items' bboxes."""
+    for item in items:
+        box = item.get("bbox")
+        if item.get("geometry") is not None and isinstance(box, list) and len(box) == 6:
+            return [0.0] * 6
+    return [0.0] * 4
+
+
+def _storable(table: pa.Table) -> pa.Table:
+    """``table`` without the struct columns that have no fields (``assets`` when every item has
+    ``assets: {}``): Parquet cannot store them; stac-geoparquet's writer drops them too."""
+    empty = [f.name for f in table.schema if pa.types.is_struct(f.type) and f.type.num_fields == 0]
+    return table.drop_columns(empty) if empty else table
 
 
 def _write_table(table: pa.Table | None, path: Path) -> None:
@@ -199,6 +288,10 @@ def tidy_item(item: dict[str, Any]) -> dict[str, Any]:
     """An Item as stac-geoparquet gives it back, as it was written: columns that were null
     for it (another item had them) removed, zero microseconds dropped from its datetimes."""
     props = item.get("properties")
+    if item.get("assets") is None:  # every item had ``assets: {}`` (or this one did)
+        item["assets"] = {}
+    if item.get("geometry") is None and item.get("bbox") is None:
+        item.pop("bbox", None)  # a null geometry has no bbox
     if isinstance(props, dict):
         for key in [k for k, v in props.items() if v is None and k != "datetime"]:
             del props[key]

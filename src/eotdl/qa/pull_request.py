@@ -199,14 +199,17 @@ def _check_one(
             findings.append(_schema_finding(problem, name))
     except EotdlError as exc:
         findings.append(Finding(ERROR, "schema", name, exc.message, "fix collection.json"))
+    valid = []  # hrefs and QA read only items that validate (``"assets": "x"`` is reported)
     for line, item in items:
-        for problem in validator.validate_object(
-            item, str(folder / "items.ndjson"), line, "Feature"
-        ):
-            findings.append(_schema_finding(problem, str(item.get("id"))))
-    findings.extend(_href_findings(lab, folder, [item for _, item in items]))
+        problems = list(
+            validator.validate_object(item, str(folder / "items.ndjson"), line, "Feature")
+        )
+        findings.extend(_schema_finding(problem, str(item.get("id"))) for problem in problems)
+        if not problems:
+            valid.append(item)
+    findings.extend(_href_findings(lab, folder, valid))
     if group == "datasets" and collection is not None:
-        ctx = _ChangedItems(lab, name, [item for _, item in items], group)
+        ctx = _ChangedItems(lab, name, valid, group)
         selected = [c for c in select(skip=["schema", *SCOPED_SKIP])]
         qa_findings: list[Finding] = []
         for check in selected:
