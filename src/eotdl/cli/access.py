@@ -130,7 +130,7 @@ def search(
         "filter": _read_filter(expression),
         "sortby": sortby,
     }
-    query = parse_query(params, "GET")
+    query = parse_query(params, "GET", strict=False)
     if limit < 0:
         raise InputError("--limit must be 0 (all) or more")
     query.limit = limit or sys.maxsize
