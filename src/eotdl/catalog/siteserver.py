@@ -3,9 +3,9 @@ optional application answering first (the STAC API of ``eotdl serve``; none for 
 
 The standard library's ``http.server``, hardened for clients that misbehave:
 
-- a listen backlog of :data:`LISTEN_BACKLOG` and a fixed pool of :data:`WORKERS` threads;
-  accepted connections wait in a bounded queue (beyond it: 503), and while any wait, a worker
-  closes its keep-alive connection after each answer so no client holds a thread for long;
+- a listen backlog of :data:`LISTEN_BACKLOG` and a fixed pool of :data:`WORKERS` threads; a
+  poller thread holds every connection between requests, so idle keep-alive clients hold no
+  thread; requests wait for a worker in a bounded queue (beyond it: 503);
 - socket timeouts (:data:`SOCKET_TIMEOUT`) for idle and slow clients;
 - a request target (path and query string) of at most :data:`MAX_TARGET` bytes (414), a body
   of at most :data:`MAX_BODY` bytes (413), refused before it is read; a ``Content-Length`` that
@@ -26,6 +26,7 @@ import email.utils
 import os
 import queue
 import re
+import selectors
 import socket
 import stat
 import sys
@@ -50,8 +51,10 @@ from eotdl.catalog.mediatypes import content_type
 LISTEN_BACKLOG = 1024
 #: Threads answering requests; more clients than this wait in the queue below.
 WORKERS = 64
-#: Accepted connections waiting for a worker; beyond this a client gets a 503.
+#: Requests that have arrived and wait for a worker; beyond this a client gets a 503.
 WAITING = 1024
+#: Open connections with no request in flight; beyond this the oldest are closed.
+MAX_IDLE = 10_000
 #: Seconds a client may stay silent while we wait for (or send) bytes.
 SOCKET_TIMEOUT = 15.0
 #: Largest request body (a POST /search is a few KB).
@@ -220,6 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Send an error and close the connection (after reading what is left, a little)."""
         self.close_connection = True
         self._linger = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # no client speaks 0.9: send a status line
         with contextlib.suppress(OSError):
             self._send(response)
 
@@ -290,8 +295,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Origin", "*")
         for name, value in response.headers.items():
             self.send_header(name, value)
-        if not self.close_connection and self.server.crowded():
-            self.close_connection = True  # let a waiting client in
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -396,12 +399,47 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._send(Response(204, b"", "text/plain", headers))
 
-    def finish(self) -> None:
+    # -- the connection's life: answer what has arrived, then wait in the poller -----------
+
+    def __init__(self, request: socket.socket, client_address: Any, server: SiteServer) -> None:
+        # Unlike the stdlib's, this constructor does not answer: `serve` does, from a worker.
+        self.request = request
+        self.client_address = client_address
+        self.server = server
+        self.setup()
+
+    def serve(self) -> bool:
+        """Answer the requests that have arrived; True when the connection is idle and open
+        (park it), False when it is done (close it)."""
+        self.connection.settimeout(self.timeout)
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            if not self._pending():
+                return True
+            self.handle_one_request()
+        return False
+
+    def _pending(self) -> bool:
+        """Whether bytes of a next request are already here (pipelined), without waiting."""
         try:
-            super().finish()
+            self.connection.settimeout(0)
+            return bool(self.rfile.peek(1))  # type: ignore[attr-defined]
+        except OSError:
+            return False
         finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
+
+    def close(self) -> None:
+        """Flush, linger after an error, and close the connection."""
+        try:
+            with contextlib.suppress(OSError, ValueError):
+                self.finish()
             if self._linger:
                 _linger(self.connection)
+        finally:
+            self.server.shutdown_request(self.connection)
 
 
 def _linger(connection: socket.socket) -> None:
@@ -428,7 +466,13 @@ def _linger(connection: socket.socket) -> None:
 
 
 class SiteServer(HTTPServer):
-    """A bounded pool of threads answering requests for a site folder and/or an application."""
+    """A fixed pool of threads answering requests for a site folder and/or an application.
+
+    The main thread accepts; a poller thread watches every open connection that has no request
+    in flight (new ones, and kept-alive ones between requests); a connection goes to a worker
+    only once bytes arrive, so idle clients hold no thread. Idle connections close after
+    :data:`SOCKET_TIMEOUT`; beyond :data:`WAITING` queued requests, a client gets a 503.
+    """
 
     request_queue_size = LISTEN_BACKLOG
     allow_reuse_address = True
@@ -450,15 +494,19 @@ class SiteServer(HTTPServer):
         self.log = log
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self._waiting: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(waiting)
-        self._closed = False
+        self._ready: queue.Queue[_Handler | None] = queue.Queue(waiting)
+        self._parking: queue.SimpleQueue[_Handler] = queue.SimpleQueue()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_writer.setblocking(False)
+        self._closed = threading.Event()
         super().__init__(address, _Handler)
-        self._workers = [
+        self._threads = [
             threading.Thread(target=self._work, name=f"eotdl-http-{i}", daemon=True)
             for i in range(workers)
         ]
-        for worker in self._workers:
-            worker.start()
+        self._threads.append(threading.Thread(target=self._poll, name="eotdl-poll", daemon=True))
+        for thread in self._threads:
+            thread.start()
 
     @property
     def host_and_port(self) -> str:
@@ -471,29 +519,79 @@ class SiteServer(HTTPServer):
         """The URL this server answers at (``http://HOST:PORT/``)."""
         return f"http://{self.host_and_port}/"
 
-    def crowded(self) -> bool:
-        """Whether accepted connections are waiting for a worker."""
-        return not self._waiting.empty()
-
     def process_request(self, request: Any, client_address: Any) -> None:
         try:
-            self._waiting.put_nowait((request, client_address))
-        except queue.Full:
-            _refuse(request)
+            handler = _Handler(request, client_address, self)
+        except OSError:
             self.shutdown_request(request)
+            return
+        self._park(handler)
+
+    def _park(self, handler: _Handler) -> None:
+        """Hand a connection with no request in flight to the poller."""
+        self._parking.put(handler)
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
+
+    def _poll(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        idle: dict[_Handler, float] = {}  # in the order they went idle: oldest first
+        while not self._closed.is_set():
+            now = time.monotonic()
+            wait = min(1.0, max(0.0, next(iter(idle.values()), now + 1.0) - now))
+            for key, _ in selector.select(wait):
+                if key.data is None:
+                    with contextlib.suppress(OSError):
+                        self._wake_reader.recv(4096)
+                    continue
+                handler = key.data
+                selector.unregister(handler.connection)
+                del idle[handler]
+                self._dispatch(handler)
+            while True:
+                try:
+                    handler = self._parking.get_nowait()
+                except queue.Empty:
+                    break
+                try:
+                    selector.register(handler.connection, selectors.EVENT_READ, handler)
+                except (OSError, ValueError):
+                    handler.close()
+                    continue
+                idle[handler] = time.monotonic() + SOCKET_TIMEOUT
+            now = time.monotonic()
+            for handler, deadline in list(idle.items()):
+                if deadline > now and len(idle) <= MAX_IDLE:
+                    break
+                selector.unregister(handler.connection)
+                del idle[handler]
+                handler.close()
+        for handler in idle:
+            handler.close()
+        selector.close()
+
+    def _dispatch(self, handler: _Handler) -> None:
+        try:
+            self._ready.put_nowait(handler)
+        except queue.Full:
+            _refuse(handler.connection)
+            handler.close()
 
     def _work(self) -> None:
         while True:
-            entry = self._waiting.get()
-            if entry is None:
+            handler = self._ready.get()
+            if handler is None:
                 return
-            request, address = entry
             try:
-                self.finish_request(request, address)
+                keep = handler.serve()
             except Exception:
-                self.handle_error(request, address)
-            finally:
-                self.shutdown_request(request)
+                self.handle_error(handler.connection, handler.client_address)
+                keep = False
+            if keep and not self._closed.is_set():
+                self._park(handler)
+            else:
+                handler.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], OSError):
@@ -502,23 +600,18 @@ class SiteServer(HTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        if self._closed:
+        if self._closed.is_set():
             return
-        self._closed = True
-        while True:
-            try:
-                entry = self._waiting.get_nowait()
-            except queue.Empty:
-                break
-            if entry is not None:
-                self.shutdown_request(entry[0])
-        for _ in self._workers:
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
+        for _ in self._threads:
             with contextlib.suppress(queue.Full):
-                self._waiting.put_nowait(None)
+                self._ready.put_nowait(None)
 
 
 def _refuse(connection: socket.socket) -> None:
-    body = orjson.dumps({"code": "ServiceUnavailable", "description": "too many connections"})
+    body = orjson.dumps({"code": "ServiceUnavailable", "description": "too many requests"})
     head = (
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
