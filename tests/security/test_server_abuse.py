@@ -108,9 +108,7 @@ def raw(served: Served, data: bytes, timeout: float = 10.0) -> tuple[int, dict[s
     return status, headers, body
 
 
-def request(
-    served: Served, method: str, target: str, body: Any = None
-) -> tuple[int, str, Any]:
+def request(served: Served, method: str, target: str, body: Any = None) -> tuple[int, str, Any]:
     """Status, Content-Type and JSON body of one request."""
     connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
     try:
@@ -172,7 +170,8 @@ def test_a_bad_content_length_is_a_400_and_the_connection_closes(
 
 
 def test_a_chunked_body_is_refused(served: Served) -> None:
-    head = "POST /search HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    head = "POST /search HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head += "2\r\n{}\r\n0\r\n\r\n"
     status, _, body = raw(served, head.encode())
     assert status == 411 and json.loads(body)["code"] == "LengthRequired"
 
@@ -259,7 +258,8 @@ def test_a_huge_limit_answers_every_item(served: Served) -> None:
     [
         "/search?bbox=a,b,c,d",
         "/search?bbox=1,2,3",
-        "/search?bbox=0,0,1,1&intersects=" + urllib.parse.quote('{"type":"Point","coordinates":[0,0]}'),
+        "/search?bbox=0,0,1,1&intersects="
+        + urllib.parse.quote('{"type":"Point","coordinates":[0,0]}'),
         "/search?datetime=2023-02-30T00:00:00Z",
         "/search?datetime=2023-13-45T00:00:00Z",
         "/search?datetime=2023-02-30",
