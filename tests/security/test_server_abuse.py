@@ -291,6 +291,8 @@ def test_every_malformed_parameter_is_a_400_json(served: Served, target: str) ->
         {"filter": {"op": "between", "args": [{"property": "gsd"}, [1]]}},
         {"filter": {"op": "nope", "args": []}},
         {"collections": 5},
+        {"filter": 5},
+        {"filter": ["not", "an", "expression"]},
     ],
 )
 def test_every_malformed_post_body_is_a_400_json(served: Served, body: Any) -> None:

@@ -42,6 +42,8 @@ def parse_filter(value: str | dict[str, Any], lang: str | None = None) -> dict[s
     """A checked CQL2-JSON expression from CQL2-JSON (a dict or JSON text) or CQL2-text."""
     if isinstance(value, dict):
         expression: Any = value
+    elif not isinstance(value, str):
+        raise bad(f"a filter is a CQL2-JSON object or CQL2-text, not {_short(value)}")
     else:
         text = value.strip()
         if lang not in (None, "cql2-json", "cql2-text"):
