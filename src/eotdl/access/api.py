@@ -12,6 +12,7 @@ offset, so any number of copies can serve one lab behind any load balancer. Bad 
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -69,6 +70,9 @@ class StacApi:
 
     def __init__(self, site: SiteIndex) -> None:
         self.site = site
+        #: (document location, href) -> the href's path relative to the served root: pure
+        #: (the site never changes under a server), and the same pages are asked again.
+        self._relative_href = functools.lru_cache(maxsize=1 << 16)(self._relative)
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -310,21 +314,35 @@ class StacApi:
         A local path never goes out (no ``file://``): it is made relative to the site (or the
         lab) folder, and resolved against this server's URL as a static host would.
         """
+        return self._href(location, "", base)
+
+    def _href(self, where: str, href: str, base: str) -> str:
+        relative = self._relative_href(where, href)
+        if "://" in relative:
+            return relative
+        if relative.startswith("../"):
+            return urllib.parse.urljoin(base + "/", relative)
+        return base + "/" + relative
+
+    def _relative(self, where: str, href: str) -> str:
+        """``href`` read in the document at ``where`` (or ``where`` itself when ``href`` is
+        empty): a remote URL, or a percent-encoded path relative to the served root."""
+        location = resolve(where, href) if href else where
         if is_remote(location):
             return location
         root = self.site.local_root
         if root is None and not is_remote(self.site.root):
             root = os.path.dirname(local_path(self.site.root))
         if root is None:
-            return base + "/"
+            return ""
         relative = os.path.relpath(local_path(location), root).replace(os.sep, "/")
-        return urllib.parse.urljoin(base + "/", urllib.parse.quote(relative))
+        return urllib.parse.quote(relative)
 
     def _assets(self, assets: dict[str, Any], where: str, base: str) -> dict[str, Any]:
         out = {}
         for key, asset in assets.items():
             if isinstance(asset, dict) and isinstance(asset.get("href"), str):
-                asset = {**asset, "href": self.public(resolve(where, asset["href"]), base)}
+                asset = {**asset, "href": self._href(where, asset["href"], base)}
             out[key] = asset
         return out
 
@@ -333,7 +351,7 @@ class StacApi:
         for link in links or []:
             if isinstance(link, dict) and link.get("rel") not in _STRUCTURAL:
                 if isinstance(link.get("href"), str):
-                    link = {**link, "href": self.public(resolve(where, link["href"]), base)}
+                    link = {**link, "href": self._href(where, link["href"], base)}
                 out.append(link)
         return out
 
