@@ -5,7 +5,7 @@ Half the clients keep their connection alive, half open a new one per request; t
 mix item search (plain, CQL2 filter, bbox + datetime), collection pages, a collection and
 static files. Each client starts at one barrier, so the 200 arrive at once.
 
-    .venv/bin/python bench/bench_serve_load.py [--clients N] [--requests N] [--rounds N]
+    .venv/bin/python bench/bench_serve_load.py [--clients N] [--requests N] [--rounds N] [--quick]
 
 The site (3 datasets, 1,000 items) is written under bench/_work/serve_load and removed after.
 """
@@ -121,7 +121,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="One round.")
+    args, _ = parser.parse_known_args()  # run_all.py passes its own flags to every script
+    if args.quick:
+        args.rounds = 1
     site = make_site()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "300"}
     process = subprocess.Popen(

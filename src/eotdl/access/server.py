@@ -3,6 +3,8 @@ same one ``eotdl preview`` runs) with :class:`eotdl.access.api.StacApi` answerin
 
 from __future__ import annotations
 
+import os
+
 from eotdl.access.api import StacApi
 from eotdl.access.index import SiteIndex
 from eotdl.catalog.siteserver import SiteServer
@@ -14,9 +16,14 @@ def make_server(
     host: str = "127.0.0.1",
     port: int = 8000,
     public_url: str | None = None,
-    log: bool = False,
+    log: bool | None = None,
 ) -> SiteServer:
-    """A server answering the STAC API for ``site``, and its files (call serve_forever)."""
+    """A server answering the STAC API for ``site``, and its files (call serve_forever).
+
+    ``log``: print a line per request (default: when ``EOTDL_SERVE_LOG`` is set).
+    """
+    if log is None:
+        log = bool(os.environ.get("EOTDL_SERVE_LOG"))
     try:
         return SiteServer(
             (host, port), root=site.local_root, app=StacApi(site), public_url=public_url, log=log
