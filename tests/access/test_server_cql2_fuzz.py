@@ -24,6 +24,7 @@ from stacgen import item
 FUZZ = settings(
     max_examples=200,
     derandomize=True,
+    database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
