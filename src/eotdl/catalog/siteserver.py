@@ -291,7 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         size = len(response.body) if length is None else length
-        self.send_header("Content-Length", str(size))
+        if response.status != 304:
+            self.send_header("Content-Length", str(size))
         self.send_header("Access-Control-Allow-Origin", "*")
         for name, value in response.headers.items():
             self.send_header(name, value)
