@@ -4,13 +4,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# stac-api-validator pins older STAC tools than .venv's: it gets a virtualenv of its own.
+VALIDATOR_VENV := .venv-validator
+VALIDATOR_STAMP := $(VALIDATOR_VENV)/.installed
 SHARED ?= $(abspath ../shared)
 
 export EOTDL_SCHEMA_MIRROR ?= $(if $(wildcard $(SHARED)/stac-schemas),$(SHARED)/stac-schemas,)
 
 .PHONY: install demo test lint bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(VALIDATOR_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +21,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,torch,bench]'
 	$(PY) scripts/install_browser.py
 	touch $(STAMP)
+
+$(VALIDATOR_STAMP): requirements-validator.txt
+	test -x $(VALIDATOR_VENV)/bin/python || $(PYTHON) -m venv $(VALIDATOR_VENV)
+	$(VALIDATOR_VENV)/bin/python -m pip install --quiet -r requirements-validator.txt
+	touch $(VALIDATOR_STAMP)
 
 demo: install
 	$(PY) scripts/demo.py
@@ -34,4 +42,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo-lab bench/_work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VALIDATOR_VENV) demo-lab bench/_work .pytest_cache .mypy_cache .ruff_cache

@@ -336,3 +336,61 @@ def test_two_copies_serve_the_same_pages(api):
     finally:
         other.shutdown()
         other.server_close()
+
+
+def test_service_desc_and_doc(api):
+    url, _ = api
+    _, landing = _get(url + "/")
+    links = {link["rel"]: link for link in landing["links"]}
+    assert links["service-desc"]["type"].startswith("application/vnd.oai.openapi+json")
+    request = urllib.request.Request(links["service-desc"]["href"])
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Content-Type"] == links["service-desc"]["type"]
+        document = json.loads(response.read())
+    assert document["openapi"].startswith("3.") and "/search" in document["paths"]
+    assert links["service-doc"]["type"] == "text/html"
+    with urllib.request.urlopen(links["service-doc"]["href"]) as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert b"STAC API" in response.read()
+
+
+def test_every_page_has_self_next_and_prev_links(api):
+    url, _ = api
+    for page_url in (url + "/collections/beta/items?limit=50", url + "/search?limit=100"):
+        _, first = _get(page_url)
+        rels = {link["rel"]: link["href"] for link in first["links"]}
+        assert rels["self"] == page_url and "next" in rels and "prev" not in rels
+        _, second = _get(rels["next"])
+        rels = {link["rel"]: link["href"] for link in second["links"]}
+        assert {"self", "prev", "root"} <= set(rels)
+        _, back = _get(rels["prev"])
+        assert [f["id"] for f in back["features"]] == [f["id"] for f in first["features"]]
+    body = {"collections": ["alpha"], "limit": 100}
+    _, page = _get(url + "/search", json.dumps(body).encode(), "POST")
+    following = next(link for link in page["links"] if link["rel"] == "next")
+    _, second = _get(url + "/search", json.dumps(following["body"]).encode(), "POST")
+    previous = next(link for link in second["links"] if link["rel"] == "prev")
+    assert previous["method"] == "POST" and previous["body"]["token"] == "0"
+
+
+def test_no_local_path_is_ever_served(api):
+    url, site = api
+    lab_root = site.parent
+    served = [url]
+    lab_server = make_server(load_index(str(lab_root)), port=0)  # a lab folder, not built
+    threading.Thread(target=lab_server.serve_forever, daemon=True).start()
+    served.append(f"http://127.0.0.1:{lab_server.server_address[1]}")
+    try:
+        for base in served:
+            for path in (
+                "/search?limit=500",
+                "/collections",
+                "/collections/alpha/items/alpha-0000003",
+            ):
+                request = urllib.request.Request(base + path)
+                with urllib.request.urlopen(request) as response:
+                    text = response.read().decode()
+                assert "file://" not in text and str(lab_root) not in text, (base, path)
+    finally:
+        lab_server.shutdown()
+        lab_server.server_close()

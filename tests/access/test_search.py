@@ -216,3 +216,52 @@ def test_cli_search_errors(search_lab, tmp_path: Path):
     filter_file.write_text(json.dumps({"op": "=", "args": [{"property": "class"}, "urban"]}))
     result = runner.invoke(cli, ["search", "--lab", site, "--filter", f"@{filter_file}"])
     assert result.exit_code == 0 and result.stdout.strip()
+
+
+@pytest.mark.parametrize("text", ["2023-02-30", "2023-13-45", "2023-02-30T00:00:00Z", "2023-1-1"])
+def test_impossible_dates_are_one_input_error(text):
+    for strict in (True, False):
+        with pytest.raises(InputError, match="not a"):
+            parse_query({"datetime": text}, "GET", strict=strict)
+        with pytest.raises(InputError, match="not a"):
+            parse_query({"datetime": f"{text}/.."}, "GET", strict=strict)
+
+
+def test_the_api_takes_rfc3339_only_the_cli_also_dates():
+    with pytest.raises(InputError, match="RFC 3339"):
+        parse_query({"datetime": "2023-02-01"})
+    with pytest.raises(InputError, match="RFC 3339"):
+        parse_query({"datetime": "2023-02-01T00:00:00"})
+    day = parse_query({"datetime": "2023-02-01"}, strict=False).interval
+    assert day is not None and day[0].isoformat() == "2023-02-01T00:00:00+00:00"
+    assert day[1] is not None and day[1].isoformat() == "2023-02-01T23:59:59.999999+00:00"
+    moment = parse_query({"datetime": "2023-02-01T10:00:00.123456789+02:00"}).interval
+    assert moment is not None and moment[0].isoformat() == "2023-02-01T08:00:00.123456+00:00"
+
+
+def test_between_in_both_forms():
+    three = {"op": "between", "args": [{"property": "cloud"}, 2, 9]}
+    two = {"op": "between", "args": [{"property": "cloud"}, [2, 9]]}
+    assert parse_filter(two) == parse_filter(three)
+    assert _ids(SMALL, filter=two) == _ids(SMALL, filter=three) == ["b", "d"]
+    assert parse_text("cloud BETWEEN 2 AND 9") == three
+
+
+@pytest.mark.parametrize("command", ["search", "get"])
+def test_cli_impossible_date_is_one_clear_error(search_lab, tmp_path: Path, command: str):
+    import subprocess
+    import sys
+
+    args = ["--lab", str(search_lab.site_dir), "--datetime", "2023-02-30"]
+    if command == "get":
+        args = ["alpha", *args, "-o", str(tmp_path / "out")]
+    result = subprocess.run(
+        [sys.executable, "-m", "eotdl.cli.main", command, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "'2023-02-30' is not a date" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

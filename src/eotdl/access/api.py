@@ -12,19 +12,29 @@ offset, so any number of copies can serve one lab behind any load balancer. Bad 
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.parse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from eotdl.access.index import CollectionEntry, SiteIndex
-from eotdl.access.responses import GEOJSON, JSON, ApiError, Response, json_response
+from eotdl.access.openapi import openapi_document, service_doc
+from eotdl.access.responses import (
+    GEOJSON,
+    HTML,
+    JSON,
+    OPENAPI,
+    SCHEMA,
+    ApiError,
+    Response,
+    json_response,
+)
 from eotdl.access.search import SearchQuery, SearchResult, parse_query
-from eotdl.access.static import file_response
 from eotdl.access.urls import is_remote, local_path, resolve
+from eotdl.catalog.siteserver import Request
 from eotdl.errors import EotdlError
 
 STAC_VERSION = "1.0.0"
@@ -46,6 +56,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+_ROUTES = ("/", "/conformance", "/collections", "/search", "/queryables", "/api", "/api.html")
 _STRUCTURAL = {"self", "root", "parent", "child", "item", "items", "collection", "next", "prev"}
 _NOT_QUERYABLE = {"type", "stac_version", "stac_extensions", "links", "assets", "bbox"}
 
@@ -59,62 +70,60 @@ class StacApi:
 
     def __init__(self, site: SiteIndex) -> None:
         self.site = site
+        #: (document location, href) -> the href's path relative to the served root: pure
+        #: (the site never changes under a server), and the same pages are asked again.
+        self._relative_href = functools.lru_cache(maxsize=1 << 16)(self._relative)
 
     # -- dispatch ---------------------------------------------------------------------------
 
+    def __call__(self, request: Request) -> Response | None:
+        """Answer one request of the site server; None lets the site's files answer it."""
+        return self.handle(
+            request.method,
+            request.target,
+            request.body,
+            request.base_url,
+            request.headers.get("Accept") or "",
+        )
+
     def handle(
-        self,
-        method: str,
-        target: str,
-        body: bytes,
-        base_url: str,
-        accept: str = "",
-        range_header: str | None = None,
-    ) -> Response:
-        """Answer one request; errors become JSON answers."""
+        self, method: str, target: str, body: bytes, base_url: str, accept: str = ""
+    ) -> Response | None:
+        """Answer one request (errors become JSON answers); None for a file of the site."""
         try:
-            return self._route(method, target, body, base_url.rstrip("/"), accept, range_header)
+            return self._route(method, target, body, base_url.rstrip("/"), accept)
         except ApiError as exc:
             return json_response({"code": exc.code, "description": exc.description}, exc.status)
         except EotdlError as exc:
-            return json_response({"code": "BadRequest", "description": str(exc)}, 400)
+            description = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            return json_response({"code": "BadRequest", "description": description}, 400)
 
     def _route(
-        self,
-        method: str,
-        target: str,
-        body: bytes,
-        base: str,
-        accept: str,
-        range_header: str | None,
-    ) -> Response:
+        self, method: str, target: str, body: bytes, base: str, accept: str
+    ) -> Response | None:
         parts = urllib.parse.urlsplit(target)
         path = parts.path.rstrip("/") or "/"
-        params = _params(parts.query)
         segments = (
             [urllib.parse.unquote(s) for s in path.strip("/").split("/")] if path != "/" else []
         )
-        api = path in ("/", "/conformance", "/collections", "/search", "/queryables") or (
-            segments[:1] == ["collections"]
-        )
-        if not api:
-            if method not in ("GET", "HEAD"):
-                raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
-            return self._static(parts.path, range_header)
+        api = path in _ROUTES or segments[:1] == ["collections"]
+        if not api or (path == "/" and "text/html" in accept and self._has_home()):
+            return self._file(method, parts.path)
+        params = _params(parts.query)
         if method == "POST" and path == "/search":
             return self._search_post(body, base)
         if method not in ("GET", "HEAD"):
             raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
         if path == "/":
-            if "text/html" in accept and self._has_static("index.html"):
-                return self._static("/index.html", None)
             return json_response(self.landing(base))
         if path == "/conformance":
             return json_response({"conformsTo": CONFORMANCE})
+        if path == "/api":
+            return json_response(openapi_document(base, self.site.title), content_type=OPENAPI)
+        if path == "/api.html":
+            return Response(200, service_doc(base, self.site.title).encode(), HTML)
         if path == "/queryables":
-            return json_response(
-                self.queryables(base, None), content_type="application/schema+json"
-            )
+            return json_response(self.queryables(base, None), content_type=SCHEMA)
         if path == "/search":
             query = parse_query(params, "GET")
             return self._page(self.site.index.search(query), query, base, base + "/search", params)
@@ -156,6 +165,8 @@ class StacApi:
             _link("self", base + "/"),
             _link("root", base + "/"),
             _link("conformance", base + "/conformance"),
+            _link("service-desc", base + "/api", OPENAPI),
+            _link("service-doc", base + "/api.html", "text/html"),
             _link("data", base + "/collections"),
             _link("search", base + "/search", GEOJSON, method="GET"),
             _link("search", base + "/search", GEOJSON, method="POST"),
@@ -248,21 +259,17 @@ class StacApi:
             for item, (table, _) in zip(result.items(), result.rows, strict=True)
         ]
         links = [_link("root", base + "/")]
+        if body is None:
+            own = url + ("?" + urllib.parse.urlencode(params) if params else "")
+            links.append(_link("self", own, GEOJSON))
+        else:
+            links.append(_link("self", url, GEOJSON, method="POST", body=body))
         following = query.offset + len(features)
         if following < result.matched and features:
-            token = str(following)
-            if body is None:
-                next_params = {**params, "token": token}
-                href = url + "?" + urllib.parse.urlencode(next_params)
-                links.append(_link("next", href, GEOJSON, method="GET"))
-            else:
-                links.append(
-                    _link("next", url, GEOJSON, method="POST", body={**body, "token": token})
-                )
-        if query.offset > 0 and body is None:
+            links.append(self._paging_link("next", following, url, params, body))
+        if query.offset > 0:
             previous = max(0, query.offset - query.limit)
-            prev_params = {**params, "token": str(previous)}
-            links.append(_link("prev", url + "?" + urllib.parse.urlencode(prev_params), GEOJSON))
+            links.append(self._paging_link("prev", previous, url, params, body))
         return json_response(
             {
                 "type": "FeatureCollection",
@@ -273,6 +280,20 @@ class StacApi:
             },
             content_type=GEOJSON,
         )
+
+    @staticmethod
+    def _paging_link(
+        rel: str,
+        offset: int,
+        url: str,
+        params: Mapping[str, Any],
+        body: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        token = str(offset)
+        if body is None:
+            href = url + "?" + urllib.parse.urlencode({**params, "token": token})
+            return _link(rel, href, GEOJSON, method="GET")
+        return _link(rel, url, GEOJSON, method="POST", body={**body, "token": token})
 
     def _search_post(self, body: bytes, base: str) -> Response:
         try:
@@ -288,22 +309,40 @@ class StacApi:
     # -- hrefs ------------------------------------------------------------------------------
 
     def public(self, location: str, base: str) -> str:
-        """A URL clients can use for a location: served by us when it is inside the site."""
+        """A URL clients can use for a location: where a static host of the site would put it.
+
+        A local path never goes out (no ``file://``): it is made relative to the site (or the
+        lab) folder, and resolved against this server's URL as a static host would.
+        """
+        return self._href(location, "", base)
+
+    def _href(self, where: str, href: str, base: str) -> str:
+        relative = self._relative_href(where, href)
+        if "://" in relative:
+            return relative
+        if relative.startswith("../"):
+            return urllib.parse.urljoin(base + "/", relative)
+        return base + "/" + relative
+
+    def _relative(self, where: str, href: str) -> str:
+        """``href`` read in the document at ``where`` (or ``where`` itself when ``href`` is
+        empty): a remote URL, or a percent-encoded path relative to the served root."""
+        location = resolve(where, href) if href else where
         if is_remote(location):
             return location
         root = self.site.local_root
-        path = local_path(location)
-        if root is not None:
-            relative = os.path.relpath(path, root)
-            if not relative.startswith(".."):
-                return base + "/" + urllib.parse.quote(relative.replace(os.sep, "/"))
-        return Path(path).as_uri()
+        if root is None and not is_remote(self.site.root):
+            root = os.path.dirname(local_path(self.site.root))
+        if root is None:
+            return ""
+        relative = os.path.relpath(local_path(location), root).replace(os.sep, "/")
+        return urllib.parse.quote(relative)
 
     def _assets(self, assets: dict[str, Any], where: str, base: str) -> dict[str, Any]:
         out = {}
         for key, asset in assets.items():
             if isinstance(asset, dict) and isinstance(asset.get("href"), str):
-                asset = {**asset, "href": self.public(resolve(where, asset["href"]), base)}
+                asset = {**asset, "href": self._href(where, asset["href"], base)}
             out[key] = asset
         return out
 
@@ -312,32 +351,26 @@ class StacApi:
         for link in links or []:
             if isinstance(link, dict) and link.get("rel") not in _STRUCTURAL:
                 if isinstance(link.get("href"), str):
-                    link = {**link, "href": self.public(resolve(where, link["href"]), base)}
+                    link = {**link, "href": self._href(where, link["href"], base)}
                 out.append(link)
         return out
 
     # -- static files -----------------------------------------------------------------------
 
-    def _has_static(self, relative: str) -> bool:
+    def _has_home(self) -> bool:
         root = self.site.local_root
-        return root is not None and os.path.isfile(os.path.join(root, relative))
+        return root is not None and os.path.isfile(os.path.join(root, "index.html"))
 
-    def _static(self, raw_path: str, range_header: str | None) -> Response:
-        relative = urllib.parse.unquote(raw_path).lstrip("/")
-        root = self.site.local_root
-        if root is None:
-            if is_remote(self.site.root):
-                target = urllib.parse.urljoin(self.site.root, urllib.parse.quote(relative))
-                return Response(302, b"", JSON, {"Location": target})
-            raise ApiError(404, "NotFound", f"no such path /{relative}")
-        path = os.path.normpath(os.path.join(root, relative))
-        if path != root and not path.startswith(root + os.sep):
-            raise ApiError(404, "NotFound", f"no such path /{relative}")
-        if os.path.isdir(path):
-            path = os.path.join(path, "index.html")
-        if not os.path.isfile(path):
-            raise ApiError(404, "NotFound", f"no such path /{relative}")
-        return file_response(path, range_header)
+    def _file(self, method: str, raw_path: str) -> Response | None:
+        """None (the server sends the file) for a local site; a redirect for a remote one."""
+        if self.site.local_root is not None:
+            return None
+        if method not in ("GET", "HEAD"):
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {raw_path}")
+        if is_remote(self.site.root):
+            target = urllib.parse.urljoin(self.site.root, raw_path.lstrip("/"))
+            return Response(302, b"", JSON, {"Location": target})
+        raise ApiError(404, "NotFound", f"nothing at {raw_path}")
 
 
 def _params(query: str) -> dict[str, str]:

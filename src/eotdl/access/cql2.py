@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from typing import Any
 
+import orjson
 import shapely
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
@@ -28,6 +30,10 @@ _HINT = (
 )
 
 
+#: How deep a filter may nest (operators inside operators); deeper is refused, not recursed.
+MAX_DEPTH = 64
+
+
 def bad(message: str) -> InputError:
     return InputError(f"invalid filter: {message}", hint=_HINT)
 
@@ -36,47 +42,53 @@ def parse_filter(value: str | dict[str, Any], lang: str | None = None) -> dict[s
     """A checked CQL2-JSON expression from CQL2-JSON (a dict or JSON text) or CQL2-text."""
     if isinstance(value, dict):
         expression: Any = value
+    elif not isinstance(value, str):
+        raise bad(f"a filter is a CQL2-JSON object or CQL2-text, not {_short(value)}")
     else:
         text = value.strip()
         if lang not in (None, "cql2-json", "cql2-text"):
             raise InputError(f"unsupported filter-lang {lang!r}", hint="use cql2-json or cql2-text")
         if lang == "cql2-json" or (lang is None and text.startswith("{")):
             try:
-                expression = json.loads(text)
-            except json.JSONDecodeError as exc:
+                expression = orjson.loads(text)  # refuses nesting past 1024: no RecursionError
+            except orjson.JSONDecodeError as exc:
                 raise bad(f"not valid JSON: {exc}") from None
         else:
             expression = parse_text(text)
-    check(expression)
+    expression = check(expression)
     if not isinstance(expression, dict):
         raise bad("the filter must be an expression object")
     return expression
 
 
-def check(node: Any, path: str = "filter") -> None:
-    """Raise InputError unless ``node`` is a boolean expression of the supported subset."""
+def check(node: Any, path: str = "filter", depth: int = 0) -> Any:
+    """``node`` as a checked boolean expression of the supported subset (``between`` in its
+    ``[low, high]`` form rewritten with three arguments); InputError otherwise."""
+    if depth > MAX_DEPTH:
+        raise bad(f"{path}: nested more than {MAX_DEPTH} deep")
     if isinstance(node, bool):
-        return
+        return node
     if not isinstance(node, dict) or "op" not in node:
-        raise bad(f"{path}: expected an expression {{'op': …, 'args': […]}}, got {node!r}")
+        raise bad(f"{path}: expected an expression {{'op': …, 'args': […]}}, got {_short(node)}")
     op, args = node.get("op"), node.get("args")
-    if op not in OPERATORS:
-        raise bad(f"{path}: unsupported operator {op!r}")
+    if not isinstance(op, str) or op not in OPERATORS:
+        raise bad(f"{path}: unsupported operator {_short(op)}")
     if not isinstance(args, list):
         raise bad(f"{path}: 'args' must be a list")
     if op in LOGICAL:
         if len(args) < 2:
             raise bad(f"{path}: {op} needs at least two arguments")
-        for i, arg in enumerate(args):
-            check(arg, f"{path}.args[{i}]")
+        args = [check(arg, f"{path}.args[{i}]", depth + 1) for i, arg in enumerate(args)]
     elif op == "not":
         _arity(op, args, 1, path)
-        check(args[0], f"{path}.args[0]")
+        args = [check(args[0], f"{path}.args[0]", depth + 1)]
     elif op in COMPARISONS or op == "like":
         _arity(op, args, 2, path)
         for i, arg in enumerate(args):
             _scalar(arg, f"{path}.args[{i}]")
     elif op == "between":
+        if len(args) == 2 and isinstance(args[1], list) and len(args[1]) == 2:
+            args = [args[0], *args[1]]  # CQL2-JSON's form: [value, [low, high]]
         _arity(op, args, 3, path)
         for i, arg in enumerate(args):
             _scalar(arg, f"{path}.args[{i}]")
@@ -94,6 +106,15 @@ def check(node: Any, path: str = "filter") -> None:
         _arity(op, args, 2, path)
         if not any(_is_property(a) for a in args) or not any(_is_geometry(a) for a in args):
             raise bad(f"{path}: s_intersects needs a property and a GeoJSON geometry")
+    return {"op": op, "args": args}
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+
+
+def _short(value: Any) -> str:
+    return _REPR.repr(value)
 
 
 def _arity(op: str, args: list[Any], count: int, path: str) -> None:
@@ -110,7 +131,15 @@ def _is_geometry(node: Any) -> bool:
         return False
     try:
         shapely.geometry.shape(node)
-    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError):
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+        shapely.errors.ShapelyError,
+    ):
         return False
     return True
 
@@ -125,20 +154,11 @@ def _scalar(node: Any, path: str) -> None:
             return
         if set(node) == {"date"} and isinstance(node["date"], str):
             return
-    raise bad(f"{path}: expected a property, a number, a string or a timestamp, got {node!r}")
+    raise bad(f"{path}: expected a property, a number, a string or a timestamp, got {_short(node)}")
 
 
 # -- CQL2-text ------------------------------------------------------------------------------
 
-_WKT_TYPES = (
-    "GEOMETRYCOLLECTION",
-    "MULTIPOLYGON",
-    "MULTILINESTRING",
-    "MULTIPOINT",
-    "POLYGON",
-    "LINESTRING",
-    "POINT",
-)
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<number>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|-?\.\d+(?:[eE][-+]?\d+)?)
@@ -152,18 +172,25 @@ _TOKEN = re.compile(
 )
 
 
+_SPACE = re.compile(r"\s*")
+_WKT_START = re.compile(
+    r"(?:GEOMETRYCOLLECTION|MULTIPOLYGON|MULTILINESTRING|MULTIPOINT|POLYGON|LINESTRING|POINT)"
+    r"\s*(?=\(|Z|M|EMPTY)",
+    re.IGNORECASE,
+)
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
+    """The tokens of CQL2-text, in one linear pass."""
     tokens: list[tuple[str, str]] = []
     position = 0
-    while position < len(text):
-        if text[position:].strip() == "":
+    while True:
+        position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+        if position >= len(text):
             break
-        upper = text[position:].lstrip().upper()
-        wkt = next((t for t in _WKT_TYPES if upper.startswith(t)), None)
-        if wkt is not None and _is_wkt_start(text, position, len(wkt)):
-            start = len(text) - len(text[position:].lstrip())
-            end = _balanced_end(text, start)
-            tokens.append(("wkt", text[start:end]))
+        if _WKT_START.match(text, position):
+            end = _balanced_end(text, position)
+            tokens.append(("wkt", text[position:end]))
             position = end
             continue
         match = _TOKEN.match(text, position)
@@ -173,11 +200,6 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         tokens.append((kind, match.group(kind)))
         position = match.end()
     return tokens
-
-
-def _is_wkt_start(text: str, position: int, length: int) -> bool:
-    rest = text[position:].lstrip()[length:].lstrip()
-    return rest.startswith("(") or rest.upper().startswith(("Z", "M", "EMPTY"))
 
 
 def _balanced_end(text: str, start: int) -> int:
@@ -201,6 +223,12 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise bad(f"nested more than {MAX_DEPTH} deep")
 
     def peek(self, offset: int = 0) -> tuple[str, str] | None:
         at = self.index + offset
@@ -245,14 +273,19 @@ class _Parser:
     def negation(self) -> Any:
         if self.word() == "NOT":
             self.take()
-            return {"op": "not", "args": [self.negation()]}
+            self.deeper()
+            node = {"op": "not", "args": [self.negation()]}
+            self.depth -= 1
+            return node
         return self.predicate()
 
     def predicate(self) -> Any:
         if self.peek() == ("punct", "("):
             self.take()
+            self.deeper()
             node = self.expression()
             self.take("punct", ")")
+            self.depth -= 1
             return node
         if self.word() in ("S_INTERSECTS", "INTERSECTS"):
             self.take()

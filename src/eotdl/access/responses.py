@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from eotdl.catalog.siteserver import Response
+
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 SCHEMA = "application/schema+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+HTML = "text/html; charset=utf-8"
 
-
-@dataclass
-class Response:
-    """What the handler sends."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = JSON
-    headers: dict[str, str] = field(default_factory=dict)
+__all__ = ["GEOJSON", "HTML", "JSON", "OPENAPI", "SCHEMA", "ApiError", "Response", "json_response"]
 
 
 class ApiError(Exception):

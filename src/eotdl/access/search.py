@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
@@ -129,34 +130,76 @@ def parse_sortby(value: Any) -> list[tuple[str, bool]]:
     raise InputError("sortby must be a string like '-datetime,+id' or a list of objects")
 
 
+_GEOMETRY_TYPES = {
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+}
+
+
 def _geometry(value: Any) -> BaseGeometry:
     if isinstance(value, str):
-        import json
-
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
             raise InputError(f"intersects is not valid GeoJSON: {exc}") from None
     if isinstance(value, dict) and value.get("type") == "Feature":
         value = value.get("geometry")
+    if (
+        not isinstance(value, dict)
+        or value.get("type") not in _GEOMETRY_TYPES
+        or ("coordinates" not in value and "geometries" not in value)
+    ):
+        raise InputError(
+            "intersects must be a GeoJSON geometry",
+            hint='e.g. {"type": "Point", "coordinates": [10.5, 45.1]}',
+        )
     try:
         geometry = shape(value)
-    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError) as exc:
-        raise InputError(f"intersects is not a GeoJSON geometry: {exc}") from None
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+        shapely.errors.ShapelyError,
+    ) as exc:
+        raise InputError(f"intersects is not a valid {value['type']}: {exc}") from None
     if geometry.is_empty:
         raise InputError("intersects is an empty geometry")
     return geometry
 
 
-def parse_query(params: Mapping[str, Any], method: str = "GET") -> SearchQuery:
-    """A query from STAC API parameters (GET query strings, or a POST JSON body)."""
+def _bbox(value: Any, method: str) -> BBox:
+    if method == "POST" and not (
+        isinstance(value, list) and all(isinstance(v, int | float) for v in value)
+    ):
+        raise InputError(
+            f"bbox {value!r} must be a JSON array of numbers in a POST body",
+            hint="send [minx, miny, maxx, maxy]",
+        )
+    if not isinstance(value, str | list):
+        raise InputError(f"bbox {value!r} is not a list of numbers", hint="minx,miny,maxx,maxy")
+    return parse_bbox(value)
+
+
+def parse_query(params: Mapping[str, Any], method: str = "GET", strict: bool = True) -> SearchQuery:
+    """A query from STAC API parameters (GET query strings, or a POST JSON body).
+
+    ``strict``: datetimes must be RFC 3339 (the STAC API); the CLI also takes plain dates.
+    """
     query = SearchQuery()
     if params.get("collections") is not None:
         query.collections = _split_list(params["collections"], "collections")
     if params.get("ids") is not None:
         query.ids = _split_list(params["ids"], "ids")
     if params.get("bbox") is not None:
-        query.bbox = parse_bbox(params["bbox"])
+        query.bbox = _bbox(params["bbox"], method)
     if params.get("intersects") is not None:
         query.intersects = _geometry(params["intersects"])
     if query.bbox is not None and query.intersects is not None:
@@ -164,7 +207,7 @@ def parse_query(params: Mapping[str, Any], method: str = "GET") -> SearchQuery:
     if params.get("datetime") is not None:
         if not isinstance(params["datetime"], str):
             raise InputError("datetime must be a string: A, A/B, ../B or A/..")
-        query.interval = parse_interval(params["datetime"])
+        query.interval = parse_interval(params["datetime"], strict=strict)
     if params.get("filter") not in (None, ""):
         lang = params.get("filter-lang") or params.get("filter_lang")
         if lang is None and method == "GET" and isinstance(params["filter"], str):

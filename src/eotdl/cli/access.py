@@ -130,7 +130,7 @@ def search(
         "filter": _read_filter(expression),
         "sortby": sortby,
     }
-    query = parse_query(params, "GET")
+    query = parse_query(params, "GET", strict=False)
     if limit < 0:
         raise InputError("--limit must be 0 (all) or more")
     query.limit = limit or sys.maxsize
@@ -232,10 +232,7 @@ def serve(
     from eotdl.access.urls import Reader
 
     index = load_index(_where(site), Reader(endpoint_url))
-    try:
-        server = make_server(index, host, port, public_url)
-    except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    server = make_server(index, host, port, public_url)
     items = sum(len(e.table) for e in index.entries.values())
     address = f"http://{host}:{server.server_address[1]}"
     err_console.print(
