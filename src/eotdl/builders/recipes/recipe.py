@@ -79,6 +79,10 @@ class RecipeBuilder(Builder):
         """One record per item (id and class) for a fallback split."""
         raise NotImplementedError
 
+    def split_group(self, item_id: str) -> str:
+        """The unit a fallback split keeps together (an item; a scene where patches overlap)."""
+        return item_id
+
     def official_splits(self) -> dict[str, str] | None:
         """item id -> split as published in this copy, or None when it holds none."""
         return None
@@ -99,12 +103,15 @@ class RecipeBuilder(Builder):
         stratified = all(r.label is not None for r in records)
         kind = "stratified" if stratified else "random"
         spec = parse_split(f"{kind}:{FALLBACK_FRACTIONS}")
+        groups = {r.id: self.split_group(r.id) for r in records}
+        units = {groups[r.id]: SplitRecord(groups[r.id], r.label, r.x, r.y) for r in records}
         self.split_note = (
             f"No official split files were found in the source, so eotdl assigned a {kind}"
             f" split ({FALLBACK_FRACTIONS} train/validate/test, seed {FALLBACK_SEED})"
             f"{' by class' if stratified else ''}. Official splits: {self.facts.splits}"
         )
-        return assign_splits(records, spec, FALLBACK_SEED)
+        assigned = assign_splits(list(units.values()), spec, FALLBACK_SEED)
+        return {item_id: assigned[group] for item_id, group in groups.items()}
 
     def collection(self) -> dict[str, Any]:
         """The facts' fields, plus what the subclass adds (summaries, item_assets)."""
