@@ -131,4 +131,4 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path):
             tmp_path / "dl",
             progress=False,
         )
-    assert os.listdir(tmp_path / "dl") == []
+    assert os.listdir(tmp_path / "dl") in ([], [".EuroSAT_MS.zip.part"])  # kept to resume
