@@ -81,11 +81,15 @@ class Facts:
 
     @property
     def citation(self) -> str:
-        """A one-line citation: the BibTeX's authors, title and year, and the DOI."""
+        """A one-line citation from the BibTeX: first author et al. (year), title, DOI."""
         fields = _bibtex_fields(self.bibtex)
-        parts = [fields.get("author", ""), fields.get("title", ""), fields.get("year", "")]
-        text = ". ".join(p for p in parts if p)
-        return f"{text}. https://doi.org/{self.doi}" if self.doi else text
+        authors = fields.get("author", "").split(" and ")
+        first = authors[0].split(",")[0].strip()
+        who = f"{first} et al." if len(authors) > 2 else " and ".join(
+            a.split(",")[0].strip() for a in authors
+        )
+        text = f"{who} ({fields.get('year', 'n.d.')}). {fields.get('title', self.title)}."
+        return f"{text} https://doi.org/{self.doi}" if self.doi else text
 
     def row(self) -> dict[str, str]:
         """The facts ``eotdl builders list`` and the README show."""
