@@ -30,6 +30,7 @@ from eotdl.catalog import canonical
 from eotdl.catalog.credits import ledger
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.croissant import write_site_cards
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import TreeBuilder
@@ -170,6 +171,7 @@ def build_site(
         _static(stage, tree.key, writer)
         stage.commit()
         write_versions(lab, target)
+        write_site_cards(lab, target)  # Croissant cards beside each version (catalog.croissant)
     except BaseException:
         if tree is not None:
             tree.close()
