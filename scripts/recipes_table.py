@@ -1,7 +1,7 @@
 """Write the README's table of recipes from the builders' facts (``--check``: fail if stale).
 
-    python scripts/recipes_table.py          # rewrite the table in README.md
-    python scripts/recipes_table.py --check  # exit 1 when README.md's table is out of date
+python scripts/recipes_table.py          # rewrite the table in README.md
+python scripts/recipes_table.py --check  # exit 1 when README.md's table is out of date
 """
 
 from __future__ import annotations

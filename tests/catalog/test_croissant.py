@@ -64,7 +64,9 @@ def test_export_croissant_validates_and_iterates(lab, tmp_path: Path, version: s
     splits = {_text(r["images/split"]) for r in images}
     assert splits == {"train", "validate", "test"}
     assert {_text(r["splits/name"]) for r in dataset.records("splits")} == splits
-    labels = {_text(r["labels/item_id"]): _text(r["labels/label"]) for r in dataset.records("labels")}
+    labels = {
+        _text(r["labels/item_id"]): _text(r["labels/label"]) for r in dataset.records("labels")
+    }
     assert labels["AnnualCrop_1"] == "AnnualCrop" and len(labels) == expected
 
     card = json.loads(out.read_text())

@@ -25,7 +25,7 @@ from typing import Any
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.card import Card, parse_card
-from eotdl.catalog.git import WORKTREE, is_repo, repo_root, show, stream_lines, tags
+from eotdl.catalog.git import is_repo, repo_root, show, stream_lines, tags
 from eotdl.catalog.jsonfile import read_json_object
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.tree import rebase
@@ -108,7 +108,11 @@ def schema_org(collection: dict[str, Any], card: Card | None = None) -> dict[str
         out["identifier"] = f"https://doi.org/{doi}"
         out["sameAs"] = f"https://doi.org/{doi}"
     creators = [
-        {"@type": "sc:Organization", "name": p["name"], **({"url": p["url"]} if p.get("url") else {})}
+        {
+            "@type": "sc:Organization",
+            "name": p["name"],
+            **({"url": p["url"]} if p.get("url") else {}),
+        }
         for p in collection.get("providers") or []
         if isinstance(p, dict) and p.get("name") and p.get("name") != "eotdl"
     ]
@@ -216,11 +220,7 @@ def croissant(
             "splits",
             "the ml-aoi splits of the items",
             [("name", "sc:Text"), ("url", "sc:URL")],
-            [
-                {"splits/name": s, "splits/url": SPLIT_URLS[s]}
-                for s in SPLIT_URLS
-                if s in splits
-            ],
+            [{"splits/name": s, "splits/url": SPLIT_URLS[s]} for s in SPLIT_URLS if s in splits],
             data_type="cr:Split",
         ),
         _record_set(
@@ -248,7 +248,7 @@ def croissant(
 def _label(props: dict[str, Any]) -> str:
     """The classes an item's properties hold (label:properties), as text."""
     names = props.get("label:properties") or []
-    values = []
+    values: list[str] = []
     for name in names if isinstance(names, list) else []:
         value = props.get(name)
         if isinstance(value, list):
@@ -327,7 +327,11 @@ def dataset_croissant(lab: Lab, name: str, version: str | None = None) -> dict[s
         collection = canonical.loads(data)
         text = show(repo, ref, f"{inside}/README.md")
         card = parse_card(text.decode("utf-8"), f"{ref}:README.md") if text else None
-        items = (canonical.loads(line) for line in stream_lines(repo, ref, f"{inside}/items.ndjson") if line.strip())
+        items = (
+            canonical.loads(line)
+            for line in stream_lines(repo, ref, f"{inside}/items.ndjson")
+            if line.strip()
+        )
     base = folder.path.resolve()
     return croissant(collection, items, card=card, content_url=lambda h: _local(h, base))
 
@@ -354,14 +358,11 @@ def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
         card = folder.read_card() if folder.card_path.exists() else None
         items_dir = site_dir / "items"
         base = folder.path.resolve()
-        written.append(
-            _write_card(
-                site_dir,
-                folder.iter_items(),
-                card,
-                lambda h, d=items_dir, b=base: _site_href(rebase(h, b, d), "items"),
-            )
-        )
+
+        def place(href: str, d: Path = items_dir, b: Path = base) -> str:
+            return _site_href(rebase(href, b, d), "items")
+
+        written.append(_write_card(site_dir, folder.iter_items(), card, place))
         for version_dir in sorted((site_dir / "v").glob("*/collection.json")):
             written.append(_write_version_card(version_dir.parent, card))
     return written
@@ -401,7 +402,9 @@ def _link(path: Path) -> None:
     """Add the ``describedby`` link to the card (once) to a built collection."""
     collection = read_json_object(path)
     links = collection.setdefault("links", [])
-    if any(link.get("rel") == "describedby" and link.get("href") == f"./{CARD_NAME}" for link in links):
+    if any(
+        link.get("rel") == "describedby" and link.get("href") == f"./{CARD_NAME}" for link in links
+    ):
         return
     links.append(
         {"rel": "describedby", "href": f"./{CARD_NAME}", "type": MEDIA_TYPE, "title": "Croissant"}

@@ -177,6 +177,8 @@ def list_builders(as_json: bool) -> None:
     for row in rows:
         if "recipe" in row:
             r = row["recipe"]
-            recipes.add_row(*(r[k] for k in ("name", "task", "sensor", "size", "license")), r["citation"])
+            recipes.add_row(
+                *(r[k] for k in ("name", "task", "sensor", "size", "license")), r["citation"]
+            )
     if recipes.rows:
         console.print(recipes)

@@ -28,9 +28,9 @@ from typing import Any
 
 from eotdl.catalog import canonical
 from eotdl.catalog.credits import ledger
+from eotdl.catalog.croissant import write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.croissant import write_site_cards
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import TreeBuilder

@@ -1,4 +1,4 @@
-"""Contract case: the bigearthnet-v2 recipe on its miniature (tests/builders/recipes/miniatures.py)."""
+"""Contract case: the bigearthnet-v2 recipe on its miniature (recipes/miniatures.py)."""
 
 from __future__ import annotations
 

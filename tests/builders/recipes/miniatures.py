@@ -198,12 +198,16 @@ def pastis(root: Path) -> Path:
     features = []
     dates = {"0": 20180924, "1": 20181004, "2": 20181101}
     for n, patch in enumerate((10000, 10001, 10002, 10003, 10004)):
-        np.save(_mkdir(root / "DATA_S2") / f"S2_{patch}.npy",
-                rng.integers(0, 5000, size=(3, 10, 16, 16)).astype("int16"))
+        np.save(
+            _mkdir(root / "DATA_S2") / f"S2_{patch}.npy",
+            rng.integers(0, 5000, size=(3, 10, 16, 16)).astype("int16"),
+        )
         target = rng.integers(0, 20, size=(3, 16, 16)).astype("uint8")
         np.save(_mkdir(root / "ANNOTATIONS") / f"TARGET_{patch}.npy", target)
-        np.save(_mkdir(root / "INSTANCE_ANNOTATIONS") / f"INSTANCES_{patch}.npy",
-                rng.integers(0, 9, size=(16, 16)).astype("int64"))
+        np.save(
+            _mkdir(root / "INSTANCE_ANNOTATIONS") / f"INSTANCES_{patch}.npy",
+            rng.integers(0, 9, size=(16, 16)).astype("int64"),
+        )
         x0, y0 = 650000.0 + 1280.0 * n, 6860000.0
         ring = [[x0, y0], [x0 + 1280, y0], [x0 + 1280, y0 + 1280], [x0, y0 + 1280], [x0, y0]]
         features.append({

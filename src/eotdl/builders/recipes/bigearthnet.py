@@ -126,7 +126,10 @@ class BigEarthNetV2Builder(RecipeBuilder):
     """One Item per Sentinel-2 patch: its bands, its S1 pair, its reference map, its labels."""
 
     name = "bigearthnet-v2"
-    summary = "BigEarthNet v2.0 from BigEarthNet-S2/, BigEarthNet-S1/, Reference_Maps/ and metadata.parquet"
+    summary = (
+        "BigEarthNet v2.0 from BigEarthNet-S2/, BigEarthNet-S1/, Reference_Maps/"
+        " and metadata.parquet"
+    )
     facts: ClassVar[Facts] = FACTS
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:

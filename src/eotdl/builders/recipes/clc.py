@@ -32,8 +32,11 @@ CLC_LEVEL3 = tuple(
         (231, "Pastures"),
         (241, "Annual crops associated with permanent crops"),
         (242, "Complex cultivation patterns"),
-        (243, "Land principally occupied by agriculture, with significant areas of natural"
-         " vegetation"),
+        (
+            243,
+            "Land principally occupied by agriculture, with significant areas of natural"
+            " vegetation",
+        ),
         (244, "Agro-forestry areas"),
         (311, "Broad-leaved forest"),
         (312, "Coniferous forest"),

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from xml.etree import ElementTree
 
-from eotdl.builders.base import Labels, Option
+from eotdl.builders.base import Option
 from eotdl.builders.detection import DetectionBuilder
 from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder
@@ -144,7 +144,8 @@ class DIORBuilder(RecipeBuilder):
                 hint="SOURCE is the folder DIOR was unpacked in",
             )
         notes = next((root / f for f in ANNOTATION_FOLDERS if (root / f).is_dir()), None)
-        images, annotations = [], []
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
         known = {c.name: i for i, c in enumerate(CLASSES)}
         for folder in folders:
             for path in sorted(folder.glob("*.jpg")):
@@ -205,9 +206,13 @@ class DIORBuilder(RecipeBuilder):
     def collection(self) -> dict[str, Any]:
         inner = self._inner.collection()
         base = super().collection()
-        base["stac_extensions"] += [e for e in inner["stac_extensions"] if e not in base["stac_extensions"]]
+        base["stac_extensions"] += [
+            e for e in inner["stac_extensions"] if e not in base["stac_extensions"]
+        ]
         base["summaries"] = inner["summaries"]
-        base["summaries"]["label:classes"] = [{"name": "class", "classes": [c.name for c in CLASSES]}]
+        base["summaries"]["label:classes"] = [
+            {"name": "class", "classes": [c.name for c in CLASSES]}
+        ]
         base["item_assets"] = inner["item_assets"]
         return base
 

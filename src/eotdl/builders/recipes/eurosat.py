@@ -87,11 +87,15 @@ SPLITS = (
     " (16,200/5,400/5,400 chips) of Neumann et al. 2019, arXiv:1911.06721, published at"
     f" {SPLIT_BASE}."
 )
-SPLIT_DOWNLOADS = (
-    Download("eurosat-train.txt", SPLIT_BASE + "eurosat-train.txt", "908f142e73d6acdf3f482c5e80d851b1"),
-    Download("eurosat-val.txt", SPLIT_BASE + "eurosat-val.txt", "95de90f2aa998f70a3b2416bfe0687b4"),
-    Download("eurosat-test.txt", SPLIT_BASE + "eurosat-test.txt", "7ae5ab94471417b6e315763121e67c5f"),
-)  # fmt: skip
+SPLIT_MD5 = {
+    "train": "908f142e73d6acdf3f482c5e80d851b1",
+    "val": "95de90f2aa998f70a3b2416bfe0687b4",
+    "test": "7ae5ab94471417b6e315763121e67c5f",
+}
+SPLIT_DOWNLOADS = tuple(
+    Download(f"eurosat-{s}.txt", f"{SPLIT_BASE}eurosat-{s}.txt", md5)
+    for s, md5 in SPLIT_MD5.items()
+)
 
 MS_FACTS = Facts(
     name="eurosat",
@@ -275,5 +279,3 @@ def _chip_order(stem: str) -> tuple[str, int]:
     """``AnnualCrop_12`` sorts after ``AnnualCrop_2``."""
     head, _, tail = stem.rpartition("_")
     return (head, int(tail)) if tail.isdigit() else (stem, -1)
-
-

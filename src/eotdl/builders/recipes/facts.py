@@ -85,8 +85,10 @@ class Facts:
         fields = _bibtex_fields(self.bibtex)
         authors = fields.get("author", "").split(" and ")
         first = authors[0].split(",")[0].strip()
-        who = f"{first} et al." if len(authors) > 2 else " and ".join(
-            a.split(",")[0].strip() for a in authors
+        who = (
+            f"{first} et al."
+            if len(authors) > 2
+            else " and ".join(a.split(",")[0].strip() for a in authors)
         )
         text = f"{who} ({fields.get('year', 'n.d.')}). {fields.get('title', self.title)}."
         return f"{text} https://doi.org/{self.doi}" if self.doi else text
@@ -180,5 +182,5 @@ def _bibtex_fields(bibtex: str) -> dict[str, str]:
             continue
         key = key.strip().lower()
         if key in ("author", "title", "year") and key not in found:
-            found[key] = value.strip().rstrip(",").strip("{}\" ").replace("{", "").replace("}", "")
+            found[key] = value.strip().rstrip(",").strip('{}" ').replace("{", "").replace("}", "")
     return found

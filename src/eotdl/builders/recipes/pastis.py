@@ -213,7 +213,9 @@ class PASTISBuilder(RecipeBuilder):
                     "eo:bands": [b.eo() for b in self.facts.bands],
                 },
                 "instances": {
-                    "href": str(self._file(("INSTANCE_ANNOTATIONS", "ANNOTATIONS"), "INSTANCES", patch)),
+                    "href": str(
+                        self._file(("INSTANCE_ANNOTATIONS", "ANNOTATIONS"), "INSTANCES", patch)
+                    ),
                     "type": NPY,
                     "title": "parcel instance ids, 128×128",
                     "roles": ["labels"],

@@ -9,8 +9,8 @@ With ``--download``, the published files are fetched into SOURCE first (see :mod
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.builders.base import ML_AOI_EXT, Builder, Option

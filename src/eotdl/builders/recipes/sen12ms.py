@@ -48,7 +48,21 @@ SEASONS = {
     "winter": ("2016-12-01T00:00:00Z", "2017-02-28T23:59:59Z"),
 }
 _NAME = re.compile(r"^(ROIs\d+)_(spring|summer|fall|winter)_s2_(\d+)_p(\d+)\.tif$")
-S2_ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
+S2_ORDER = (
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+)
 LC_BANDS = (
     Band("IGBP", "MODIS MCD12Q1 IGBP land cover class", 500),
     Band("LCCS_LC", "MODIS MCD12Q1 LCCS land cover class", 500),
@@ -59,10 +73,10 @@ IGBP = tuple(
     ClassInfo(name, description, value)
     for value, (name, description) in enumerate(
         (
-            ("Evergreen Needleleaf Forests", "dominated by evergreen conifer trees (>2 m), cover >60%"),
-            ("Evergreen Broadleaf Forests", "dominated by evergreen broadleaf and palmate trees, cover >60%"),
-            ("Deciduous Needleleaf Forests", "dominated by deciduous needleleaf (larch) trees, cover >60%"),
-            ("Deciduous Broadleaf Forests", "dominated by deciduous broadleaf trees, cover >60%"),
+            ("Evergreen Needleleaf Forests", "evergreen conifer trees (>2 m), cover >60%"),
+            ("Evergreen Broadleaf Forests", "evergreen broadleaf and palmate trees, cover >60%"),
+            ("Deciduous Needleleaf Forests", "deciduous needleleaf (larch) trees, cover >60%"),
+            ("Deciduous Broadleaf Forests", "deciduous broadleaf trees, cover >60%"),
             ("Mixed Forests", "no forest type exceeds 60% of tree cover"),
             ("Closed Shrublands", "dominated by woody perennials (1-2 m), cover >60%"),
             ("Open Shrublands", "dominated by woody perennials (1-2 m), cover 10-60%"),
