@@ -9,8 +9,9 @@ and three record sets held inline: ``splits`` (a ``cr:Split`` enumeration from
 its class, or its label file). Cards are built streaming over the items.
 
 :func:`dataset_croissant` reads a lab's dataset at its working tree or a tagged version;
-:func:`write_site_cards` writes a card beside each version's collection in a built site and
-links it from the collection (``describedby``).
+:func:`stage_site_cards` (before a site build commits) and :func:`write_site_cards` (after)
+put a card beside each version's collection in the built site and link it from the collection
+(``describedby``); an unchanged dataset's card is carried with its folder, not rewritten.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from typing import Any
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.card import Card, parse_card
+from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.git import is_repo, repo_root, show, stream_lines, tags
 from eotdl.catalog.jsonfile import read_json_object
 from eotdl.catalog.lab import Lab, check_name
+from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import rebase
 from eotdl.errors import InputError
 from eotdl.storage.hashing import sha256_of_checksum
@@ -346,9 +349,32 @@ def _local(href: str, base: Path) -> str:
 # -- the built site ---------------------------------------------------------------------------
 
 
+def stage_site_cards(lab: Lab, stage: Stage) -> list[str]:
+    """Before a build commits: a card for every dataset folder the build rewrote, and the
+    ``describedby`` link in its staged collection (carried folders keep theirs)."""
+    written = []
+    for folder in lab.datasets():
+        relative = f"datasets/{folder.name}"
+        staged = stage.path(f"{relative}/collection.json")
+        if not staged.is_file() or not folder.exists():
+            continue
+        collection = read_json_object(staged)
+        data = dumps(_current_card(folder, collection, stage.path(relative)))
+        card_path = f"{relative}/{CARD_NAME}"
+        previous = stage.previous_path(card_path)
+        same = previous is not None and previous.is_file() and previous.read_bytes() == data
+        if not (same and stage.link_previous(card_path)):
+            stage.write_bytes(card_path, data)
+        if _add_link(collection):
+            staged.unlink()  # never write through a hard link into the previous build
+            stage.write_bytes(f"{relative}/collection.json", canonical.dumps_pretty(collection))
+        written.append(card_path)
+    return written
+
+
 def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
-    """Write ``croissant.json`` beside each dataset's collection and each published version's,
-    and link it from that collection (``describedby``). Returns the cards written."""
+    """After a build: the cards still missing (each published version's, written once and
+    kept; a carried folder's from a build before cards), each linked from its collection."""
     root = Path(site)
     written = []
     for folder in lab.datasets():
@@ -356,16 +382,41 @@ def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
         if not (site_dir / "collection.json").is_file() or not folder.exists():
             continue
         card = folder.read_card() if folder.card_path.exists() else None
-        items_dir = site_dir / "items"
-        base = folder.path.resolve()
-
-        def place(href: str, d: Path = items_dir, b: Path = base) -> str:
-            return _site_href(rebase(href, b, d), "items")
-
-        written.append(_write_card(site_dir, folder.iter_items(), card, place))
+        if not (site_dir / CARD_NAME).is_file():
+            collection = read_json_object(site_dir / "collection.json")
+            write_bytes_atomic(
+                site_dir / CARD_NAME, dumps(_current_card(folder, collection, site_dir))
+            )
+            _link(site_dir / "collection.json")
+            written.append(str(site_dir / CARD_NAME))
         for version_dir in sorted((site_dir / "v").glob("*/collection.json")):
-            written.append(_write_version_card(version_dir.parent, card))
+            target = version_dir.parent / CARD_NAME
+            if not target.is_file():
+                items = (
+                    read_json_object(p)
+                    for p in sorted((version_dir.parent / "items").glob("*.json"))
+                )
+                collection = read_json_object(version_dir)
+                data = croissant(
+                    collection, items, card=card, content_url=lambda h: _site_href(h, "items")
+                )
+                write_bytes_atomic(target, dumps(data))
+                written.append(str(target))
+            _link(version_dir)
     return written
+
+
+def _current_card(
+    folder: DatasetFolder, collection: dict[str, Any], site_dir: Path
+) -> dict[str, Any]:
+    """The card of the dataset as the site shows it (hrefs as seen from ``site_dir``)."""
+    card = folder.read_card() if folder.card_path.exists() else None
+    base, items_dir = folder.path.resolve(), site_dir / "items"
+
+    def place(href: str) -> str:
+        return _site_href(rebase(href, base, items_dir), "items")
+
+    return croissant(collection, folder.iter_items(), card=card, content_url=place)
 
 
 def _site_href(href: str, items_prefix: str) -> str:
@@ -375,38 +426,20 @@ def _site_href(href: str, items_prefix: str) -> str:
     return posixpath.normpath(posixpath.join(items_prefix, href))
 
 
-def _write_version_card(version_dir: Path, card: Card | None) -> str:
-    """A published version's card, from its own items (written once, kept afterwards)."""
-    target = version_dir / CARD_NAME
-    if target.is_file():
-        _link(version_dir / "collection.json")
-        return str(target)
-    items = (read_json_object(p) for p in sorted((version_dir / "items").glob("*.json")))
-    return _write_card(version_dir, items, card, lambda h: _site_href(h, "items"))
-
-
-def _write_card(
-    folder: Path,
-    items: Iterable[dict[str, Any]],
-    card: Card | None,
-    place: Callable[[str], str],
-) -> str:
-    collection = read_json_object(folder / "collection.json")
-    data = croissant(collection, items, card=card, content_url=place)
-    write_bytes_atomic(folder / CARD_NAME, dumps(data))
-    _link(folder / "collection.json")
-    return str(folder / CARD_NAME)
-
-
-def _link(path: Path) -> None:
-    """Add the ``describedby`` link to the card (once) to a built collection."""
-    collection = read_json_object(path)
+def _add_link(collection: dict[str, Any]) -> bool:
+    """Add the ``describedby`` link to the card; False when it is already there."""
     links = collection.setdefault("links", [])
-    if any(
-        link.get("rel") == "describedby" and link.get("href") == f"./{CARD_NAME}" for link in links
-    ):
-        return
+    for link in links:
+        if link.get("rel") == "describedby" and link.get("href") == f"./{CARD_NAME}":
+            return False
     links.append(
         {"rel": "describedby", "href": f"./{CARD_NAME}", "type": MEDIA_TYPE, "title": "Croissant"}
     )
-    write_bytes_atomic(path, canonical.dumps_pretty(collection))
+    return True
+
+
+def _link(path: Path) -> None:
+    """Link a built collection file to its card (once)."""
+    collection = read_json_object(path)
+    if _add_link(collection):
+        write_bytes_atomic(path, canonical.dumps_pretty(collection))
