@@ -18,6 +18,7 @@ from eotdl.builders.recipes import RECIPES
 from eotdl.catalog.card import read_card, write_card
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.validate import validate_target
+from eotdl.errors import InputError
 from eotdl.qa import run_qa
 
 
@@ -90,3 +91,22 @@ def test_without_split_files_the_split_is_stratified_and_said_so(tmp_path: Path)
     assert per_class[("Forest", "validate")] == per_class[("Forest", "test")] == 1
     body = read_card(folder.card_path).body
     assert "No official split files were found" in body and "stratified" in body
+
+
+@pytest.mark.parametrize("kind", sorted(RECIPES))
+def test_a_folder_in_another_layout_is_one_clear_error(kind: str, tmp_path: Path):
+    (tmp_path / "empty" / "something").mkdir(parents=True)
+    lab = init_lab(tmp_path / "lab")
+    with pytest.raises(InputError) as error:
+        ingest(lab, kind, str(tmp_path / "empty"), "ds", progress=False)
+    assert str(tmp_path / "empty") in str(error.value)
+    assert not lab.dataset("ds").path.exists()
+
+
+def test_a_missing_band_file_names_the_file(tmp_path: Path):
+    source = MINIATURES["bigearthnet-v2"](tmp_path / "source")
+    victim = next((source / "BigEarthNet-S2").rglob("*_B8A.tif"))
+    victim.unlink()
+    lab = init_lab(tmp_path / "lab")
+    with pytest.raises(InputError, match="B8A.tif: missing band file"):
+        ingest(lab, "bigearthnet-v2", str(source), "ds", progress=False)
