@@ -132,3 +132,11 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path):
             progress=False,
         )
     assert os.listdir(tmp_path / "dl") in ([], [".EuroSAT_MS.zip.part"])  # kept to resume
+
+
+def test_a_recipe_without_published_checksums_says_how_to_get_it(tmp_path: Path):
+    from eotdl.builders.recipes.eurosat import RGB_FACTS
+
+    with pytest.raises(InputError, match="knows no published download") as error:
+        fetch(RGB_FACTS, tmp_path / "dl", progress=False)
+    assert "https://github.com/phelber/EuroSAT" in (error.value.hint or "")

@@ -153,8 +153,11 @@ RGB_FACTS = Facts(
     classes=CLASSES,
     bands=bands.s2("B04", "B03", "B02"),
     keywords=("land cover", "land use", "Sentinel-2", "scene classification", "Europe", "RGB"),
-    downloads=SPLIT_DOWNLOADS,
-    notes=("The JPEGs have no georeference: items have a null geometry.",),
+    notes=(
+        "The JPEGs have no georeference: items have a null geometry.",
+        "No published checksum of EuroSAT_RGB.zip was found, so --download is not offered:"
+        " fetch it from the Zenodo record by hand.",
+    ),
 )
 
 
