@@ -123,6 +123,7 @@ def test_the_build_publishes_a_card_per_version_and_embeds_schema_org(lab, tmp_p
     assert block is not None
     data = json.loads(block.group(1))
     assert data["@type"] == "Dataset" and data["description"] == card.description
+    assert None not in data.values() and data["version"] == "2.0.0"
     assert data["identifier"] == "https://doi.org/10.1109/JSTARS.2019.2918242"
 
     build_site(lab, qa=False)  # again: the link is not added twice
