@@ -104,7 +104,7 @@ def test_the_mirror_serves_the_published_names_and_the_md5s_still_apply(
     monkeypatch.setenv(MIRROR_ENV, http_dir.url)
     init_lab(tmp_path / "lab")
     with pytest.raises(SystemExit) as exit_info:
-        main(["ingest", "eurosat", str(tmp_path / "dl"), "--download", "-d", "eurosat",
+        main(["ingest", "eurosat", "--download", str(tmp_path / "dl"), "-d", "eurosat",
               "--lab", str(tmp_path / "lab"), "--no-progress"])  # fmt: skip
     assert exit_info.value.code != 0
     err = capsys.readouterr().err
