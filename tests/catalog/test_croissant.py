@@ -118,6 +118,13 @@ def test_the_build_publishes_a_card_per_version_and_embeds_schema_org(lab, tmp_p
         ]
         _load(where / "croissant.json")
     html = (site / "index.html").read_text()
+    for fact in (
+        "Neumann et al. 2019",
+        "nir08",
+        "HerbaceousVegetation",
+        "@article{helber2019eurosat",
+    ):
+        assert fact in html, f"the dataset page does not show the recipe fact {fact!r}"
     assert '<script>alert("x")' not in html
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert block is not None
