@@ -67,7 +67,9 @@ def ingest(
     check_name(dataset)
     cls = registry.load(kind)
     spec = parse_split(split) if split else None
-    if not _is_remote(source) and not Path(source).exists() and not any(c in source for c in "*?["):
+    fetches = bool((options or {}).get("download"))  # a recipe's --download fills SOURCE
+    missing = not _is_remote(source) and not Path(source).exists() and not fetches
+    if missing and not any(c in source for c in "*?["):
         raise InputError(f"source {source} does not exist")
     resolved = source if _is_remote(source) else os.path.abspath(source)
     work_root = lab.root / ".eotdl" / "work"

@@ -11,6 +11,7 @@ from functools import cache
 from importlib.metadata import entry_points
 
 from eotdl.builders.base import Builder
+from eotdl.builders.recipes import RECIPES
 from eotdl.errors import InputError
 
 #: kind -> "module:Class" of every built-in builder.
@@ -22,6 +23,7 @@ BUILTIN: dict[str, str] = {
     "points": "eotdl.builders.points:PointsBuilder",
     "stac": "eotdl.builders.stac_import:StacImportBuilder",
     "stac-api": "eotdl.builders.stac_api:StacApiBuilder",
+    **RECIPES,  # the public datasets' recipes (eotdl.builders.recipes)
 }
 GROUP = "eotdl.builders"
 

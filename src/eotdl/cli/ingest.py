@@ -163,6 +163,9 @@ def list_builders(as_json: bool) -> None:
                 ],
             }
         )
+        facts = getattr(cls, "facts", None)  # a recipe: the public dataset's facts
+        if facts is not None:
+            rows[-1]["recipe"] = facts.row()
     if as_json:
         emit_json(rows)
         return
@@ -170,3 +173,12 @@ def list_builders(as_json: bool) -> None:
     for row in rows:
         table.add_row(row["kind"], row["summary"], " ".join(o["name"] for o in row["options"]))
     console.print(table)
+    recipes = Table("recipe", "task", "sensor", "size", "licence", "citation", title="Recipes")
+    for row in rows:
+        if "recipe" in row:
+            r = row["recipe"]
+            recipes.add_row(
+                *(r[k] for k in ("name", "task", "sensor", "size", "license")), r["citation"]
+            )
+    if recipes.rows:
+        console.print(recipes)

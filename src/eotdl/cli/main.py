@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "train": "eotdl.cli.train:train",
     "predict": "eotdl.cli.train:predict",
     "models": "eotdl.cli.train:models",
+    "export": "eotdl.cli.export:export",
 }
 
 

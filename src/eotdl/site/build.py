@@ -28,6 +28,7 @@ from typing import Any
 
 from eotdl.catalog import canonical
 from eotdl.catalog.credits import ledger
+from eotdl.catalog.croissant import stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
@@ -168,8 +169,10 @@ def build_site(
         tree_summary = tree.finish()
         _site_pages(stage, site, summaries, writer, ledger(lab.root).totals())
         _static(stage, tree.key, writer)
+        stage_site_cards(lab, stage)  # Croissant cards of rebuilt datasets (catalog.croissant)
         stage.commit()
         write_versions(lab, target)
+        write_site_cards(lab, target)  # Croissant cards beside each version (catalog.croissant)
     except BaseException:
         if tree is not None:
             tree.close()

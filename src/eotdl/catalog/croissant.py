@@ -1,0 +1,445 @@
+"""MLCommons Croissant 1.0 JSON-LD cards for dataset versions (with GeoCroissant fields).
+
+A card holds the schema.org ``Dataset`` fields (name, description, licence as an SPDX URL,
+version, citation, DOI, creators from the providers, keywords, spatial and temporal
+coverage), the GeoCroissant ``geocr:coordinateReferenceSystem``, a ``distribution`` of one
+``cr:FileObject`` per asset with its SHA-256 (from the multihash ``file:checksum``) and size,
+and three record sets held inline: ``splits`` (a ``cr:Split`` enumeration from
+``ml-aoi:split``), ``images`` (one record per data asset) and ``labels`` (one per label item:
+its class, or its label file). Cards are built streaming over the items.
+
+:func:`dataset_croissant` reads a lab's dataset at its working tree or a tagged version;
+:func:`stage_site_cards` (before a site build commits) and :func:`write_site_cards` (after)
+put a card beside each version's collection in the built site and link it from the collection
+(``describedby``); an unchanged dataset's card is carried with its folder, not rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import urllib.parse
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from eotdl.atomic import write_bytes_atomic
+from eotdl.catalog import canonical
+from eotdl.catalog.card import Card, parse_card
+from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.git import is_repo, repo_root, show, stream_lines, tags
+from eotdl.catalog.jsonfile import read_json_object
+from eotdl.catalog.lab import Lab, check_name
+from eotdl.catalog.staging import Stage
+from eotdl.catalog.tree import rebase
+from eotdl.errors import InputError
+from eotdl.storage.hashing import sha256_of_checksum
+
+CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
+GEO_CONFORMS_TO = "http://mlcommons.org/croissant/geo/1.0"
+MEDIA_TYPE = "application/ld+json"
+CARD_NAME = "croissant.json"
+#: The JSON-LD context of Croissant 1.0 (spec appendix), plus the GeoCroissant prefix.
+CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "cr": "http://mlcommons.org/croissant/",
+    "geocr": "http://mlcommons.org/croissant/geo/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+SPLIT_URLS = {
+    "train": "cr:TrainingSplit",
+    "validate": "cr:ValidationSplit",
+    "test": "cr:TestSplit",
+}
+NON_SPDX = ("proprietary", "other", "various", "")
+
+
+def schema_org(collection: dict[str, Any], card: Card | None = None) -> dict[str, Any]:
+    """The schema.org ``Dataset`` fields of a collection and its card (no distribution)."""
+    card = card or Card()
+    license_id = card.license or str(collection.get("license") or "")
+    out: dict[str, Any] = {
+        "@type": "sc:Dataset",
+        "name": str(collection.get("id") or card.title),
+        "alternateName": card.title or collection.get("title") or collection.get("id"),
+        "description": card.description or collection.get("description") or "",
+        "license": license_url(license_id),
+        "version": str(collection.get("version") or "0.0.0"),
+        "keywords": list(dict.fromkeys([*(collection.get("keywords") or []), *card.tags])),
+    }
+    published = collection.get("created") or collection.get("updated")
+    if isinstance(published, str):
+        out["datePublished"] = published[:10]
+    citation = card.citation or collection.get("sci:citation")
+    if citation:
+        out["citeAs"] = citation
+    doi = card.doi or collection.get("sci:doi")
+    if doi:
+        out["identifier"] = f"https://doi.org/{doi}"
+        out["sameAs"] = f"https://doi.org/{doi}"
+    creators = [
+        {
+            "@type": "sc:Organization",
+            "name": p["name"],
+            **({"url": p["url"]} if p.get("url") else {}),
+        }
+        for p in collection.get("providers") or []
+        if isinstance(p, dict) and p.get("name") and p.get("name") != "eotdl"
+    ]
+    if creators:
+        out["creator"] = creators
+    extent = collection.get("extent") or {}
+    boxes = (extent.get("spatial") or {}).get("bbox") or []
+    if boxes and len(boxes[0]) >= 4:
+        west, south, east, north = boxes[0][0], boxes[0][1], boxes[0][-2], boxes[0][-1]
+        out["spatialCoverage"] = {
+            "@type": "sc:Place",
+            "geo": {"@type": "sc:GeoShape", "box": f"{south} {west} {north} {east}"},
+        }
+    intervals = (extent.get("temporal") or {}).get("interval") or []
+    if intervals and any(intervals[0]):
+        start, end = intervals[0][0], intervals[0][-1]
+        out["temporalCoverage"] = f"{start or '..'}/{end or '..'}"
+    return out
+
+
+def license_url(license_id: str) -> str:
+    """An SPDX id as its spdx.org URL; other licence texts as they are."""
+    if license_id.lower() in NON_SPDX or " " in license_id:
+        return license_id or "other"
+    return f"https://spdx.org/licenses/{license_id}.html"
+
+
+def croissant(
+    collection: dict[str, Any],
+    items: Iterable[dict[str, Any]],
+    *,
+    card: Card | None = None,
+    url: str | None = None,
+    content_url: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """The Croissant card of one dataset version; ``content_url`` maps each asset href."""
+    place = content_url or (lambda href: href)
+    files: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    splits: set[str] = set()
+    crs: set[str] = set()
+    gsd: set[float] = set()
+    for item in items:
+        props = item.get("properties") or {}
+        item_id = str(item.get("id"))
+        split = props.get("ml-aoi:split")
+        split = split if split in SPLIT_URLS else ""
+        if split:
+            splits.add(split)
+        epsg = props.get("proj:epsg")
+        if isinstance(epsg, int):
+            crs.add(f"EPSG:{epsg}")
+        label_files = []
+        for key, asset in sorted((item.get("assets") or {}).items()):
+            href = asset.get("href")
+            if not isinstance(href, str):
+                continue
+            where = place(href)
+            entry: dict[str, Any] = {
+                "@type": "cr:FileObject",
+                "@id": f"{item_id}/{key}",
+                "name": f"{item_id}/{key}",
+                "contentUrl": where,
+                "encodingFormat": asset.get("type") or "application/octet-stream",
+            }
+            checksum = asset.get("file:checksum")
+            if isinstance(checksum, str):
+                entry["sha256"] = sha256_of_checksum(checksum)
+            if isinstance(asset.get("file:size"), int):
+                entry["contentSize"] = f"{asset['file:size']} B"
+            files.append(entry)
+            if isinstance(asset.get("gsd"), (int, float)):
+                gsd.add(float(asset["gsd"]))
+            roles = asset.get("roles") or []
+            if "labels" in roles:
+                label_files.append(where)
+            elif "data" in roles:
+                images.append(
+                    {
+                        "images/item_id": item_id,
+                        "images/asset": key,
+                        "images/content_url": where,
+                        "images/sha256": entry.get("sha256", ""),
+                        "images/split": split,
+                    }
+                )
+        label = _label(props) or " ".join(label_files)
+        if label:
+            labels.append({"labels/item_id": item_id, "labels/label": label, "labels/split": split})
+    out: dict[str, Any] = {"@context": CONTEXT, **schema_org(collection, card)}
+    out["conformsTo"] = [CONFORMS_TO, GEO_CONFORMS_TO] if crs or gsd else CONFORMS_TO
+    out["url"] = url or _homepage(collection)
+    if crs:
+        out["geocr:coordinateReferenceSystem"] = sorted(crs)[0] if len(crs) == 1 else sorted(crs)
+    if gsd:
+        out["geocr:spatialResolution"] = {
+            "@type": "sc:QuantitativeValue",
+            "value": min(gsd),
+            "unitText": "m",
+        }
+    out["distribution"] = files
+    out["recordSet"] = [
+        _record_set(
+            "splits",
+            "the ml-aoi splits of the items",
+            [("name", "sc:Text"), ("url", "sc:URL")],
+            [{"splits/name": s, "splits/url": SPLIT_URLS[s]} for s in SPLIT_URLS if s in splits],
+            data_type="cr:Split",
+        ),
+        _record_set(
+            "images",
+            "one record per data asset (image, time series or band file)",
+            [
+                ("item_id", "sc:Text"),
+                ("asset", "sc:Text"),
+                ("content_url", "sc:URL"),
+                ("sha256", "sc:Text"),
+                ("split", "sc:Text"),
+            ],
+            images,
+        ),
+        _record_set(
+            "labels",
+            "one record per label item: its class(es), or its label file",
+            [("item_id", "sc:Text"), ("label", "sc:Text"), ("split", "sc:Text")],
+            labels,
+        ),
+    ]
+    return out
+
+
+def _label(props: dict[str, Any]) -> str:
+    """The classes an item's properties hold (label:properties), as text."""
+    names = props.get("label:properties") or []
+    values: list[str] = []
+    for name in names if isinstance(names, list) else []:
+        value = props.get(name)
+        if isinstance(value, list):
+            values.extend(str(v) for v in value)
+        elif value is not None:
+            values.append(str(value))
+    return ", ".join(values)
+
+
+def _homepage(collection: dict[str, Any]) -> str:
+    for provider in collection.get("providers") or []:
+        if isinstance(provider, dict) and provider.get("url"):
+            return str(provider["url"])
+    return "https://stacspec.org"
+
+
+def _record_set(
+    name: str,
+    description: str,
+    fields: list[tuple[str, str]],
+    data: list[dict[str, Any]],
+    data_type: str | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "@type": "cr:RecordSet",
+        "@id": name,
+        "name": name,
+        "description": description,
+    }
+    if data_type:
+        out["dataType"] = data_type
+        out["key"] = {"@id": f"{name}/name"}
+    out["field"] = [
+        {"@type": "cr:Field", "@id": f"{name}/{field}", "name": field, "dataType": kind}
+        for field, kind in fields
+    ]
+    out["data"] = data
+    return out
+
+
+def dumps(card: dict[str, Any]) -> bytes:
+    """A card as pretty JSON (UTF-8)."""
+    return canonical.dumps_pretty(card)
+
+
+# -- reading a lab's dataset at a version ----------------------------------------------------
+
+
+def dataset_croissant(lab: Lab, name: str, version: str | None = None) -> dict[str, Any]:
+    """The card of dataset ``name`` in the working tree, or at its tagged ``version``.
+
+    Asset hrefs become absolute local paths where they are relative (the lab's own store),
+    so a local reader (``mlcroissant``) finds every file.
+    """
+    check_name(name)
+    folder = lab.dataset(name)
+    relative = folder.path.relative_to(lab.root)
+    if version is None:
+        if not folder.exists():
+            raise InputError(f"no dataset named {name!r} in {lab.root}")
+        collection = folder.read_collection()
+        card = folder.read_card() if folder.card_path.exists() else None
+        items: Iterable[dict[str, Any]] = folder.iter_items()
+    else:
+        ref = f"{name}@{version}"
+        if not is_repo(lab.root) or ref not in tags(lab.root, ref):
+            raise InputError(
+                f"dataset {name!r} has no published version {version!r} (no git tag {ref})",
+                hint="`eotdl versions NAME` lists the published versions",
+            )
+        repo = repo_root(lab.root)
+        inside = (lab.root.resolve() / relative).relative_to(repo.resolve()).as_posix()
+        data = show(repo, ref, f"{inside}/collection.json")
+        if data is None:
+            raise InputError(f"tag {ref} has no {inside}/collection.json")
+        collection = canonical.loads(data)
+        text = show(repo, ref, f"{inside}/README.md")
+        card = parse_card(text.decode("utf-8"), f"{ref}:README.md") if text else None
+        items = (
+            canonical.loads(line)
+            for line in stream_lines(repo, ref, f"{inside}/items.ndjson")
+            if line.strip()
+        )
+    base = folder.path.resolve()
+    return croissant(collection, items, card=card, content_url=lambda h: _local(h, base))
+
+
+def _local(href: str, base: Path) -> str:
+    """A relative href as an absolute local path; URLs stay as they are."""
+    if urllib.parse.urlsplit(href).scheme:
+        return href
+    return os.path.normpath(base / urllib.parse.unquote(href))
+
+
+# -- the built site ---------------------------------------------------------------------------
+
+
+def stage_site_cards(lab: Lab, stage: Stage) -> list[str]:
+    """Before a build commits: a card for every dataset folder the build rewrote, and the
+    ``describedby`` link in its staged collection (carried folders keep theirs)."""
+    written = []
+    for folder in lab.datasets():
+        relative = f"datasets/{folder.name}"
+        staged = stage.path(f"{relative}/collection.json")
+        if not staged.is_file() or not folder.exists():
+            continue
+        collection = read_json_object(staged)
+        data = dumps(_current_card(folder, collection, stage.path(relative)))
+        card_path = f"{relative}/{CARD_NAME}"
+        previous = stage.previous_path(card_path)
+        same = previous is not None and previous.is_file() and previous.read_bytes() == data
+        if not (same and stage.link_previous(card_path)):
+            stage.write_bytes(card_path, data)
+        if _add_link(collection):
+            staged.unlink()  # never write through a hard link into the previous build
+            stage.write_bytes(f"{relative}/collection.json", canonical.dumps_pretty(collection))
+        written.append(card_path)
+    return written
+
+
+def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
+    """After a build: the cards still missing (each published version's, written once and
+    kept; a carried folder's from a build before cards), each linked from its collection."""
+    root = Path(site)
+    written = []
+    for folder in lab.datasets():
+        site_dir = root / "datasets" / folder.name
+        if not (site_dir / "collection.json").is_file() or not folder.exists():
+            continue
+        card = folder.read_card() if folder.card_path.exists() else None
+        if not (site_dir / CARD_NAME).is_file():
+            collection = read_json_object(site_dir / "collection.json")
+            write_bytes_atomic(
+                site_dir / CARD_NAME, dumps(_current_card(folder, collection, site_dir))
+            )
+            _link(site_dir / "collection.json")
+            written.append(str(site_dir / CARD_NAME))
+        for version_dir in sorted((site_dir / "v").glob("*/collection.json")):
+            target = version_dir.parent / CARD_NAME
+            if not target.is_file():
+                items = (
+                    read_json_object(p)
+                    for p in sorted((version_dir.parent / "items").glob("*.json"))
+                )
+                collection = read_json_object(version_dir)
+                data = croissant(
+                    collection, items, card=card, content_url=lambda h: _site_href(h, "items")
+                )
+                write_bytes_atomic(target, dumps(data))
+                written.append(str(target))
+            _link(version_dir)
+    return written
+
+
+def _current_card(
+    folder: DatasetFolder, collection: dict[str, Any], site_dir: Path
+) -> dict[str, Any]:
+    """The card of the dataset as the site shows it (hrefs as seen from ``site_dir``)."""
+    card = folder.read_card() if folder.card_path.exists() else None
+    base, items_dir = folder.path.resolve(), site_dir / "items"
+
+    def place(href: str) -> str:
+        return _site_href(rebase(href, base, items_dir), "items")
+
+    return croissant(collection, folder.iter_items(), card=card, content_url=place)
+
+
+def _site_href(href: str, items_prefix: str) -> str:
+    """An href written in ``items/``, as seen from the collection's folder."""
+    if urllib.parse.urlsplit(href).scheme:
+        return href
+    return posixpath.normpath(posixpath.join(items_prefix, href))
+
+
+def _add_link(collection: dict[str, Any]) -> bool:
+    """Add the ``describedby`` link to the card; False when it is already there."""
+    links = collection.setdefault("links", [])
+    for link in links:
+        if link.get("rel") == "describedby" and link.get("href") == f"./{CARD_NAME}":
+            return False
+    links.append(
+        {"rel": "describedby", "href": f"./{CARD_NAME}", "type": MEDIA_TYPE, "title": "Croissant"}
+    )
+    return True
+
+
+def _link(path: Path) -> None:
+    """Link a built collection file to its card (once)."""
+    collection = read_json_object(path)
+    if _add_link(collection):
+        write_bytes_atomic(path, canonical.dumps_pretty(collection))

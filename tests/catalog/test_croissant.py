@@ -1,0 +1,142 @@
+"""Croissant cards: `mlcroissant` loads, validates and iterates them, for every version.
+
+The dataset is the EuroSAT recipe's miniature, ingested into a git lab and published twice
+(1.0.0, then 2.0.0 with one item fewer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import mlcroissant as mlc
+import pytest
+
+from builders.recipes.miniatures import eurosat
+from eotdl.builders.ingest import ingest
+from eotdl.catalog.card import read_card, write_card
+from eotdl.catalog.croissant import dataset_croissant, dumps, license_url
+from eotdl.catalog.published import tag_versions
+from eotdl.cli.main import main
+from eotdl.site.build import build_site
+from gitlab import commit, make_repo
+
+
+@pytest.fixture
+def lab(tmp_path: Path, shared_mirror: Path):
+    lab = make_repo(tmp_path / "lab")
+    ingest(lab, "eurosat", str(eurosat(tmp_path / "source")), "ds", progress=False)
+    folder = lab.dataset("ds")
+    collection = folder.read_collection()
+    folder.write_collection({**collection, "version": "1.0.0"})
+    commit(lab, "ds 1.0.0")
+    assert tag_versions(lab) == ["ds@1.0.0"]
+    folder.write_items(list(folder.iter_items())[:-1])
+    folder.write_collection({**collection, "version": "2.0.0"})
+    commit(lab, "ds 2.0.0: one chip fewer")
+    assert tag_versions(lab) == ["ds@2.0.0"]
+    return lab
+
+
+def _load(path: Path) -> mlc.Dataset:
+    dataset = mlc.Dataset(jsonld=str(path))  # raises on any validation error
+    assert not dataset.metadata.ctx.issues.errors
+    return dataset
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@pytest.mark.parametrize("version", ["", "@1.0.0", "@2.0.0"])
+def test_export_croissant_validates_and_iterates(lab, tmp_path: Path, version: str):
+    out = tmp_path / "card.json"
+    main(["export", "croissant", f"ds{version}", "-o", str(out), "--lab", str(lab.root)])
+    dataset = _load(out)
+    expected = 29 if version in ("", "@2.0.0") else 30
+    images = list(dataset.records("images"))
+    assert len(images) == expected
+    for record in images[:5]:
+        data = Path(_text(record["images/content_url"])).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == _text(record["images/sha256"])
+    splits = {_text(r["images/split"]) for r in images}
+    assert splits == {"train", "validate", "test"}
+    assert {_text(r["splits/name"]) for r in dataset.records("splits")} == splits
+    labels = {
+        _text(r["labels/item_id"]): _text(r["labels/label"]) for r in dataset.records("labels")
+    }
+    assert labels["AnnualCrop_1"] == "AnnualCrop" and len(labels) == expected
+
+    card = json.loads(out.read_text())
+    assert card["version"] == ("1.0.0" if version == "@1.0.0" else "2.0.0")
+    assert card["license"] == "https://spdx.org/licenses/MIT.html"
+    assert card["identifier"] == "https://doi.org/10.1109/JSTARS.2019.2918242"
+    assert "Helber" in card["citeAs"]
+    assert card["geocr:coordinateReferenceSystem"] == "EPSG:32631"
+    south, west, north, east = map(float, card["spatialCoverage"]["geo"]["box"].split())
+    assert 0 < west < east < 3 and 43 < south < north < 44
+    assert card["temporalCoverage"].startswith("2017-08-31")
+    sha = {f["@id"]: f["sha256"] for f in card["distribution"]}
+    item = next(lab.dataset("ds").iter_items())
+    multihash = item["assets"]["image"]["file:checksum"]
+    assert multihash == "1220" + sha[f"{item['id']}/image"]
+
+
+def test_an_unknown_version_is_a_clear_error(lab, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["export", "croissant", "ds@9.9.9", "--lab", str(lab.root)])
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "no published version '9.9.9'" in err and "Traceback" not in err
+
+
+def test_licences_are_spdx_urls():
+    assert license_url("CC-BY-4.0") == "https://spdx.org/licenses/CC-BY-4.0.html"
+    assert license_url("other") == "other"
+
+
+def test_the_build_publishes_a_card_per_version_and_embeds_schema_org(lab, tmp_path: Path):
+    folder = lab.dataset("ds")
+    card = read_card(folder.card_path)
+    card.description = 'EuroSAT </script><script>alert("x")</script> & co'
+    write_card(folder.card_path, card)
+    build_site(lab, qa=False)
+    site = lab.site_dir / "datasets" / "ds"
+    for where in (site, site / "v" / "1.0.0", site / "v" / "2.0.0"):
+        assert (where / "croissant.json").is_file(), where
+        links = json.loads((where / "collection.json").read_text())["links"]
+        described = [link for link in links if link["rel"] == "describedby"]
+        assert described == [
+            {
+                "rel": "describedby",
+                "href": "./croissant.json",
+                "type": "application/ld+json",
+                "title": "Croissant",
+            }
+        ]
+        _load(where / "croissant.json")
+    html = (site / "index.html").read_text()
+    for fact in (
+        "Neumann et al. 2019",
+        "nir08",
+        "HerbaceousVegetation",
+        "@article{helber2019eurosat",
+    ):
+        assert fact in html, f"the dataset page does not show the recipe fact {fact!r}"
+    assert '<script>alert("x")' not in html
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert block is not None
+    data = json.loads(block.group(1))
+    assert data["@type"] == "Dataset" and data["description"] == card.description
+    assert None not in data.values() and data["version"] == "2.0.0"
+    assert data["identifier"] == "https://doi.org/10.1109/JSTARS.2019.2918242"
+
+    build_site(lab, qa=False)  # again: the link is not added twice
+    links = json.loads((site / "collection.json").read_text())["links"]
+    assert sum(link["rel"] == "describedby" for link in links) == 1
+
+
+def test_cards_are_deterministic(lab):
+    assert dumps(dataset_croissant(lab, "ds")) == dumps(dataset_croissant(lab, "ds"))
