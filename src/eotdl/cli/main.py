@@ -40,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "train": "eotdl.cli.train:train",
     "predict": "eotdl.cli.train:predict",
     "models": "eotdl.cli.train:models",
+    "label": "eotdl.cli.label:label",
+    "labels": "eotdl.cli.label:labels",
 }
 
 
