@@ -363,7 +363,7 @@
     var rounded = b.map(function (v) { return Math.round(v * 100) / 100; });
     change(function (e) {
       e.status = "labelled";
-      if (d.mode === "new") { e.boxes.push({ cls: d.now.cls, bbox: rounded }); selected = e.boxes.length - 1; }
+      if (d.mode === "new") { e.boxes.push({ cls: d.now.cls, bbox: rounded }); selected = -1; }
       else e.boxes[selected].bbox = rounded;
     });
   });
@@ -374,7 +374,7 @@
     if (!drawing || !drawing.pts || drawing.pts.length < 3) return;
     var pts = drawing.pts.map(function (p) { return [Math.round(p[0] * 100) / 100, Math.round(p[1] * 100) / 100]; });
     drawing = null;
-    change(function (e) { e.status = "labelled"; e.polygons.push({ cls: T.classes[current], pts: pts }); selected = e.polygons.length - 1; });
+    change(function (e) { e.status = "labelled"; e.polygons.push({ cls: T.classes[current], pts: pts }); selected = -1; });
   }
   function deleteSelected() {
     if (selected < 0) return;
@@ -394,11 +394,14 @@
     var b = norm([drawing.corner[0], drawing.corner[1], cursor[0], cursor[1]]);
     drawing = null;
     if (b[2] - b[0] < 1 || b[3] - b[1] < 1) { render(); return; }
-    change(function (e) { e.status = "labelled"; e.boxes.push({ cls: T.classes[current], bbox: b }); selected = e.boxes.length - 1; });
+    change(function (e) { e.status = "labelled"; e.boxes.push({ cls: T.classes[current], bbox: b }); selected = -1; });
   }
 
   document.addEventListener("keydown", function (ev) {
-    if (ev.target && ev.target.id === "annotator") return;
+    if (ev.target && ev.target.id === "annotator") {
+      if (ev.key === "Enter" || ev.key === "Escape") { ev.preventDefault(); canvas.focus(); }
+      return;
+    }
     var k = ev.key;
     if ((ev.ctrlKey || ev.metaKey) && (k === "z" || k === "Z")) {
       ev.preventDefault();
