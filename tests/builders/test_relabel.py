@@ -57,6 +57,7 @@ def chips(tmp_path_factory):
 
 
 def test_classification_labels_change_the_class_and_record_provenance(chips, tmp_path):
+    recipe = chips.dataset("chips").recipe_path.read_bytes()
     items = list(chips.dataset("chips").iter_items())
     first, second = items[0], items[1]
     new = "River" if first["properties"]["class"] != "River" else "Forest"
@@ -79,6 +80,7 @@ def test_classification_labels_change_the_class_and_record_provenance(chips, tmp
     assert collection["eotdl:label_files"][-1]["sha256"] == result.sha256
     assert result.sha256[:16] in json.dumps(collection["providers"])
     assert validate_target(str(chips.dataset("chips").path)).ok
+    assert chips.dataset("chips").recipe_path.read_bytes() == recipe  # kept as it was
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,8 @@ def test_label_a_dozen_chips_with_keys_then_apply_diff_validate(browser, tmp_pat
     commit_all(lab, "relabel")
     check = eotdl(lab, "check", "--base", "main")
     assert check.returncode == 0, check.stdout + check.stderr
+    assert f"| items changed | {len(changed)} |" in check.stdout
+    assert "recipe.yaml" not in check.stdout  # only the labels changed
 
 
 def test_draw_and_edit_two_boxes_then_apply(browser, tmp_path):

@@ -119,7 +119,15 @@ def apply_labels(
 
         if not any(c.status == "labelled" for c in latest.values()):
             raise InputError(f"{labels.path}: no chip is labelled (all skipped or unsure)")
-        save_dataset(lab, dataset, items(), finished_collection, keep_card=True, progress=progress)
+        save_dataset(
+            lab,
+            dataset,
+            items(),
+            finished_collection,
+            keep_card=True,
+            keep_recipe=True,
+            progress=progress,
+        )
     finally:
         import shutil
 
