@@ -178,3 +178,26 @@ def test_segmentation_polygons_are_rasterised_on_the_chip_grid(tmp_path):
         mask = src.read(1)
         assert src.crs is not None and (src.width, src.height) == (16, 16)
     assert (mask[:, :8] == 1).all() and (mask[:, 8:] == 0).all()  # water is value 1
+
+
+def test_agreement_figures_reach_the_qa_report(chips, tmp_path):
+    from eotdl.catalog.labelfile import read_label_file
+    from eotdl.qa.agreement import agreement
+    from eotdl.qa.agreement_store import record_agreement, recorded_agreement
+    from eotdl.qa.checks.labelling import check_labelling
+    from eotdl.qa.context import QAContext
+
+    ids = [i["id"] for i in chips.dataset("chips").iter_items()][:4]
+    ann = write(tmp_path / "ann.geojson", [
+        chip(i, "classification", **{"class": c}) for i, c in zip(ids, ["River"] * 4, strict=True)])
+    bob = write(tmp_path / "bob.geojson", [
+        chip(i, "classification", who="bob", **{"class": c})
+        for i, c in zip(ids, ["River", "River", "Forest", "Pasture"], strict=True)])
+    result = agreement([read_label_file(ann), read_label_file(bob)])
+    record_agreement(chips, "chips", result)
+    figures = recorded_agreement(chips, "chips", ann)
+    assert figures is not None and figures["method"] == "Cohen's kappa"
+    apply_labels(chips, "chips", ann, version="1.3.0", agreement=figures)
+    findings = list(check_labelling(QAContext(chips, "chips")))
+    assert [f.code for f in findings][-1] == "labels-low-agreement"  # kappa 0 < 0.6
+    assert "Cohen's kappa" in findings[-1].message

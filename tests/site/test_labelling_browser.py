@@ -264,3 +264,33 @@ def test_class_names_are_text_and_the_page_fits_a_tablet(browser, tmp_path):
 def _artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def test_a_polygon_drawn_with_the_keyboard_only(browser, tmp_path):
+    from access.accessdata import segmentation_lab
+
+    lab = segmentation_lab(tmp_path)
+    build(lab, "tiles")
+    site, page, problems = open_page(browser, lab, "tiles")
+    try:
+        page.fill("#annotator", "kim")
+        page.press("#annotator", "Enter")
+        classes = json.loads(page.locator("#tasks").text_content())["classes"]
+        page.keyboard.press(str(classes.index("water") + 1))
+        # the cursor starts at the chip's centre (8, 8); Shift moves it 10 pixels
+        for keys in (["Shift+J"], ["Shift+K", "l", "l"], ["Shift+I", "Shift+I"]):
+            for key in keys:
+                page.keyboard.press(key)
+            page.keyboard.press(" ")
+        page.keyboard.press("Enter")
+        assert "1 polygons" in page.text_content("#current")
+        file = export(page, tmp_path)
+    finally:
+        site.stop()
+    assert problems == []
+    polygons = [
+        f["properties"] for f in json.loads(file.read_text())["features"]
+        if f["properties"]["kind"] == "polygon"
+    ]
+    assert polygons[0]["class"] == "water"
+    assert polygons[0]["pixel_polygon"] == [[0, 8], [2, 16], [2, 0]]
