@@ -188,11 +188,20 @@ def test_agreement_figures_reach_the_qa_report(chips, tmp_path):
     from eotdl.qa.context import QAContext
 
     ids = [i["id"] for i in chips.dataset("chips").iter_items()][:4]
-    ann = write(tmp_path / "ann.geojson", [
-        chip(i, "classification", **{"class": c}) for i, c in zip(ids, ["River"] * 4, strict=True)])
-    bob = write(tmp_path / "bob.geojson", [
-        chip(i, "classification", who="bob", **{"class": c})
-        for i, c in zip(ids, ["River", "River", "Forest", "Pasture"], strict=True)])
+    ann = write(
+        tmp_path / "ann.geojson",
+        [
+            chip(i, "classification", **{"class": c})
+            for i, c in zip(ids, ["River"] * 4, strict=True)
+        ],
+    )
+    bob = write(
+        tmp_path / "bob.geojson",
+        [
+            chip(i, "classification", who="bob", **{"class": c})
+            for i, c in zip(ids, ["River", "River", "Forest", "Pasture"], strict=True)
+        ],
+    )
     result = agreement([read_label_file(ann), read_label_file(bob)])
     record_agreement(chips, "chips", result)
     figures = recorded_agreement(chips, "chips", ann)

@@ -289,7 +289,8 @@ def test_a_polygon_drawn_with_the_keyboard_only(browser, tmp_path):
         site.stop()
     assert problems == []
     polygons = [
-        f["properties"] for f in json.loads(file.read_text())["features"]
+        f["properties"]
+        for f in json.loads(file.read_text())["features"]
         if f["properties"]["kind"] == "polygon"
     ]
     assert polygons[0]["class"] == "water"
