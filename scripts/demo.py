@@ -106,6 +106,24 @@ def bump_version(version: str) -> None:
     print(f"collection.json version → {version}")
 
 
+def relabel_round() -> None:
+    from demo_labels import label_in_browser
+
+    git("checkout", "-q", "-b", "relabel")
+    run("label", "land-cover", "--limit", "8", "--no-serve")
+    labels = label_in_browser(
+        LAB / "_site", "datasets/land-cover/label/", DATA.parent / "labels.geojson"
+    )
+    run("labels", "apply", str(labels), "--dataset", "land-cover", "--version", "1.2.0")
+    git("add", "-A")
+    git("commit", "-q", "-m", "land-cover: labels corrected in the labelling page")
+    run("check", "--base", "main")
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--no-ff", "-m", "Merge relabel", "relabel")
+    run("publish", "--tag")
+    run("diff", "land-cover", "1.1.0", "1.2.0")
+
+
 def main() -> None:
     mirror = os.environ.get("EOTDL_SCHEMA_MIRROR")
     if not mirror:
@@ -153,6 +171,9 @@ def main() -> None:
     run("publish", "--tag")
     run("diff", "land-cover", "1.0.0", "1.1.0")
     run("credits")
+
+    step("7b. Labelling with no server: correct chips in the browser, bring them back by PR")
+    relabel_round()
 
     if has_command("train"):
         step("8. Train a tiny model on it with the Dask runner; it lands in models/ as STAC")

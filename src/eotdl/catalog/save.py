@@ -63,6 +63,7 @@ def save_dataset(
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     progress: bool = True,
     keep_card: bool = True,
+    keep_recipe: bool = False,
 ) -> SaveResult:
     """Upload the items' local assets and write ``datasets/<name>/`` in one step.
 
@@ -102,7 +103,9 @@ def save_dataset(
             shutil.copy2(folder.card_path, staging / "README.md")
         elif card is not None:
             write_card(staging / "README.md", card)
-        if recipe is not None:
+        if keep_recipe and recipe is None and folder.recipe_path.exists():
+            shutil.copy2(folder.recipe_path, staging / RECIPE)
+        elif recipe is not None:
             (staging / RECIPE).write_text(
                 yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True), encoding="utf-8"
             )

@@ -41,6 +41,8 @@ COMMANDS: dict[str, str] = {
     "predict": "eotdl.cli.train:predict",
     "models": "eotdl.cli.train:models",
     "export": "eotdl.cli.export:export",
+    "label": "eotdl.cli.label:label",
+    "labels": "eotdl.cli.label:labels",
 }
 
 

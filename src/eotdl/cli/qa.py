@@ -49,6 +49,12 @@ def _names(text: str | None) -> list[str] | None:
 @click.option(
     "--max-findings", default=30, show_default=True, help="Findings shown (all in qa.json)."
 )
+@click.option(
+    "--cluster",
+    default=None,
+    help="Run the statistics on a Dask cluster: 'local' or tcp://HOST:PORT"
+    " (default: the lab's [compute] cluster, else threads here).",
+)
 def qa(
     name: str,
     lab_dir: Path | None,
@@ -58,10 +64,16 @@ def qa(
     no_eda: bool,
     output: Path | None,
     max_findings: int,
+    cluster: str | None,
 ) -> None:
     """Check dataset NAME, compute its quality level (Q0-Q3), its statistics and bias flags."""
+    from eotdl.catalog.compute import check_cluster, lab_cluster
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
-    report = run_qa(lab, name, _names(checks), _names(skip), eda=not no_eda, output=output)
+    where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
+    report = run_qa(
+        lab, name, _names(checks), _names(skip), eda=not no_eda, output=output, cluster=where
+    )
     if as_json:
         emit_json(report.to_dict())
     else:

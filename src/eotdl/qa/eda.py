@@ -254,15 +254,18 @@ def compute_eda(
     scheduler: str | None = None,
     workers: int | None = None,
     window_pixels: int = DEFAULT_WINDOW_PIXELS,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
-    """The ``eda`` section of qa.json."""
+    """The ``eda`` section of qa.json; ``cluster`` (``local`` or a scheduler address) runs
+    the band statistics on a Dask cluster, with results equal to the in-process run."""
     declared = declared_classes(ctx)
     tally = _tally(ctx, declared)
-    chosen = scheduler or choose_scheduler()
+    chosen = "distributed" if cluster else scheduler or choose_scheduler()
     count = workers or workers_available()
     tasks, names = _band_tasks(ctx, tally, window_pixels)
     started = time.perf_counter()
-    with Engine(chosen, count) as engine:
+    address = cluster if cluster and cluster != "local" else None
+    with Engine(chosen, count, address) as engine:
         partials, files = band_statistics(tasks, engine)
         masks = _mask_classes([ctx.raster_source(r.href) for r in tally.masks], engine)
     seconds = time.perf_counter() - started

@@ -24,13 +24,14 @@ SCHEDULERS = ("threads", "processes", "distributed", "sync")
 class Engine:
     """Computes Dask collections with one scheduler and ``workers`` workers."""
 
-    def __init__(self, scheduler: str, workers: int) -> None:
+    def __init__(self, scheduler: str, workers: int, address: str | None = None) -> None:
         if scheduler not in SCHEDULERS:
             raise InputError(
                 f"unknown Dask scheduler {scheduler!r}", hint=f"use one of {', '.join(SCHEDULERS)}"
             )
         self.scheduler = scheduler
         self.workers = max(1, workers)
+        self.address = address  # a running scheduler's (``distributed`` only)
         self._pool: ProcessPoolExecutor | None = None
         self._cluster: Any = None
         self._client: Any = None
@@ -50,7 +51,8 @@ class Engine:
         """Stop the worker processes or the cluster, if any were started."""
         if self._client is not None:
             self._client.close()
-            self._cluster.close()
+            if self._cluster is not None:
+                self._cluster.close()
             self._client = self._cluster = None
         if self._pool is not None:
             self._pool.shutdown()
@@ -72,6 +74,16 @@ class Engine:
         return value
 
     def _distributed(self) -> Any:
+        if self._client is None and self.address:
+            from distributed import Client
+
+            try:
+                self._client = Client(self.address, timeout=10)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot reach the Dask scheduler at {self.address}: {exc}",
+                    hint="start it (`dask scheduler`) and its workers, or drop --cluster",
+                ) from None
         if self._client is None:
             from distributed import Client, LocalCluster
 

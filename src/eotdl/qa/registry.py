@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from eotdl.errors import InputError
 from eotdl.qa.checks.assets import check_assets, check_label_sources
+from eotdl.qa.checks.labelling import check_labelling
 from eotdl.qa.checks.labels import check_classes
 from eotdl.qa.checks.leakage import check_duplicates, check_leakage
 from eotdl.qa.checks.metadata import check_card, check_datetime, check_schema, check_splits
@@ -44,6 +45,7 @@ CHECKS: tuple[Check, ...] = (
     Check("duplicates", check_duplicates, "no duplicate ids or duplicate imagery"),
     Check("empty", check_empty, "imagery is not all nodata, nor one constant value"),
     Check("datetime", check_datetime, "every item has a plausible datetime"),
+    Check("labelling", check_labelling, "label files applied, and how far annotators agreed"),
 )
 
 

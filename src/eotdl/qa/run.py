@@ -31,6 +31,7 @@ def run_qa(
     *,
     scheduler: str | None = None,
     workers: int | None = None,
+    cluster: str | None = None,
 ) -> QAReport:
     """Check dataset ``name`` of ``lab``, compute its level and EDA, and write the report."""
     selected = select(checks, skip)
@@ -58,7 +59,7 @@ def run_qa(
         from eotdl.qa.eda import compute_eda
         from eotdl.qa.plots import write_plots
 
-        report.eda = compute_eda(ctx, scheduler=scheduler, workers=workers)
+        report.eda = compute_eda(ctx, scheduler=scheduler, workers=workers, cluster=cluster)
         report.plots = write_plots(report.eda, folder)
     write_report(report, folder)
     report.output = folder

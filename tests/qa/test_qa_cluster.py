@@ -1,0 +1,52 @@
+"""QA's heavy part (band statistics and EDA) on a real Dask cluster: a scheduler and two worker
+processes on 127.0.0.1. The report equals the in-process run's, engine aside."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from access.accessdata import chips_lab
+from eotdl.catalog.compute import check_cluster, lab_cluster
+from eotdl.errors import InputError
+from eotdl.qa.run import run_qa
+
+
+def without_engine(report) -> dict:
+    data = report.to_dict()
+    data["eda"].pop("engine")
+    data.pop("generated_at", None)
+    return data
+
+
+@pytest.mark.slow
+def test_qa_on_a_cluster_equals_qa_here(dask_cluster, tmp_path):
+    lab = chips_lab(tmp_path, per_class=6, size=32)
+    here = run_qa(lab, "chips", output=tmp_path / "here", scheduler="threads")
+    there = run_qa(lab, "chips", output=tmp_path / "there", cluster=dask_cluster)
+    assert there.eda["engine"]["scheduler"] == "distributed"
+    assert there.eda["bands"] and there.eda["bands"] == here.eda["bands"]
+    assert json.dumps(without_engine(there), sort_keys=True) == json.dumps(
+        without_engine(here), sort_keys=True
+    )
+
+
+def test_the_lab_setting_and_bad_values(tmp_path):
+    (tmp_path / "eotdl.toml").write_text('[compute]\ncluster = "tcp://10.0.0.5:8786"\n')
+    assert lab_cluster(tmp_path) == "tcp://10.0.0.5:8786"
+    (tmp_path / "eotdl.toml").write_text('[compute]\ncluster = "somewhere"\n')
+    with pytest.raises(InputError, match="not a cluster"):
+        lab_cluster(tmp_path)
+    assert check_cluster("local") == "local"
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    lab = chips_lab(tmp_path, per_class=2)
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
+        run_qa(lab, "chips", output=tmp_path / "qa", cluster=f"tcp://127.0.0.1:{port}")
