@@ -109,6 +109,10 @@ class ObjectMissingError(StorageError):
     """There is no object at this key."""
 
 
+class ObjectExistsError(StorageError):
+    """A write that must not replace an object found one there (put-if-absent lost)."""
+
+
 class StoreUnavailableError(StorageError):
     """The store as a whole cannot be used (unreachable, credentials refused, disk full):
     a batch stops at the first such error instead of failing every file the same way."""

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eotdl.errors import InputError, StorageError
+from eotdl.errors import InputError
 from eotdl.storage import keys
 from eotdl.storage.hashcache import HashCache
 from eotdl.storage.hashing import sha256_and_size
 from eotdl.storage.objects import (
     Breaker,
+    ObjectExistsError,
     ObjectInfo,
     StoredObject,
     TransferError,
@@ -195,7 +196,7 @@ def put_named(
         source.confirm(sha, size)
     store.check(write=True)
     if not store._write(key, source, overwrite=overwrite, content_type=content_type):
-        raise StorageError(
+        raise ObjectExistsError(
             f"{store.href(key)} already exists",
             hint="pass overwrite=True to replace it, or choose another key",
         )
