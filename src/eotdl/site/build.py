@@ -31,7 +31,7 @@ from eotdl.catalog.credits import ledger
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
-from eotdl.catalog.staging import Stage
+from eotdl.catalog.staging import Stage, disk_full
 from eotdl.catalog.tree import TreeBuilder
 from eotdl.site import folderpages, pages
 from eotdl.site.contributors import contributors
@@ -170,10 +170,13 @@ def build_site(
         _static(stage, tree.key, writer)
         stage.commit()
         write_versions(lab, target)
-    except BaseException:
+    except BaseException as exc:
         if tree is not None:
             tree.close()
         stage.abort()
+        full = disk_full(exc, target)
+        if full is not None:
+            raise full from None
         raise
     summary.datasets = sum(1 for s in summaries if s.get("group") == "datasets")
     summary.models = sum(1 for s in summaries if s.get("group") == "models")
