@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 #: How long a lease lasts without renewal (a crashed holder blocks others this long at most).
 DEFAULT_TTL = 300.0
+#: Tokens of the leases this process holds now.
+_active: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,11 @@ class Holder:
         """Expired, or held by a process of this host that is gone."""
         if self.expires and (now or time.time()) > self.expires:
             return True
-        return self.host == socket.gethostname() and not pid_alive(self.pid)
+        if self.host != socket.gethostname():
+            return False
+        if self.pid == os.getpid():  # ours, from a lease this process could not release
+            return self.token not in _active
+        return not pid_alive(self.pid)
 
 
 def pid_alive(pid: int) -> bool:
@@ -102,6 +108,7 @@ class Lease:
         self.key = key
         self.holder = holder
         self.ttl = ttl
+        _active.add(holder.token)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="eotdl-lease", daemon=True)
         self._thread.start()
@@ -124,6 +131,7 @@ class Lease:
         """Remove the lease object if it is still ours."""
         self._stop.set()
         self._thread.join()
+        _active.discard(self.holder.token)
         with contextlib.suppress(Exception):
             current = _read(self.store, self.key)
             if current is not None and current.token == self.holder.token:
