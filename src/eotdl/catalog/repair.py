@@ -109,9 +109,9 @@ def repair_lab(
         )
         for check in checks:
             if check.status != "ok":
-                path = report.repaired.pop(check.key)
+                used = report.repaired.pop(check.key)
                 report.unrepaired.append(
-                    _note(todo[check.key], f"re-uploaded from {path} but: {check.message}")
+                    _note(todo[check.key], f"re-uploaded from {used} but: {check.message}")
                 )
     return report
 

@@ -174,9 +174,9 @@ def build_site(
         if tree is not None:
             tree.close()
         stage.abort()
-        full = disk_full(exc, target)
-        if full is not None:
-            raise full from None
+        no_space = disk_full(exc, target)
+        if no_space is not None:
+            raise no_space from None
         raise
     summary.datasets = sum(1 for s in summaries if s.get("group") == "datasets")
     summary.models = sum(1 for s in summaries if s.get("group") == "models")
