@@ -146,6 +146,20 @@ def _site(lab, count: int) -> None:
         (site / "data" / f"f{n:04d}.json").write_text(f'{{"n": {n}}}')
 
 
+def _wait_writable(store, seconds: float = 60.0) -> None:
+    """A restarted SeaweedFS answers lists before its filer takes writes: wait for one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            store.put_named("probe", b"x", overwrite=True)
+            store.delete("probe")
+            return
+        except StorageError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.mark.s3
 @pytest.mark.slow
 def test_publish_fails_fast_on_a_dead_store_and_the_rerun_sends_only_what_is_missing(
@@ -177,6 +191,7 @@ def test_publish_fails_fast_on_a_dead_store_and_the_rerun_sends_only_what_is_mis
     assert seconds < 30, f"publish took {seconds:.0f} s to give up on a dead store"
     s3_bucket.server.start()
     monkeypatch.setattr(store, "put_named", real_put)
+    _wait_writable(store)
     again = publish_site(lab, store, build=False, workers=4)
     assert again.uploaded <= 121 - 60  # the manifest recorded at least 60 files before the crash
     assert again.uploaded + again.skipped == 121

@@ -26,7 +26,7 @@ from eotdl.site.mediatypes import content_type
 from eotdl.storage import ObjectMissingError, ObjectStore, TransferFailure, open_store
 from eotdl.storage.hashcache import HashCache
 from eotdl.storage.hashing import sha256_and_size
-from eotdl.storage.lease import leased
+from eotdl.storage.lease import acquire_lease
 from eotdl.storage.objects import Breaker
 from eotdl.storage.transfer import run_parallel
 
@@ -161,8 +161,12 @@ def publish_site(
         )
     files = site_files(root)
     local = _hash_all(root, files, workers)
-    with leased(store, prefix + LOCK, f"the site at {shown}"):
-        _upload(store, prefix, root, files, local, summary, force, workers, say)
+    lease = acquire_lease(store, prefix + LOCK, f"the site at {shown}")
+    store_lost = False
+    try:
+        store_lost = _upload(store, prefix, root, files, local, summary, force, workers, say)
+    finally:
+        lease.release(remove=not store_lost)  # a dead store: do not wait on it again
     summary.seconds = time.perf_counter() - start
     if summary.failed:
         lines = [f"  {f.name}: {f.message}" for f in summary.failed[:10]]
@@ -184,10 +188,10 @@ def _upload(
     force: bool,
     workers: int,
     say: Callable[[str], None],
-) -> None:
+) -> bool:
     """Send what changed, recording it in the manifest as it goes (every ``FLUSH_EVERY``
     files and after each group), so a rerun after a crash sends only what is missing. The
-    first sign of a dead store stops the rest at once (the same policy as ingest)."""
+    first sign of a dead store stops the rest at once (the same policy as ingest); True then."""
     remote = {} if force else _read_manifest(store, prefix + MANIFEST)
     todo = sorted((rel for rel in files if remote.get(rel) != local[rel]), key=_order)
     gone = sorted(rel for rel in remote if rel not in local)
@@ -230,12 +234,13 @@ def _upload(
         if batch:
             flush()
     if breaker.error is not None:
-        return  # the store is gone: the last manifest written stands
+        return True  # the store is gone: the last manifest written stands
     if not summary.failed:
         store.delete_many(prefix + rel for rel in gone)
         summary.deleted = len(gone)
         held = local
     _write_manifest(store, prefix, held)
+    return False
 
 
 def _write_manifest(store: ObjectStore, prefix: str, files: dict[str, list[Any]]) -> None:

@@ -127,11 +127,15 @@ class Lease:
                     self.store.put_named(self.key, holder.to_bytes(), overwrite=True)
                     self.holder = holder
 
-    def release(self) -> None:
-        """Remove the lease object if it is still ours."""
+    def release(self, remove: bool = True) -> None:
+        """Stop renewing; remove the lease object if it is still ours (unless ``remove`` is
+        off, for a store known to be gone: the lease then expires, or is taken over at once
+        by a later process of this host)."""
         self._stop.set()
         self._thread.join()
         _active.discard(self.holder.token)
+        if not remove:
+            return
         with contextlib.suppress(Exception):
             current = _read(self.store, self.key)
             if current is not None and current.token == self.holder.token:
