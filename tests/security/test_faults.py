@@ -56,9 +56,9 @@ def _interrupt_ingest(lab_root: Path, source: Path, sig: int) -> int:
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    tmp = lab_root / ".eotdl" / "tmp"
+    patterns = (".eotdl/tmp/save-*/spool.ndjson", ".eotdl-save-*/spool.ndjson")  # now, before
     while time.monotonic() < deadline and process.poll() is None:
-        spools = list(tmp.glob("save-*/spool.ndjson")) if tmp.is_dir() else []
+        spools = [path for pattern in patterns for path in lab_root.glob(pattern)]
         if spools and spools[0].stat().st_size > 20_000:
             break
         time.sleep(0.005)
@@ -81,10 +81,11 @@ def lab_with_dataset(tmp_path):
     return lab, source
 
 
-def test_sigterm_mid_ingest_cleans_up_and_leaves_the_dataset_unchanged(lab_with_dataset):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_mid_ingest_cleans_up_and_leaves_the_dataset_unchanged(lab_with_dataset, sig):
     lab, source = lab_with_dataset
     before = _snapshot(lab.root)
-    status = _interrupt_ingest(lab.root, source, signal.SIGTERM)
+    status = _interrupt_ingest(lab.root, source, sig)
     assert status != 0
     assert _litter(lab.root, before) == []
     assert list((lab.root / ".eotdl" / "tmp").iterdir()) == []
