@@ -168,7 +168,7 @@ def test_publish_fails_fast_on_a_dead_store_and_the_rerun_sends_only_what_is_mis
 ):
     import eotdl.site.publish as publish
 
-    monkeypatch.setattr(publish, "FLUSH_EVERY", 20)
+    monkeypatch.setattr(publish, "FLUSH_EVERY", 20, raising=False)
     lab = init_lab(tmp_path / "lab")
     _site(lab, 120)
     store = open_store(s3_bucket.url, endpoint_url=s3_bucket.endpoint_url)
