@@ -15,7 +15,7 @@ import pytest
 
 from eotdl.catalog.lab import init_lab
 from eotdl.errors import StorageError
-from eotdl.site.publish import MANIFEST, publish_site
+from eotdl.site.publish import LOCK, MANIFEST, publish_site
 from eotdl.storage import open_store
 from rastergen import write_tif
 
@@ -198,6 +198,57 @@ def test_publish_fails_fast_on_a_dead_store_and_the_rerun_sends_only_what_is_mis
     assert again.uploaded + again.skipped == 121
     assert publish_site(lab, store, build=False).uploaded == 0
     assert store.head(MANIFEST) is not None
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_a_publisher_killed_midway_is_resumed_by_the_next_one(s3_bucket, tmp_path):
+    """SIGKILL `eotdl publish` once its manifest records some files; the next run takes over
+    the dead publisher's lease at once and sends only what is missing; a second publisher
+    while one runs gets exit status 75."""
+    import json
+
+    lab = init_lab(tmp_path / "lab")
+    _site(lab, 1500)
+    env = dict(os.environ, AWS_ENDPOINT_URL=s3_bucket.endpoint_url)
+    command = [*EOTDL, "publish", "--no-build", "--to", s3_bucket.url]
+    process = subprocess.Popen(
+        command, cwd=lab.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    client = s3_bucket.server.client()
+    key = s3_bucket.url.split("/", 3)[3] + "/" + MANIFEST
+    recorded = 0
+    busy = None
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if busy is None and _exists(client, s3_bucket.bucket, key.replace(MANIFEST, LOCK)):
+            busy = subprocess.run(command, cwd=lab.root, env=env, capture_output=True, text=True)
+        try:
+            body = client.get_object(Bucket=s3_bucket.bucket, Key=key)["Body"].read()
+            recorded = len(json.loads(body)["files"])
+        except Exception:
+            recorded = 0
+        if recorded >= 200:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the publish ended before it could be killed"
+    process.kill()
+    process.wait()
+    assert busy is not None and busy.returncode == 75, busy.stderr
+    assert "is busy (being written by pid" in busy.stderr
+    store = open_store(s3_bucket.url, endpoint_url=s3_bucket.endpoint_url)
+    again = publish_site(lab, store, build=False)
+    assert again.skipped >= recorded >= 200
+    assert again.uploaded + again.skipped == 1501
+    assert publish_site(lab, store, build=False).uploaded == 0
+
+
+def _exists(client, bucket: str, key: str) -> bool:
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+        return True
+    except Exception:
+        return False
 
 
 def test_publish_gives_up_at_once_on_an_endpoint_that_is_not_there(tmp_path, monkeypatch):
