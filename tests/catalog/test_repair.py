@@ -110,3 +110,21 @@ def test_repair_on_seaweedfs(tmp_path, s3_bucket):
     report = repair_lab(lab, progress=False)
     assert report.passed and list(report.repaired) == [key]
     assert verify_lab(lab, progress=False).passed
+
+
+def test_repair_makes_derived_chips_again_from_the_recipe(tmp_path):
+    from eotdl.builders.repair import repair_store
+
+    lab = init_lab(tmp_path / "lab")
+    source = tmp_path / "src"
+    write_tif(source / "scene_20230101.tif", seed=1, size=16)
+    ingest(lab, "rasters", str(source), "chips", {"chip_size": 8}, progress=False)
+    keys = _keys(lab)
+    assert len(keys) == 4  # four chips: none of them is a file of the source folder
+    _damage(lab, keys[2])
+    open_lab_store(lab).delete(keys[3])
+    assert not repair_lab(lab, progress=False).passed  # the sources alone cannot help
+    report = repair_store(lab, progress=False)
+    assert report.passed and sorted(report.repaired) == keys[2:]
+    assert verify_lab(lab, progress=False).passed
+    assert list((lab.root / ".eotdl" / "tmp").iterdir()) == []

@@ -11,7 +11,7 @@ them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import yaml
 
 from eotdl.catalog.assets import AssetProblem, iter_lab_assets, verify_lab
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.locks import scratch
 from eotdl.catalog.store import open_lab_store
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore
@@ -27,6 +28,8 @@ from eotdl.storage.hashing import sha256_and_size
 from eotdl.storage.keys import sha256_of_key
 
 REPAIRABLE = ("missing", "corrupt")
+#: Makes a dataset's local files again into a scratch folder and yields their paths.
+Rebuild = Callable[[Lab, str, Path], Iterable[Path]]
 
 
 @dataclass
@@ -63,11 +66,14 @@ def repair_lab(
     from_dirs: Iterable[str | os.PathLike[str]] = (),
     *,
     store: ObjectStore | None = None,
+    rebuild: Rebuild | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> RepairReport:
     """Re-upload the missing or corrupt objects of datasets ``names`` (default: all) from the
-    files whose bytes they must hold, found in the datasets' sources or ``from_dirs``."""
+    files whose bytes they must hold, found in the datasets' sources or ``from_dirs``, and
+    else among the files ``rebuild(lab, dataset, workdir)`` makes again (builders pass it:
+    the catalog cannot run a builder itself)."""
     store = store or open_lab_store(lab)
     wanted_names = set(names)
     for name in wanted_names:
@@ -91,18 +97,33 @@ def repair_lab(
         return report
     sizes = _declared_sizes(lab, store, set(todo))
     by_sha = {str(sha256_of_key(key)): key for key in todo}
+    wanted_sizes = {sizes[k] for k in todo if k in sizes}
     folders = [Path(d) for d in from_dirs] + _recipe_sources(lab, todo.values())
-    found = _find(folders, by_sha, {sizes[k] for k in todo if k in sizes}, report)
-    for key, problem in todo.items():
-        path = found.get(key)
-        if path is None:
-            report.unrepaired.append(
-                _note(problem, "no file with its bytes in " + (", ".join(report.searched) or
-                      "any source folder") + "; pass the folder holding it with --from DIR")
-            )  # fmt: skip
-            continue
+    found = _find(folders, by_sha, wanted_sizes, report)
+    for key, path in found.items():
         store.put_named(key, path, overwrite=True)
         report.repaired[key] = str(path)
+    left = {k: p for k, p in todo.items() if k not in found}
+    if left and rebuild is not None:  # files a builder derived: make them again, in scratch
+        for dataset in sorted({d for p in left.values() for d in _datasets_of(p)}):
+            missing = {sha: key for sha, key in by_sha.items() if key in left}
+            if not missing:
+                break
+            try:
+                with scratch(lab, f"repair-{dataset}-") as workdir:
+                    report.searched.append(f"a rebuild of {dataset}")
+                    made = rebuild(lab, dataset, workdir)
+                    for key, path in _match(made, missing, wanted_sizes, report).items():
+                        store.put_named(key, path, overwrite=True)
+                        report.repaired[key] = f"a rebuild of {dataset}"
+                        left.pop(key, None)
+            except InputError as exc:  # the recipe cannot run here (its source is gone…)
+                report.searched[-1] += f" (not possible: {exc.message})"
+    for problem in left.values():
+        report.unrepaired.append(
+            _note(problem, "no file with its bytes in " + (", ".join(report.searched) or
+                  "any source folder") + "; pass the folder holding it with --from DIR")
+        )  # fmt: skip
     if report.repaired:  # check what was written, as verify would
         checks = store.verify_objects(
             ((k, None, sizes.get(k)) for k in report.repaired), workers=workers, progress=False
@@ -169,24 +190,47 @@ def _find(
         if len(found) == len(by_sha):
             break
         report.searched.append(str(folder))
-        for path in _files(folder):
-            try:
-                size = path.stat().st_size
-            except OSError:
-                continue
-            if sizes and size not in sizes:
-                continue
-            try:
-                sha, _ = sha256_and_size(path)
-            except OSError:
-                continue
-            report.hashed += 1
-            key = by_sha.get(sha)
-            if key is not None and key not in found:
-                found[key] = path
-                if len(found) == len(by_sha):
-                    break
+        rest = {sha: key for sha, key in by_sha.items() if key not in found}
+        found.update(_match(_files(folder), rest, sizes, report))
     return found
+
+
+def _match(
+    paths: Iterable[Path], by_sha: dict[str, str], sizes: set[int], report: RepairReport
+) -> dict[str, Path]:
+    """key -> the first of ``paths`` holding its bytes (only files of the sizes wanted are
+    hashed); stops reading ``paths`` once every key is found."""
+    found: dict[str, Path] = {}
+    if not by_sha:
+        return found
+    for path in paths:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        if sizes and size not in sizes:
+            continue
+        try:
+            sha, _ = sha256_and_size(path)
+        except OSError:
+            continue
+        report.hashed += 1
+        key = by_sha.get(sha)
+        if key is not None and key not in found:
+            found[key] = path
+            if len(found) == len(by_sha):
+                break
+    return found
+
+
+def _datasets_of(problem: AssetProblem) -> list[str]:
+    """The datasets (not models) whose items use the object."""
+    names = []
+    for where in problem.where:
+        parts = where.split("/", 2)
+        if len(parts) == 3 and parts[0] == "datasets":
+            names.append(parts[1])
+    return names
 
 
 def _files(folder: Path) -> Iterable[Path]:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from eotdl.catalog.assets import DEFAULT_GRACE, VerifyReport, plan_gc, run_gc, verify_lab
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.repair import RepairReport, repair_lab
+from eotdl.catalog.repair import RepairReport
 from eotdl.catalog.store import open_lab_store
 from eotdl.cli.output import console, emit_json
 from eotdl.errors import InputError
@@ -186,7 +186,9 @@ def repair(
     The right bytes are found by their SHA-256 in each dataset's recorded source
     (recipe.yaml) and in the --from folders. Exits non-zero if some object stays broken.
     """
-    report = repair_lab(
+    from eotdl.builders.repair import repair_store
+
+    report = repair_store(
         _lab(lab_dir),
         names,
         from_dirs,
