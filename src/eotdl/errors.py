@@ -41,3 +41,13 @@ class StorageError(EotdlError):
 
 class LabError(EotdlError):
     """The lab on disk is missing or inconsistent."""
+
+
+class BusyError(EotdlError):
+    """Another writer holds the lock on what we were about to write: retry later.
+
+    Exits with 75 (``EX_TEMPFAIL``), distinct from the 1 of other errors, so a script can
+    tell "try again" from "fix something".
+    """
+
+    exit_code = 75

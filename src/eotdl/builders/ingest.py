@@ -8,8 +8,6 @@ the same asset checksums.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from eotdl.builders.base import ML_AOI_EXT, PROCESSING_EXT, Builder
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.lab import Lab, check_name
+from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.save import SaveResult, save_dataset
 from eotdl.errors import InputError
 
@@ -72,11 +71,9 @@ def ingest(
     if missing and not any(c in source for c in "*?["):
         raise InputError(f"source {source} does not exist")
     resolved = source if _is_remote(source) else os.path.abspath(source)
-    work_root = lab.root / ".eotdl" / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{dataset}-", dir=work_root))
     options = _absolute_paths(cls, dict(options or {}), Path.cwd())
-    try:
+    # One writer per dataset: a second ingest into it is refused (BusyError, exit 75).
+    with dataset_lock(lab, dataset), scratch(lab, f"ingest-{dataset}-") as workdir:
         builder = cls(source=resolved, dataset=dataset, workdir=workdir, **options)
         items: Iterator[dict[str, Any]] = builder.items()
         if spec is not None:
@@ -102,8 +99,6 @@ def ingest(
             recipe,
             progress=progress,
         )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return IngestResult(dataset, kind, saved)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from eotdl.catalog.card import Card, write_card
 from eotdl.catalog.dataset import COLLECTION, ITEMS, RECIPE, DatasetFolder
 from eotdl.catalog.extent import ExtentAccumulator
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.store import asset_href, open_lab_store
 from eotdl.errors import InputError
 
@@ -71,8 +71,7 @@ def save_dataset(
     put statistics over all its items in it).
     """
     folder = lab.dataset(name)
-    workdir = Path(tempfile.mkdtemp(prefix=".eotdl-save-", dir=lab.root))
-    try:
+    with dataset_lock(lab, name), scratch(lab, f"save-{name}-") as workdir:
         spool = workdir / "spool.ndjson"
         files: dict[str, None] = {}
         count = _spool(items, spool, files, transform, progress)
@@ -109,9 +108,7 @@ def save_dataset(
             (staging / RECIPE).write_text(
                 yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True), encoding="utf-8"
             )
-        _replace_folder(staging, folder.path)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        _replace_folder(staging, folder.path, workdir / "old")
     return SaveResult(folder, count, summary.sent, summary.skipped, summary.bytes, splits)
 
 
@@ -208,12 +205,16 @@ def _collection(
     return collection
 
 
-def _replace_folder(staging: Path, target: Path) -> None:
+def _replace_folder(staging: Path, target: Path, old: Path) -> None:
+    """Swap ``staging`` in for ``target``; the previous folder goes to ``old`` (in scratch)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
+    moved = False
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        moved = True
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if moved:
+            os.replace(old, target)
+        raise

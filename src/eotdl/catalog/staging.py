@@ -227,6 +227,18 @@ class Stage:
                         journal)  # fmt: skip
 
 
+def disk_full(exc: BaseException, target: Path) -> LabError | None:
+    """A clear error for a write that ran out of space (or quota), else None."""
+    if not isinstance(exc, OSError):
+        return None
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT) and "No space left" not in str(exc):
+        return None
+    return LabError(
+        f"no space left on the device holding {target}; nothing was changed there",
+        hint="free some space (or build into another folder with -o) and run it again",
+    )
+
+
 def _rename(source: Path, dest: Path, journal: list[tuple[Path, Path]]) -> None:
     os.rename(source, dest)
     journal.append((source, dest))

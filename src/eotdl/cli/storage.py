@@ -12,6 +12,7 @@ from rich.table import Table
 
 from eotdl.catalog.assets import DEFAULT_GRACE, VerifyReport, plan_gc, run_gc, verify_lab
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.repair import RepairReport
 from eotdl.catalog.store import open_lab_store
 from eotdl.cli.output import console, emit_json
 from eotdl.errors import InputError
@@ -146,8 +147,9 @@ def _show_verify(report: VerifyReport) -> None:
             table.add_row(f"[red]{p.status}", p.key, p.message, "\n".join(p.where))
         console.print(table)
         console.print(
-            "[red]verify failed[/]: re-upload the missing or damaged files"
-            " (run the builder or `eotdl ingest` again)"
+            "[red]verify failed[/]: run `eotdl storage repair` to re-upload the missing or"
+            " damaged objects from their source files (add `--from DIR` for files kept"
+            " elsewhere)"
         )
     else:
         console.print("[green]every referenced object is present and intact[/]")
@@ -156,6 +158,64 @@ def _show_verify(report: VerifyReport) -> None:
             f"{_count(len(report.unreferenced), 'object')} not referenced by the current datasets"
             " (older versions may still use them; `eotdl storage gc` knows)"
         )
+
+
+@storage.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--from",
+    "from_dirs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A folder (or file) holding the original files; may be given several times.",
+)
+@lab_option
+@json_option
+@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+def repair(
+    names: tuple[str, ...],
+    from_dirs: tuple[Path, ...],
+    lab_dir: Path | None,
+    as_json: bool,
+    workers: int,
+    no_progress: bool,
+) -> None:
+    """Re-upload the missing or damaged objects of datasets NAMES (default: all).
+
+    The right bytes are found by their SHA-256 in each dataset's recorded source
+    (recipe.yaml) and in the --from folders. Exits non-zero if some object stays broken.
+    """
+    from eotdl.builders.repair import repair_store
+
+    report = repair_store(
+        _lab(lab_dir),
+        names,
+        from_dirs,
+        workers=workers,
+        progress=not (as_json or no_progress),
+    )
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _show_repair(report)
+    if not report.passed:
+        raise SystemExit(1)
+
+
+def _show_repair(report: RepairReport) -> None:
+    console.print(
+        f"{report.store}: {report.problems} broken objects, {len(report.repaired)} repaired,"
+        f" {len(report.unrepaired)} left ({report.hashed} local files hashed)"
+    )
+    for key, path in sorted(report.repaired.items()):
+        console.print(f"  [green]repaired[/] {key}  from {path}")
+    for p in report.unrepaired:
+        console.print(f"  [red]{p.status}[/] {p.key}: {p.message}")
+        for where in p.where:
+            console.print(f"      used at {where}")
+    if report.passed:
+        console.print("[green]every referenced object is present and intact[/]")
 
 
 @storage.command()

@@ -32,7 +32,7 @@ from eotdl.catalog.croissant import stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
-from eotdl.catalog.staging import Stage
+from eotdl.catalog.staging import Stage, disk_full
 from eotdl.catalog.tree import TreeBuilder
 from eotdl.site import folderpages, pages
 from eotdl.site.contributors import contributors
@@ -173,10 +173,13 @@ def build_site(
         stage.commit()
         write_versions(lab, target)
         write_site_cards(lab, target)  # Croissant cards beside each version (catalog.croissant)
-    except BaseException:
+    except BaseException as exc:
         if tree is not None:
             tree.close()
         stage.abort()
+        no_space = disk_full(exc, target)
+        if no_space is not None:
+            raise no_space from None
         raise
     summary.datasets = sum(1 for s in summaries if s.get("group") == "datasets")
     summary.models = sum(1 for s in summaries if s.get("group") == "models")

@@ -26,9 +26,15 @@ from eotdl.site.mediatypes import content_type
 from eotdl.storage import ObjectMissingError, ObjectStore, TransferFailure, open_store
 from eotdl.storage.hashcache import HashCache
 from eotdl.storage.hashing import sha256_and_size
+from eotdl.storage.lease import acquire_lease
+from eotdl.storage.objects import Breaker
 from eotdl.storage.transfer import run_parallel
 
 MANIFEST = ".eotdl-publish.json"
+#: The lease a publisher holds on its target (a second publisher is told it is busy).
+LOCK = ".eotdl-publish.lock"
+#: Files sent between two writes of the manifest.
+FLUSH_EVERY = 200
 LAB_STORE_PREFIX = "site/"
 
 
@@ -155,48 +161,93 @@ def publish_site(
         )
     files = site_files(root)
     local = _hash_all(root, files, workers)
+    lease = acquire_lease(store, prefix + LOCK, f"the site at {shown}")
+    store_lost = False
+    try:
+        store_lost = _upload(store, prefix, root, files, local, summary, force, workers, say)
+    finally:
+        lease.release(remove=not store_lost)  # a dead store: do not wait on it again
+    summary.seconds = time.perf_counter() - start
+    if summary.failed:
+        lines = [f"  {f.name}: {f.message}" for f in summary.failed[:10]]
+        raise StorageError(
+            f"{len(summary.failed)} of {summary.uploaded + len(summary.failed)} files failed"
+            f" to upload to {shown}:\n" + "\n".join(lines),
+            hint="run `eotdl publish` again: what was uploaded is skipped",
+        )
+    return summary
+
+
+def _upload(
+    store: ObjectStore,
+    prefix: str,
+    root: Path,
+    files: list[str],
+    local: dict[str, list[Any]],
+    summary: PublishSummary,
+    force: bool,
+    workers: int,
+    say: Callable[[str], None],
+) -> bool:
+    """Send what changed, recording it in the manifest as it goes (every ``FLUSH_EVERY``
+    files and after each group), so a rerun after a crash sends only what is missing. The
+    first sign of a dead store stops the rest at once (the same policy as ingest); True then."""
     remote = {} if force else _read_manifest(store, prefix + MANIFEST)
     todo = sorted((rel for rel in files if remote.get(rel) != local[rel]), key=_order)
     gone = sorted(rel for rel in remote if rel not in local)
     summary.skipped = len(files) - len(todo)
     say(f"{len(todo)} files to upload, {summary.skipped} unchanged, {len(gone)} to delete")
     store.check(write=True)
-    uploaded: dict[str, list[Any]] = {rel: remote[rel] for rel in files if rel not in todo}
+    # What the target holds: kept up to date as files arrive (entries of files being replaced
+    # are dropped first, so a crash mid-way never records an old hash for a new file).
+    held: dict[str, list[Any]] = {rel: v for rel, v in remote.items() if rel not in todo}
+    breaker = Breaker()
+    since_flush = 0
 
     def upload(rel: str) -> None:
         store.put_named(prefix + rel, root / rel, content_type=content_type(rel), overwrite=True)
+
+    def flush() -> None:
+        nonlocal since_flush
+        _write_manifest(store, prefix, held)
+        since_flush = 0
 
     for group in (1, 2, 3):
         batch = [rel for rel in todo if _order(rel)[0] == group]
 
         def done(rel: str, _: None, exc: BaseException | None) -> None:
+            nonlocal since_flush
             if exc is not None:
                 message = exc.message if isinstance(exc, StorageError | InputError) else str(exc)
                 summary.failed.append(TransferFailure(rel, message))
                 return
             summary.uploaded += 1
             summary.bytes += int(local[rel][1])
-            uploaded[rel] = local[rel]
+            held[rel] = local[rel]
+            since_flush += 1
+            if since_flush >= FLUSH_EVERY and breaker.error is None:
+                flush()
 
-        run_parallel(batch, upload, workers, done)
+        run_parallel(batch, breaker.guard(upload), workers, done)
         if summary.failed:
             break
+        if batch:
+            flush()
+    if breaker.error is not None:
+        return True  # the store is gone: the last manifest written stands
     if not summary.failed:
         store.delete_many(prefix + rel for rel in gone)
         summary.deleted = len(gone)
-    manifest = {"format": 1, "files": uploaded if summary.failed else local}
+        held = local
+    _write_manifest(store, prefix, held)
+    return False
+
+
+def _write_manifest(store: ObjectStore, prefix: str, files: dict[str, list[Any]]) -> None:
+    manifest = {"format": 1, "files": files}
     store.put_named(
         prefix + MANIFEST,
         canonical.dumps(manifest) + b"\n",
         content_type="application/json",
         overwrite=True,
     )
-    summary.seconds = time.perf_counter() - start
-    if summary.failed:
-        lines = [f"  {f.name}: {f.message}" for f in summary.failed[:10]]
-        raise StorageError(
-            f"{len(summary.failed)} of {len(todo)} files failed to upload to {shown}:\n"
-            + "\n".join(lines),
-            hint="run `eotdl publish` again: what was uploaded is skipped",
-        )
-    return summary

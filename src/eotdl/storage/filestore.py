@@ -1,8 +1,9 @@
 """The folder backend (``file://``): the embedded default, a store inside the lab.
 
-Objects are written to a temporary name beside their final path, verified, flushed, then
+Objects are written to a temporary file in ``<root>/.eotdl-tmp/``, verified, flushed, then
 linked into place with ``os.link``, which never replaces an existing object; a failed write
-leaves nothing visible.
+leaves nothing visible. Temporary files carry their writer's host and pid: those of a writer
+that was killed are removed by the next one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import datetime as dt
 import errno
 import os
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,11 +24,15 @@ from eotdl.errors import InputError, StorageError
 from eotdl.storage.base import ObjectStore
 from eotdl.storage.hashing import CHUNK
 from eotdl.storage.keys import check_key
+from eotdl.storage.lease import pid_alive
 from eotdl.storage.objects import ObjectInfo, ObjectMissingError, Sink, StoreUnavailableError
 from eotdl.storage.source import UploadSource
 from eotdl.storage.transfer import TransferOptions
 
 TMP_SUFFIX = ".eotdl-tmp"
+#: The folder (at the store's root) holding the writes in progress.
+TMP_DIR = ".eotdl-tmp"
+_HOST = socket.gethostname().replace("-", "_")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -69,6 +75,7 @@ class FileStore(ObjectStore):
                 f"the store folder {self.root} is not writable",
                 hint="fix its permissions, or set [store] url in eotdl.toml to another folder",
             )
+        remove_stale_writes(self.root / TMP_DIR)
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -95,7 +102,8 @@ class FileStore(ObjectStore):
         named = []
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                named.append((entry.name + "/", entry))
+                if entry.name != TMP_DIR:
+                    named.append((entry.name + "/", entry))
             elif entry.is_file() and not entry.name.endswith(TMP_SUFFIX):
                 named.append((entry.name, entry))
         for name, entry in sorted(named, key=lambda pair: pair[0]):
@@ -174,8 +182,9 @@ class FileStore(ObjectStore):
         tmp = ""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            (self.root / TMP_DIR).mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=TMP_SUFFIX, dir=target.parent
+                prefix=f"{_HOST}-{os.getpid()}-", suffix=TMP_SUFFIX, dir=self.root / TMP_DIR
             )
             os.fchmod(fd, 0o666 & ~_UMASK)
             for chunk in source.chunks():
@@ -200,6 +209,23 @@ class FileStore(ObjectStore):
 
     def _is_transient(self, exc: BaseException) -> bool:
         return False
+
+
+def remove_stale_writes(folder: Path) -> int:
+    """Remove the temporary files of writers of this host that no longer run."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        host, _, rest = entry.name.partition("-")
+        pid = rest.split("-", 1)[0]
+        if host == _HOST and pid.isdigit() and not pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def _link_new(tmp: str, target: Path) -> bool:

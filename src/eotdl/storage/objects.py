@@ -63,6 +63,8 @@ class TransferSummary:
     failed: list[TransferFailure] = field(default_factory=list)
     bytes: int = 0
     seconds: float = 0.0
+    #: Damaged objects (wrong size in the store) replaced by the right bytes.
+    repaired: int = 0
 
     @property
     def rate(self) -> float:
@@ -107,6 +109,10 @@ class Usage:
 
 class ObjectMissingError(StorageError):
     """There is no object at this key."""
+
+
+class ObjectExistsError(StorageError):
+    """A write that must not replace an object found one there (put-if-absent lost)."""
 
 
 class StoreUnavailableError(StorageError):

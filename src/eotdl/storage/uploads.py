@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eotdl.errors import InputError, StorageError
+from eotdl.errors import InputError
 from eotdl.storage import keys
 from eotdl.storage.hashcache import HashCache
 from eotdl.storage.hashing import sha256_and_size
 from eotdl.storage.objects import (
     Breaker,
+    ObjectExistsError,
     ObjectInfo,
     StoredObject,
     TransferError,
@@ -56,21 +57,22 @@ def put_files(
         store.check(write=True)
     present = store.existing(by_key) if len(by_key) > 1 else _head_one(store, by_key)
     todo: list[tuple[str, UploadSource]] = []
+    damaged: set[str] = set()
     for key, group in by_key.items():
         info = present.get(key)
         if info is None:
             todo.append((key, group[0]))
         elif info.size != group[0].size:
-            message = (
-                f"the store holds {key} with {info.size} bytes instead of {group[0].size}:"
-                " it is corrupt; run `eotdl storage verify`"
-            )
-            summary.failed += [TransferFailure(s.name, message) for s in group]
+            # The stored object is damaged (its size is not that of the bytes its key names):
+            # we hold the right bytes, hashed, so they replace it. Only the size is compared
+            # here; `eotdl storage verify` re-hashes and `eotdl storage repair` fixes the rest.
+            damaged.add(key)
+            todo.append((key, group[0]))
         else:
             summary.skipped += len(group)
             for s in group:
                 summary.objects[s.name] = store.stored(key, s.sha256, s.size, False)
-    _upload_all(store, todo, by_key, workers, progress, summary)
+    _upload_all(store, todo, by_key, workers, progress, summary, damaged)
     summary.seconds = time.monotonic() - started
     if summary.failed:
         raise TransferError(summary)
@@ -139,15 +141,17 @@ def _upload_all(
     workers: int,
     progress: bool,
     summary: TransferSummary,
+    damaged: set[str] | None = None,
 ) -> None:
     if not todo:
         return
+    damaged = damaged or set()
     with ProgressBar("uploading", sum(s.size for _, s in todo), progress) as bar:
 
         def work(entry: tuple[str, UploadSource]) -> bool:
             key, source = entry
             return store._write(
-                key, source, overwrite=False, content_type=None, advance=bar.advance
+                key, source, overwrite=key in damaged, content_type=None, advance=bar.advance
             )
 
         def done(
@@ -158,6 +162,8 @@ def _upload_all(
             if exc is not None:
                 summary.failed += [TransferFailure(s.name, message_of(exc), exc) for s in group]
                 return
+            if written and key in damaged:
+                summary.repaired += 1
             if written:
                 summary.sent += 1
                 summary.skipped += len(group) - 1
@@ -195,7 +201,7 @@ def put_named(
         source.confirm(sha, size)
     store.check(write=True)
     if not store._write(key, source, overwrite=overwrite, content_type=content_type):
-        raise StorageError(
+        raise ObjectExistsError(
             f"{store.href(key)} already exists",
             hint="pass overwrite=True to replace it, or choose another key",
         )
