@@ -10,7 +10,6 @@ the dataset first (ids, classes, shapes inside chips): a bad file changes nothin
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from eotdl.catalog.labelfile import (
     label_target,
     read_label_file,
 )
+from eotdl.catalog.locks import scratch
 from eotdl.catalog.save import save_dataset
 from eotdl.errors import InputError
 
@@ -77,8 +77,7 @@ def apply_labels(
     latest = labels.latest()
     result = AppliedLabels(dataset, labels.task, labels.sha256)
     result.skipped = sum(1 for c in latest.values() if c.status != "labelled")
-    workdir = Path(tempfile.mkdtemp(prefix="labels-", dir=_tmp_dir(lab)))
-    try:
+    with scratch(lab, "labels-") as workdir:
 
         def items() -> Iterator[dict[str, Any]]:
             for item in folder.iter_items():
@@ -128,17 +127,7 @@ def apply_labels(
             keep_recipe=True,
             progress=progress,
         )
-    finally:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
     return result
-
-
-def _tmp_dir(lab: Lab) -> Path:
-    folder = lab.root / ".eotdl" / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _lineage(collection: dict[str, Any], labels: LabelFile, changed: int) -> None:
