@@ -32,7 +32,9 @@ from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
+from eotdl.catalog.store import link_objects
 from eotdl.catalog.tree import TreeBuilder
+from eotdl.errors import InputError
 from eotdl.site import folderpages, pages
 from eotdl.site.contributors import contributors
 from eotdl.site.folderpages import FolderPages
@@ -134,7 +136,7 @@ def build_site(
     def context_data(folder: DatasetFolder) -> bytes:
         return names_bytes if folder.path.parent == lab.models_dir else b""
 
-    stage = Stage(target)
+    stage = CheckedStage(target, local_needles(lab))
     tree: TreeBuilder | None = None
     try:
         tree = TreeBuilder(
@@ -168,8 +170,9 @@ def build_site(
         tree_summary = tree.finish()
         _site_pages(stage, site, summaries, writer, ledger(lab.root).totals())
         _static(stage, tree.key, writer)
+        link_objects(lab, stage.root, stage.target)
         stage.commit()
-        write_versions(lab, target)
+        check_versions(target, stage.needles, write_versions(lab, target))
     except BaseException:
         if tree is not None:
             tree.close()
@@ -253,3 +256,60 @@ def _static(stage: Stage, key: str, writer: FolderPages) -> None:
             stage.write_bytes(f"static/leaflet/images/{image.name}", image.read_bytes())
     stage.write_bytes("static/.key", key.encode() + b"\n")
     writer.pages_written += 1
+
+
+# -- nothing local leaves the machine ---------------------------------------------------------
+
+
+def local_needles(lab: Lab) -> list[bytes]:
+    """What must never appear in a built site: ``file:`` URLs and the lab's absolute path."""
+    roots = {str(lab.root), str(lab.root.resolve())}
+    found = [b"file:/"]
+    for root in sorted(roots):
+        found.append(root.encode("utf-8"))
+        found.append(root.replace("/", "\\/").encode("utf-8"))  # as some JSON writes it
+    return found
+
+
+def leaked(data: bytes, needles: list[bytes]) -> bytes | None:
+    """The first needle in ``data``, or None."""
+    for needle in needles:
+        if needle in data:
+            return needle
+    return None
+
+
+def _leak_error(relative: str, needle: bytes) -> InputError:
+    what = "a file:// URL" if needle.startswith(b"file:") else "the lab's absolute path"
+    return InputError(
+        f"the site would publish {what}: {relative} contains {needle.decode(errors='replace')!r}",
+        hint="asset hrefs must point into the lab's store (relative, as `eotdl ingest` writes"
+        " them) or be public URLs; set [store] public_url in eotdl.toml for a store outside"
+        " the lab, and keep local paths out of cards and metadata",
+    )
+
+
+class CheckedStage(Stage):
+    """A stage that refuses any JSON or HTML file holding a local path or ``file:`` URL."""
+
+    def __init__(self, target: str | os.PathLike[str], needles: list[bytes]) -> None:
+        super().__init__(target)
+        self.needles = needles
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        if relative.endswith((".json", ".html", ".geojson", ".svg")):
+            needle = leaked(data, self.needles)
+            if needle is not None:
+                raise _leak_error(relative, needle)
+        super().write_bytes(relative, data)
+
+
+def check_versions(site: Path, needles: list[bytes], tags: list[str]) -> None:
+    """Scan the versioned trees just written (``NAME@VERSION`` tags) the same way."""
+    for tag in tags:
+        name, _, version = tag.partition("@")
+        folder = site / "datasets" / name / "v" / version
+        for path in [folder / "collection.json", *sorted(folder.glob("items/*.json"))]:
+            needle = leaked(path.read_bytes(), needles) if path.is_file() else None
+            if needle is not None:
+                raise _leak_error(path.relative_to(site).as_posix(), needle)
