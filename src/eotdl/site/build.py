@@ -29,6 +29,7 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.credits import ledger
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.install import install_line
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
@@ -90,6 +91,7 @@ def site_key(lab: Lab, site: pages.SiteInfo) -> str:
         site.base_url,
         site.tiles,
         site.generator,
+        site.install,
         leaflet_version,
         folderpages.PAGE_SIZE,
         folderpages.ITEM_PAGES_MAX,
@@ -113,7 +115,12 @@ def build_site(
     start = time.perf_counter()
     say = progress or (lambda _: None)
     target = Path(out) if out is not None else lab.site_dir
-    site = pages.SiteInfo(lab.config.title, lab.config.base_url, pages.tiles_from_environment())
+    site = pages.SiteInfo(
+        lab.config.title,
+        lab.config.base_url,
+        pages.tiles_from_environment(),
+        install=install_line(lab.config.site_install),
+    )
     summary = SiteSummary(target.resolve(), 0, 0, 0, 0.0)
     problems: dict[str, str] = {}
     for folder in lab.datasets():

@@ -87,7 +87,7 @@ def check_readers_reach(lab: Lab, store: ObjectStore, prefix: str) -> None:
     raise InputError(
         f"the site's assets are in the lab's store ({own.url}), which readers of"
         f" {store.url} cannot reach",
-        hint="add `public_url = \"https://…\"` (the URL readers read the store from) under"
+        hint='add `public_url = "https://…"` (the URL readers read the store from) under'
         " [store] in eotdl.toml and publish again, or publish to the lab's own store"
         " (`eotdl publish` with no --to)",
     )
