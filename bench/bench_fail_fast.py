@@ -84,8 +84,8 @@ def main() -> None:
         blob = work / "a.bin"
         blob.write_bytes(b"x")
         store = open_store("s3://bucket/lab", endpoint_url=f"http://127.0.0.1:{_closed_port()}")
-        rows.append(timed("S3 endpoint where nothing listens: upload", lambda: store.put_file(blob)))
-        rows.append(timed("S3 endpoint where nothing listens: head", lambda: store.head("x")))
+        rows.append(timed("S3 endpoint, nothing listens: upload", lambda: store.put_file(blob)))
+        rows.append(timed("S3 endpoint, nothing listens: head", lambda: store.head("x")))
     body = (
         "Seconds until the clear error (the tests check the message, not the time).\n\n"
         + table(["case", "seconds", "error"], rows)
