@@ -202,11 +202,16 @@ def _parquet_hrefs(data: bytes) -> Iterator[str]:
         yield from _stac_hrefs(item)
 
 
-def crawl(start: list[str], folder_index: bool = False) -> Crawl:
-    """Request every href reachable from ``start`` on the same origin (other origins are not
-    ours to check; ``file:`` URLs are recorded as leaks). ``folder_index``: a URL ending in
-    '/' means its ``index.html`` (what a bucket website does for a plain S3 endpoint)."""
-    origin = "{0.scheme}://{0.netloc}/".format(urllib.parse.urlsplit(start[0]))
+def _origin(url: str) -> str:
+    return "{0.scheme}://{0.netloc}/".format(urllib.parse.urlsplit(url))
+
+
+def crawl(start: list[str], folder_index: bool = False, also: tuple[str, ...] = ()) -> Crawl:
+    """Request every href reachable from ``start`` on the same origin, and on the origins of
+    ``also`` (the store's ``public_url``); other origins are not ours to check, ``file:`` URLs
+    are recorded as leaks. ``folder_index``: a URL ending in '/' means its ``index.html``
+    (what a bucket website does, and a plain S3 endpoint does not)."""
+    origins = tuple({_origin(start[0]), *(_origin(u) for u in also)})
     result = Crawl()
     queue = list(start)
     while queue:
@@ -238,7 +243,7 @@ def crawl(start: list[str], folder_index: bool = False) -> Crawl:
                 result.local.append(f"{url} -> {href}")
                 continue
             absolute = urllib.parse.urljoin(request, html.unescape(href)).split("#")[0]
-            if absolute.startswith(origin) and absolute not in result.statuses:
+            if absolute.startswith(origins) and absolute not in result.statuses:
                 queue.append(absolute)
     return result
 
@@ -337,9 +342,12 @@ def run_snippets(root_url: str, work: Path) -> list[str]:
     return ran
 
 
-def check_readers(root_url: str, work: Path, *, folder_index: bool = False) -> None:
-    """Everything a reader does with the site served at ``root_url``, asserted."""
-    found = crawl([root_url + "catalog.json", root_url + "index.html"], folder_index)
+def check_readers(
+    root_url: str, work: Path, *, folder_index: bool = False, also: tuple[str, ...] = ()
+) -> None:
+    """Everything a reader does with the site served at ``root_url``, asserted (``also``:
+    the other origins the site's hrefs may use, e.g. the store's ``public_url``)."""
+    found = crawl([root_url + "catalog.json", root_url + "index.html"], folder_index, also)
     assert not found.local, found.local[:5]
     assert not found.failures, dict(list(found.failures.items())[:10])
     versioned = [u for u in found.statuses if f"/datasets/{NAME}/v/" in u]
