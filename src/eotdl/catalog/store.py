@@ -13,6 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 from eotdl.catalog.lab import Lab
+from eotdl.errors import InputError
 from eotdl.storage import ObjectStore, StoredObject, open_store
 
 
@@ -151,6 +152,12 @@ class SiteHrefs:
         if key is not None and key.startswith(OBJECTS + "/"):
             fragment = urllib.parse.urlsplit(href).fragment
             return self.object_href(key, target_dir) + (f"#{fragment}" if fragment else "")
+        if href.startswith(("file:", "/")) or os.path.isabs(href):
+            raise InputError(
+                f"{source_dir}: the href {href!r} is a local path, which the site's readers"
+                " cannot reach",
+                hint="put the file in the lab's store (`eotdl ingest` does) or use a public URL",
+            )
         from eotdl.catalog.tree import rebase
 
         return rebase(href, source_dir, target_dir)
