@@ -165,7 +165,9 @@ def build_site(
                 say(f"{build.relative_dir}: {build.status} build, {build.count:,} items")
                 qa_result: QAResult | None = None
                 if build.group == "datasets":
-                    qa_result = read_qa(lab, build.folder, problems.get(build.name, ""))
+                    qa_result = lab_relative_qa(
+                        lab, read_qa(lab, build.folder, problems.get(build.name, ""))
+                    )
                     summary.qa[build.name] = qa_result.status
                 build.extra = writer.write(build, qa_result)
                 summary.folders_rebuilt += 1
@@ -266,6 +268,28 @@ def _static(stage: Stage, key: str, writer: FolderPages) -> None:
 
 
 # -- nothing local leaves the machine ---------------------------------------------------------
+
+
+def lab_relative_qa(lab: Lab, result: QAResult) -> QAResult:
+    """The QA report with the lab's absolute path taken out of its messages (a finding names
+    ``store/objects/…``, not ``/home/me/lab/store/objects/…``): QA runs where the lab is, the
+    site is read anywhere."""
+    prefixes = sorted({str(lab.root) + os.sep, str(lab.root.resolve()) + os.sep}, key=len)[::-1]
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            for prefix in prefixes:
+                value = value.replace(prefix, "")
+            return value
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    result.report = clean(result.report) if result.report is not None else None
+    result.message = clean(result.message)
+    return result
 
 
 def local_needles(lab: Lab) -> list[bytes]:
