@@ -86,9 +86,8 @@ def main() -> None:
         store = open_store("s3://bucket/lab", endpoint_url=f"http://127.0.0.1:{_closed_port()}")
         rows.append(timed("S3 endpoint, nothing listens: upload", lambda: store.put_file(blob)))
         rows.append(timed("S3 endpoint, nothing listens: head", lambda: store.head("x")))
-    body = (
-        "Seconds until the clear error (the tests check the message, not the time).\n\n"
-        + table(["case", "seconds", "error"], rows)
+    body = "Seconds until the clear error (the tests check the message, not the time).\n\n" + table(
+        ["case", "seconds", "error"], rows
     )
     write_section("fail-fast", "Clear errors, fast", "python bench/bench_fail_fast.py", body)
 

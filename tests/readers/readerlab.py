@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import urllib.error

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from readerlab import check_readers, get_every_version, make_reader_lab
-from s3server import SeaweedServer, use_test_credentials, weed_binary
 
 from eotdl.catalog.lab import Lab
 from eotdl.site.publish import publish_site
+from s3server import SeaweedServer, use_test_credentials, weed_binary
 
 pytestmark = pytest.mark.s3
 

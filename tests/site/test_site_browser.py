@@ -278,9 +278,7 @@ def test_crawl_finds_no_broken_link(served: RunningSite) -> None:
     assert checked > 60
 
 
-def test_home_of_a_thousand_datasets_renders(
-    browser: Any, tmp_path: Path, built_lab: Lab
-) -> None:
+def test_home_of_a_thousand_datasets_renders(browser: Any, tmp_path: Path, built_lab: Lab) -> None:
     site = tmp_path / "big"
     shutil.copytree(built_lab.site_dir / "static", site / "static")
     thumb = (built_lab.site_dir / "datasets/chips/thumbnail.svg").read_bytes()
