@@ -45,6 +45,9 @@ def test_store_hrefs_become_objects_under_the_site_root(tmp_path: Path) -> None:
     assert _asset(lab) == f"../../../{key}"
     assert (lab.site_dir / "datasets/ds/items" / _asset(lab)).read_bytes() == b"tif"
     assert objects_mount(lab.site_dir) == (lab.root / "store/objects").resolve()
+    build_site(lab, qa=False, full=True)  # the old site (and its link) is removed, the bytes stay
+    assert (lab.root / "store" / key).read_bytes() == b"tif"
+    assert (lab.site_dir / "datasets/ds/items" / _asset(lab)).read_bytes() == b"tif"
     row = SiteHrefs(lab, lab.site_dir)
     folder = lab.dataset("ds").path
     # a file:// URL or absolute path into the store follows the same rule
