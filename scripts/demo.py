@@ -211,7 +211,8 @@ def closing_commands(cwd: Path) -> list[str]:
     (the venv's eotdl by its path: a fresh shell has no activated venv)."""
     eotdl = _shown(Path(EOTDL).absolute(), cwd)
     lab = _shown(LAB, cwd)
-    return [f"{eotdl} preview --lab {lab}", f"{eotdl} serve --site {lab}"]
+    site = _shown(LAB / "_site", cwd)
+    return [f"{eotdl} preview --lab {lab}", f"{eotdl} serve --site {site}"]
 
 
 if __name__ == "__main__":

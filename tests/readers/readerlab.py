@@ -16,9 +16,11 @@ import html
 import io
 import json
 import os
+import posixpath
 import re
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,6 +38,7 @@ from gitlab import git
 from rastergen import write_tif
 
 NAME = "chips"
+MODEL = "chips-model"
 VERSIONS = ("1.0.0", "1.1.0")
 CLASSES = ["Forest", "River"]
 BIN = Path(sys.executable).parent
@@ -71,6 +74,23 @@ def _ingest(lab: Lab, source: Path, version: str) -> None:
     folder.write_collection(collection)
 
 
+def _model(lab: Lab) -> None:
+    """A model derived from the dataset: a link between lab documents, an asset in the store."""
+    from stacgen import collection, item
+
+    chip = next(lab.dataset(NAME).iter_items())
+    folder = lab.model(MODEL)
+    folder.write_collection(
+        {
+            **collection(MODEL),
+            "links": [{"rel": "derived_from", "href": f"../../datasets/{NAME}/collection.json"}],
+        }
+    )
+    weights = item("weights")
+    weights["assets"] = {"weights": dict(chip["assets"]["image"])}
+    folder.write_items([weights])
+
+
 def make_reader_lab(root: Path, store_url: str | None = None, **settings: str) -> Lab:
     """A git lab whose dataset ``chips`` has two tagged versions (2 then 3 chips a class).
 
@@ -91,6 +111,8 @@ def make_reader_lab(root: Path, store_url: str | None = None, **settings: str) -
         source = root / f"src-{version}"
         _chips(source, per_class=2 + n)
         _ingest(lab, source, version)
+        if n == 0:
+            _model(lab)
         git(lab.root, "add", "-A")
         git(lab.root, "commit", "-q", "-m", f"{NAME} {version}")
         tag_versions(lab)
@@ -117,6 +139,8 @@ def served(argv: list[str], pattern: str, cwd: Path | None = None) -> Iterator[s
                 break
         else:
             raise AssertionError(f"{argv[0]} did not start:\n{''.join(seen)}")
+        # keep reading what it logs, or a full pipe would stop the server mid-crawl
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         url = match.group(1)
         yield url if url.endswith("/") else url + "/"
     finally:
@@ -161,6 +185,9 @@ class Crawl:
 
     statuses: dict[str, int] = field(default_factory=dict)
     local: list[str] = field(default_factory=list)
+    #: relative hrefs that climb above the site root (a browser clamps them at the host's
+    #: root; they only work by chance)
+    escapes: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> dict[str, int]:
@@ -211,6 +238,7 @@ def crawl(start: list[str], folder_index: bool = False, also: tuple[str, ...] = 
     are recorded as leaks. ``folder_index``: a URL ending in '/' means its ``index.html``
     (what a bucket website does, and a plain S3 endpoint does not)."""
     origins = tuple({_origin(start[0]), *(_origin(u) for u in also)})
+    root_path = posixpath.dirname(urllib.parse.urlsplit(start[0]).path).rstrip("/") + "/"
     result = Crawl()
     queue = list(start)
     while queue:
@@ -241,10 +269,28 @@ def crawl(start: list[str], folder_index: bool = False, also: tuple[str, ...] = 
             if href.startswith("file:"):
                 result.local.append(f"{url} -> {href}")
                 continue
-            absolute = urllib.parse.urljoin(request, html.unescape(href)).split("#")[0]
+            href = html.unescape(href)
+            parts = urllib.parse.urlsplit(href)
+            if not parts.scheme and not parts.netloc and not href.startswith("/") and parts.path:
+                here = posixpath.dirname(urllib.parse.urlsplit(request).path)
+                climbed = _climb(here, parts.path)
+                if climbed.startswith("/..") or not climbed.startswith(root_path):
+                    result.escapes.append(f"{url} -> {href}")
+            absolute = urllib.parse.urljoin(request, href).split("#")[0]
             if absolute.startswith(origins) and absolute not in result.statuses:
                 queue.append(absolute)
     return result
+
+
+def _climb(folder: str, relative: str) -> str:
+    """``relative`` from ``folder`` without clamping at '/' (``/a`` + ``../../b`` = ``/../b``)."""
+    parts = [p for p in folder.split("/") if p]
+    for piece in relative.split("/"):
+        if piece == "..":
+            parts = parts[:-1] if parts and parts[-1] != ".." else [*parts, ".."]
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/" + "/".join(parts) + ("/" if relative.endswith("/") else "")
 
 
 # -- every reader -------------------------------------------------------------------------
@@ -348,6 +394,7 @@ def check_readers(
     the other origins the site's hrefs may use, e.g. the store's ``public_url``)."""
     found = crawl([root_url + "catalog.json", root_url + "index.html"], folder_index, also)
     assert not found.local, found.local[:5]
+    assert not found.escapes, found.escapes[:5]
     assert not found.failures, dict(list(found.failures.items())[:10])
     versioned = [u for u in found.statuses if f"/datasets/{NAME}/v/" in u]
     for version in VERSIONS:
@@ -357,7 +404,7 @@ def check_readers(
     assert len(assets) >= 6  # 6 chips (those of 1.0.0 are among them: same bytes, same key)
     collections, items, problems = walk_with_pystac_client(root_url + "catalog.json")
     assert not problems, problems[:5]
-    assert collections >= 1 + len(VERSIONS) and items >= 6 + 4 + 6
+    assert collections >= 2 + len(VERSIONS) and items >= 6 + 4 + 6 + 1
     counts = get_every_version(root_url, work / "get")
     assert counts == {NAME: 6, f"{NAME}@1.0.0": 4, f"{NAME}@1.1.0": 6}
     assert one_epoch(root_url) > 0

@@ -107,6 +107,7 @@ class SiteHrefs:
         self.lab = lab
         self.site_root = os.path.normpath(os.fspath(site_root))
         self.public_url = public_url(lab)
+        self.lab_root = os.path.normpath(os.fspath(lab.root))
         folder = file_store_dir(lab)
         self.store_dir = os.path.normpath(os.fspath(folder)) if folder is not None else None
         self._store: ObjectStore | None = None
@@ -160,7 +161,12 @@ class SiteHrefs:
             )
         from eotdl.catalog.tree import rebase
 
-        return rebase(href, source_dir, target_dir)
+        # the site mirrors the lab (datasets/<name>/, models/<name>/): a link between lab
+        # documents points to the same place in the site, never back into the lab
+        return rebase(href, self._in_site(os.fspath(source_dir)), target_dir)
+
+    def _in_site(self, source_dir: str) -> Path:
+        return Path(_mirrored(source_dir, self.lab_root, self.site_root))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -172,6 +178,14 @@ def _store_folder(folder: str, source_dir: str, store_dir: str) -> str | None:
     if relative == ".." or relative.startswith("../"):
         return None
     return relative + "/"
+
+
+@functools.lru_cache(maxsize=4096)
+def _mirrored(folder: str, lab_root: str, site_root: str) -> str:
+    relative = os.path.relpath(os.path.normpath(folder), lab_root)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return folder
+    return os.path.normpath(os.path.join(site_root, relative))
 
 
 @functools.lru_cache(maxsize=4096)

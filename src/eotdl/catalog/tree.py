@@ -45,7 +45,7 @@ STRUCTURAL = {"root", "self", "parent", "child", "item", "collection"}
 MANIFEST = ".eotdl-build.json"
 PARQUET = "items.parquet"
 #: Bumped whenever the bytes the tree writer produces change, so old outputs are not reused.
-TREE_FORMAT = 3
+TREE_FORMAT = 4
 _UNSAFE_ID = re.compile(r"[\x00-\x1f/\\]|^\.|^$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
 
