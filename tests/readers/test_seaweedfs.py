@@ -17,6 +17,7 @@ from eotdl.site.publish import publish_site
 from s3server import SeaweedServer, use_test_credentials, weed_binary
 
 pytestmark = pytest.mark.s3
+WARNINGS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,16 @@ def published(
             f"s3://{bucket}/lab",
             endpoint_url=anonymous_s3.endpoint_url,
         )
-        publish_site(lab, qa=False)
+        summary = publish_site(lab, qa=False)
+        assert summary.build is not None
+        WARNINGS.extend(summary.build.warnings)
         yield lab, f"{anonymous_s3.endpoint_url}/{bucket}/lab/"
+
+
+def test_the_build_says_where_its_hrefs_resolve(published: tuple[Lab, str]) -> None:
+    lab, _ = published
+    assert any("public_url" in w and "not a folder" in w for w in WARNINGS)
+    assert not (lab.site_dir / "objects").exists()
 
 
 def test_anonymous_reads_only(published: tuple[Lab, str]) -> None:

@@ -33,7 +33,7 @@ from eotdl.catalog.install import install_line
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
-from eotdl.catalog.store import link_objects
+from eotdl.catalog.store import link_objects, public_url
 from eotdl.catalog.tree import TreeBuilder
 from eotdl.errors import InputError
 from eotdl.site import folderpages, pages
@@ -179,7 +179,12 @@ def build_site(
         tree_summary = tree.finish()
         _site_pages(stage, site, summaries, writer, ledger(lab.root).totals())
         _static(stage, tree.key, writer)
-        link_objects(lab, stage.root, stage.target)
+        if not link_objects(lab, stage.root, stage.target) and not public_url(lab):
+            summary.warnings.append(
+                f"the store ({lab.store_url}) is not a folder: the site's asset hrefs"
+                " (objects/…) resolve once `eotdl publish` puts it at the store's root; set"
+                " [store] public_url in eotdl.toml to read this build where it is"
+            )
         stage.commit()
         check_versions(target, stage.needles, write_versions(lab, target))
     except BaseException:
