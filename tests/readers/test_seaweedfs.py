@@ -14,6 +14,7 @@ from readerlab import check_readers, get_every_version, make_reader_lab
 
 from eotdl.catalog.lab import Lab
 from eotdl.site.publish import publish_site
+from eotdl.storage import open_store
 from s3server import SeaweedServer, use_test_credentials, weed_binary
 
 pytestmark = pytest.mark.s3
@@ -79,3 +80,25 @@ def test_every_version_from_s3(published: tuple[Lab, str], tmp_path: Path) -> No
     lab, url = published
     counts = get_every_version(url, tmp_path)
     assert counts == {"chips": 6, "chips@1.0.0": 4, "chips@1.1.0": 6}
+
+
+def test_every_reader_of_a_to_bucket_with_public_url(
+    anonymous_s3: SeaweedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_test_credentials(monkeypatch)
+    store_bucket = anonymous_s3.make_bucket("store")
+    site_bucket = anonymous_s3.make_bucket("www")
+    public = f"{anonymous_s3.endpoint_url}/{store_bucket}/lab"
+    lab = make_reader_lab(
+        tmp_path_factory.mktemp("s3to"),
+        f"s3://{store_bucket}/lab",
+        endpoint_url=anonymous_s3.endpoint_url,
+        public_url=public,
+    )
+    store = open_store(f"s3://{site_bucket}/site", endpoint_url=anonymous_s3.endpoint_url)
+    publish_site(lab, store, qa=False)
+    url = f"{anonymous_s3.endpoint_url}/{site_bucket}/site/"
+    check_readers(url, tmp_path, folder_index=True, also=(public,))
