@@ -212,8 +212,28 @@ def main() -> None:
     print(f"dataset:      {LAB / 'datasets/land-cover'}")
     print(f"STAC catalog: {LAB / '_site/catalog.json'}")
     print(f"site:         {LAB / '_site/index.html'}")
-    print("preview:      cd demo-lab && eotdl preview   # then open http://127.0.0.1:8000/")
-    print("STAC API:     cd demo-lab && eotdl serve     # pystac_client.Client.open(URL)")
+    preview, api = closing_commands(Path.cwd())
+    print(f"preview:      {preview}   # then open http://127.0.0.1:8000/")
+    print(f"STAC API:     {api}   # pystac_client.Client.open(URL)")
+    print(f"(or first `source {_shown(Path(EOTDL).parent / 'activate', Path.cwd())}`: then plain")
+    print(" `eotdl …` works in that shell)")
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    """``path`` as typed in a shell opened at ``cwd`` (relative when it is below it)."""
+    try:
+        return shlex.quote(path.relative_to(cwd).as_posix())
+    except ValueError:
+        return shlex.quote(str(path))
+
+
+def closing_commands(cwd: Path) -> list[str]:
+    """The commands the demo ends with, as they work when typed in a fresh shell at ``cwd``
+    (the venv's eotdl by its path: a fresh shell has no activated venv)."""
+    eotdl = _shown(Path(EOTDL).absolute(), cwd)
+    lab = _shown(LAB, cwd)
+    site = _shown(LAB / "_site", cwd)
+    return [f"{eotdl} preview --lab {lab}", f"{eotdl} serve --site {site}"]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def chips(tmp_path_factory: pytest.TempPathFactory) -> Lab:
 def chips_copy(chips: Lab, tmp_path: Path) -> Lab:
     """A private copy of the chips lab that a test may damage."""
     target = tmp_path / "lab"
-    shutil.copytree(chips.root, target)
+    shutil.copytree(chips.root, target, symlinks=True)
     return Lab(target)
 
 

@@ -67,7 +67,7 @@ def test_filters_and_asset_keys(chips: Lab, tmp_path: Path):
 
 
 def test_get_over_http(chips: Lab, http_dir, tmp_path: Path):
-    shutil.copytree(chips.root, http_dir.root / "lab")
+    shutil.copytree(chips.root, http_dir.root / "lab", symlinks=True)
     out = tmp_path / "out"
     result = get("chips", out, lab=f"{http_dir.url}/lab/_site", progress=False)
     assert (result.items, result.downloaded) == (12, 12)
@@ -103,7 +103,7 @@ def test_corrupt_byte_in_the_store_is_refetched_then_reported(chips_copy: Lab, t
 
 
 def test_corrupt_file_over_http(chips: Lab, http_dir, tmp_path: Path):
-    shutil.copytree(chips.root, http_dir.root / "lab")
+    shutil.copytree(chips.root, http_dir.root / "lab", symlinks=True)
     victim = next((http_dir.root / "lab/store/objects").rglob("*.tif"))
     victim.chmod(0o644)
     victim.write_bytes(victim.read_bytes()[:-1] + b"\x00")
@@ -208,9 +208,9 @@ def test_get_from_a_seaweedfs_lab_and_its_site(s3_bucket, tmp_path: Path):
     result = get("chips", out, lab=lab.root, endpoint_url=s3_bucket.endpoint_url, progress=False)
     assert (result.items, result.downloaded) == (6, 6)
 
-    # the built site, published into the bucket: `eotdl get NAME --lab s3://…`
+    # the built site, published at the store's root (beside objects/): `eotdl get --lab s3://…`
     site = build_site(lab)
-    store = open_store(f"s3://{s3_bucket.bucket}/site", endpoint_url=s3_bucket.endpoint_url)
+    store = open_store(s3_bucket.url, endpoint_url=s3_bucket.endpoint_url)
     for path in sorted(site.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
             store.put_named(path.relative_to(site).as_posix(), path, overwrite=True)
@@ -218,7 +218,7 @@ def test_get_from_a_seaweedfs_lab_and_its_site(s3_bucket, tmp_path: Path):
     result = get(
         "chips",
         out,
-        lab=f"s3://{s3_bucket.bucket}/site",
+        lab=s3_bucket.url,
         endpoint_url=s3_bucket.endpoint_url,
         progress=False,
     )

@@ -27,7 +27,7 @@ def _eotdl_get(url: str, out: Path) -> subprocess.Popen[bytes]:
 def test_killed_get_resumes_where_it_stopped(slow_server, tmp_path: Path):
     lab = chips_lab(tmp_path, per_class=2, size=192)  # six chips of ~220 kB
     build_site(lab)
-    shutil.copytree(lab.root, slow_server.root / "lab")
+    shutil.copytree(lab.root, slow_server.root / "lab", symlinks=True)
     url = f"{slow_server.url}/lab/_site"
     total = sum(p.stat().st_size for p in (lab.root / "store").rglob("*.tif"))
     out = tmp_path / "out"

@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pystac
 import pytest
@@ -52,10 +53,18 @@ def test_links_relative_and_hrefs_rebased(tmp_path):
     lab_dir = lab.root / "datasets" / "ds"
     items_dir = site / "datasets" / "ds" / "items"
     asset = data["assets"]["image"]["href"]
+    # the one rule: objects/… under the site root, which links to the store's objects
+    assert asset == "../../../objects/sha256/ab/cd1.tif"
     assert os.path.normpath(items_dir / asset) == os.path.normpath(
-        lab_dir / "../../store/objects/sha256/ab/cd1.tif"
+        site / "objects/sha256/ab/cd1.tif"
     )
-    assert os.path.normpath(items_dir / links["derived_from"]) == str(lab_dir / "other/x.json")
+    assert (site / "objects").resolve() == (lab.root / "store/objects").resolve()
+    # a link between lab documents points to the same place in the site (which mirrors the
+    # lab's datasets/ and models/), never back into the lab
+    assert os.path.normpath(items_dir / links["derived_from"]) == str(
+        site / "datasets/ds/other/x.json"
+    )
+    assert lab_dir.relative_to(lab.root) == Path("datasets/ds")
     col = json.loads((site / "datasets/ds/collection.json").read_text())
     assert [link["href"] for link in col["links"] if link["rel"] == "item"] == [
         "./items/i0.json",

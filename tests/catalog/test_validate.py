@@ -1,5 +1,4 @@
 import json
-import time
 from pathlib import Path
 
 import jsonschema
@@ -162,10 +161,8 @@ def test_huge_single_line_file_refused_quickly(tmp_path, shared_mirror):
     with path.open("wb") as handle:
         handle.write(b'{"type": "Feature", "id": "')
         handle.write(b"x" * (100 * 1024 * 1024))
-    start = time.perf_counter()
-    report = validate_target(str(path))
+    report = validate_target(str(path))  # how fast: bench/bench_fail_fast.py
     assert not report.ok and "longer than" in report.problems[0].message
-    assert time.perf_counter() - start < 10
     big = tmp_path / "huge.json"
     path.rename(big)
     report = validate_target(str(big))
@@ -221,9 +218,7 @@ def test_walks_a_catalog_over_http(http_dir, shared_mirror):
 
 def test_unknown_schema_offline_names_url_fast(tmp_path, shared_mirror):
     obj = {**item("x"), "stac_extensions": ["https://example.invalid/ext/v1.0.0/schema.json"]}
-    start = time.perf_counter()
-    problems = Validator().validate_object(obj, "x.json")
-    assert time.perf_counter() - start < 5
+    problems = Validator().validate_object(obj, "x.json")  # how fast: bench/bench_fail_fast.py
     assert problems[0].rule == "schema-unavailable"
     assert "https://example.invalid/ext/v1.0.0/schema.json" in problems[0].message
 
@@ -231,9 +226,8 @@ def test_unknown_schema_offline_names_url_fast(tmp_path, shared_mirror):
 def test_unreachable_schema_with_network_allowed_fails_fast(tmp_path):
     source = SchemaSource(mirrors=(), cache=tmp_path, allow_network=True)
     url = "http://127.0.0.1:9/schemas/item.json"  # discard port: nothing listens
-    start = time.perf_counter()
+    # how fast: bench/bench_fail_fast.py
     problems = Validator(source).validate_object({**item("x"), "stac_extensions": [url]}, "x.json")
-    assert time.perf_counter() - start < 10
     assert any(url in p.message for p in problems)
 
 

@@ -72,4 +72,4 @@ def test_check_then_publish_workflows(tmp_path, shared_mirror):
     result = _run_step(publish_steps[0], lab.root, env)
     assert result.returncode == 0, result.stderr
     assert "ds@1.0.0" in git(lab.root, "tag", "--list")
-    assert (lab.root / "store/site/datasets/ds/v/1.0.0/collection.json").is_file()
+    assert (lab.root / "store/datasets/ds/v/1.0.0/collection.json").is_file()

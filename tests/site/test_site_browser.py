@@ -8,7 +8,6 @@ from __future__ import annotations
 import html.parser
 import os
 import shutil
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -279,9 +278,7 @@ def test_crawl_finds_no_broken_link(served: RunningSite) -> None:
     assert checked > 60
 
 
-def test_home_of_a_thousand_datasets_renders_fast(
-    browser: Any, tmp_path: Path, built_lab: Lab
-) -> None:
+def test_home_of_a_thousand_datasets_renders(browser: Any, tmp_path: Path, built_lab: Lab) -> None:
     site = tmp_path / "big"
     shutil.copytree(built_lab.site_dir / "static", site / "static")
     thumb = (built_lab.site_dir / "datasets/chips/thumbnail.svg").read_bytes()
@@ -323,14 +320,14 @@ def test_home_of_a_thousand_datasets_renders_fast(
     with start_site(site) as served:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
         tab = context.new_page()
-        tab.goto(served.url)  # warm the server and the browser's caches
-        started = time.perf_counter()
+        # how fast is measured in bench/bench_site.py (home_in_browser), never here: a pass/fail
+        # test must not depend on how busy the machine is
         tab.goto(served.url, wait_until="load")
-        wall = time.perf_counter() - started
-        timing = tab.evaluate(
+        loaded = tab.evaluate(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
-            " return [n.domContentLoadedEventEnd, n.loadEventEnd]; }"
+            " return n.loadEventEnd > 0 && n.domContentLoadedEventEnd > 0; }"
         )
+        assert loaded
         assert tab.locator(".card").count() == 1000
+        assert tab.locator(".card").first.is_visible()
         context.close()
-    assert timing[1] < 1000, f"load event after {timing[1]:.0f} ms ({wall:.2f} s wall)"

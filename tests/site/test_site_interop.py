@@ -89,8 +89,8 @@ def _absolute(obj: dict[str, Any], base: Path) -> dict[str, Any]:
     assets = {}
     for key, asset in (obj.get("assets") or {}).items():
         href = asset["href"]
-        if "://" not in href:
-            href = os.path.normpath(base / href)
+        if "://" not in href:  # realpath: each site's objects/ links to the same store
+            href = os.path.realpath(base / href)
         assets[key] = {**asset, "href": href}
     out["assets"] = assets
     return out

@@ -19,6 +19,7 @@ import tomli_w
 
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.install import default_install_line
 from eotdl.errors import InputError, LabError
 
 CONFIG_NAME = "eotdl.toml"
@@ -46,13 +47,18 @@ class LabConfig:
     base_url: str = ""
     store: StoreConfig = field(default_factory=StoreConfig)
     site_output: str = DEFAULT_SITE
+    #: The line that installs eotdl, shown on the site and run by the lab's workflows.
+    site_install: str = ""
 
     def to_toml(self) -> dict[str, Any]:
         store = {k: v for k, v in vars(self.store).items() if v or k == "url"}
         return {
             "lab": {"title": self.title, "base_url": self.base_url},
             "store": store,
-            "site": {"output": self.site_output},
+            "site": {
+                "output": self.site_output,
+                **({"install": self.site_install} if self.site_install else {}),
+            },
         }
 
     @classmethod
@@ -72,6 +78,7 @@ class LabConfig:
             base_url=str(lab.get("base_url", "")),
             store=StoreConfig(**{k: str(v) for k, v in store.items()}),
             site_output=str(site.get("output", DEFAULT_SITE)),
+            site_install=str(site.get("install", "")),
         )
 
 
@@ -255,6 +262,7 @@ def init_lab(
     title: str = "An eotdl lab",
     base_url: str = "",
     store_url: str = DEFAULT_STORE,
+    install: str = "",
 ) -> Lab:
     """Write a new lab into ``root`` (created if missing; refused if it already is a lab)."""
     target = Path(root)
@@ -263,6 +271,7 @@ def init_lab(
     if target.exists() and not target.is_dir():
         raise LabError(f"{target} exists and is not a folder")
     config = LabConfig(title=title, base_url=base_url, store=StoreConfig(url=store_url))
+    config.site_install = install or default_install_line()
     files = {
         CONFIG_NAME: _config_text(config),
         "README.md": _template("README.md").replace("{{title}}", title),
@@ -283,7 +292,9 @@ def _config_text(config: LabConfig) -> str:
         "# [store] url: a folder inside the lab (default), file:///abs/path, or s3://bucket/prefix\n"
         "#   (for S3 also endpoint_url, region, profile; credentials come from the usual AWS\n"
         "#   variables or profiles, never from this file).\n"
-        "# [lab] base_url: the public URL the site is served from (used for absolute links).\n\n"
+        "# [lab] base_url: the public URL the site is served from (used for absolute links).\n"
+        "# [site] install: the line that installs eotdl (`pip install eotdl` is another\n"
+        "#   project): the site shows it and the workflows in .github/workflows run it.\n\n"
     )
     return header + tomli_w.dumps(config.to_toml())
 

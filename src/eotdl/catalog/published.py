@@ -23,7 +23,8 @@ from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.git import create_tag, is_repo, repo_root, run_git, show, stream_lines, tags
 from eotdl.catalog.lab import Lab, check_name
-from eotdl.catalog.tree import rebase, safe_file_name
+from eotdl.catalog.store import SiteHrefs
+from eotdl.catalog.tree import safe_file_name
 from eotdl.catalog.versions import parse_version
 from eotdl.catalog.yamlfile import load_yaml
 from eotdl.errors import InputError, LabError
@@ -119,6 +120,7 @@ def write_versions(lab: Lab, site: str | os.PathLike[str] | None = None) -> list
     if not is_repo(lab.root) or not (root / "catalog.json").is_file():
         return written
     repo = repo_root(lab.root)
+    hrefs = SiteHrefs(lab, root.resolve())
     for folder in lab.datasets():
         versions = published_versions(lab, folder.name)
         if not versions:
@@ -128,8 +130,8 @@ def write_versions(lab: Lab, site: str | os.PathLike[str] | None = None) -> list
         relative = folder.path.relative_to(repo).as_posix()
         for p in versions:
             target = site_dir / "v" / p.version
-            if not (target / "collection.json").is_file():
-                _write_version(repo, relative, folder.path, p, target)
+            if not _is_current(target):
+                _write_version(repo, relative, folder.path, p, target, hrefs)
                 written.append(p.tag)
         names = [p.version for p in versions]
         for index, p in enumerate(versions):
@@ -138,9 +140,20 @@ def write_versions(lab: Lab, site: str | os.PathLike[str] | None = None) -> list
     return written
 
 
-def _write_version(repo: Path, relative: str, lab_dir: Path, p: Published, target: Path) -> None:
-    """Materialise one tagged version (immutable once written; built beside, then renamed)."""
-    from eotdl.catalog.geoparquet import write_items_parquet
+#: Bumped when what a version folder holds changes: older folders are written again.
+VERSION_FORMAT = 2
+VERSION_MARKER = ".eotdl-version"
+
+
+def _write_version(
+    repo: Path, relative: str, lab_dir: Path, p: Published, target: Path, hrefs: SiteHrefs
+) -> None:
+    """Materialise one tagged version (immutable once written; built beside, then renamed).
+
+    Hrefs follow the site's rule (:class:`SiteHrefs`): item files have them relative to
+    ``items/``, ``items.parquet`` relative to the version folder, as a reader resolves them.
+    """
+    from eotdl.catalog.geoparquet import MEDIA_TYPE, write_items_parquet
 
     data = show(repo, p.tag, f"{relative}/collection.json")
     if data is None:
@@ -148,42 +161,107 @@ def _write_version(repo: Path, relative: str, lab_dir: Path, p: Published, targe
     collection = canonical.loads(data)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{p.version}.", dir=target.parent))
+    items_dir = target / "items"
     try:
         (staging / "items").mkdir()
         links = []
-        items = []
+        rows = []
         for line in stream_lines(repo, p.tag, f"{relative}/items.ndjson"):
             if not line.strip():
                 continue
-            item = canonical.loads(line)
-            name = safe_file_name(str(item.get("id")))
+            source = canonical.loads(line)
+            name = safe_file_name(str(source.get("id")))
+            kept = [
+                link
+                for link in source.get("links") or []
+                if isinstance(link, dict)
+                and link.get("rel") not in ("root", "parent", "collection", "self")
+            ]
+            item = dict(source)
             item["links"] = [
                 {"rel": "root", "href": "../../../../../catalog.json", "type": "application/json"},
                 {"rel": "parent", "href": "../collection.json", "type": "application/json"},
                 {"rel": "collection", "href": "../collection.json", "type": "application/json"},
-                *[
-                    {**link, "href": rebase(link["href"], lab_dir, target / "items")}
-                    for link in item.get("links") or []
-                    if link.get("rel") not in ("root", "parent", "collection", "self")
-                ],
+                *_rewritten(kept, lab_dir, items_dir, hrefs),
             ]
-            for asset in (item.get("assets") or {}).values():
-                if isinstance(asset.get("href"), str):
-                    asset["href"] = rebase(asset["href"], lab_dir, target / "items")
+            item["assets"] = _assets(source, lab_dir, items_dir, hrefs)
             (staging / "items" / name).write_bytes(canonical.dumps_pretty(item))
             links.append({"rel": "item", "href": f"./items/{name}", "type": "application/json"})
-            items.append(item)
-        write_items_parquet(iter(items), staging / "items.parquet")
+            row = dict(source)
+            row["links"] = [
+                {"rel": "root", "href": "../../../../catalog.json", "type": "application/json"},
+                {"rel": "collection", "href": "./collection.json", "type": "application/json"},
+                *_rewritten(kept, lab_dir, target, hrefs),
+            ]
+            row["assets"] = _assets(source, lab_dir, target, hrefs)
+            rows.append(row)
+        write_items_parquet(iter(rows), staging / "items.parquet")
+        assets = _assets(collection, lab_dir, target, hrefs)
+        assets["geoparquet-items"] = {
+            "href": "./items.parquet",
+            "type": MEDIA_TYPE,
+            "title": "Every item of this version as stac-geoparquet",
+            "roles": ["stac-items"],
+        }
+        collection["assets"] = assets
         collection["links"] = [
             {"rel": "root", "href": "../../../../catalog.json", "type": "application/json"},
-            {"rel": "parent", "href": "../../../../catalog.json", "type": "application/json"},
+            {"rel": "parent", "href": "../../collection.json", "type": "application/json"},
+            *_rewritten(
+                [
+                    link
+                    for link in collection.get("links") or []
+                    if isinstance(link, dict)
+                    and link.get("rel") not in ("root", "parent", "child", "item", "self")
+                    and not str(link.get("rel", "")).endswith("-version")
+                ],
+                lab_dir,
+                target,
+                hrefs,
+            ),
             *links,
         ]
         (staging / "collection.json").write_bytes(canonical.dumps_pretty(collection))
+        (staging / VERSION_MARKER).write_text(f"{VERSION_FORMAT}\n")
+        if target.exists():
+            shutil.rmtree(target)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _rewritten(
+    links: list[dict[str, Any]], source: Path, target: Path, hrefs: SiteHrefs
+) -> list[dict[str, Any]]:
+    return [
+        {**link, "href": hrefs.href(link["href"], source, target)}
+        if isinstance(link.get("href"), str)
+        else link
+        for link in links
+    ]
+
+
+def _assets(obj: dict[str, Any], source: Path, target: Path, hrefs: SiteHrefs) -> dict[str, Any]:
+    assets = obj.get("assets")
+    if not isinstance(assets, dict):
+        return {}
+    return {
+        key: {**asset, "href": hrefs.href(asset["href"], source, target)}
+        if isinstance(asset, dict) and isinstance(asset.get("href"), str)
+        else asset
+        for key, asset in assets.items()
+    }
+
+
+def _is_current(target: Path) -> bool:
+    marker = target / VERSION_MARKER
+    try:
+        return (target / "collection.json").is_file() and int(
+            marker.read_text().strip()
+        ) == VERSION_FORMAT
+    except (OSError, ValueError):
+        return False
 
 
 def _version_fields(collection: dict[str, Any]) -> None:
@@ -238,7 +316,22 @@ def _link_latest(path: Path, names: list[str]) -> None:
     collection = canonical.loads(path.read_bytes())
     _version_fields(collection)
     current = str(collection.get("version") or "")
-    links = [link for link in collection.get("links", []) if not link["rel"].endswith("-version")]
+    links = [
+        link
+        for link in collection.get("links", [])
+        if not link["rel"].endswith("-version")
+        and not (link["rel"] == "child" and str(link.get("href", "")).startswith("./v/"))
+    ]
+    # every published version is a child: STAC clients and crawlers walk child links
+    links += [
+        {
+            "rel": "child",
+            "href": f"./v/{name}/collection.json",
+            "type": "application/json",
+            "title": f"version {name}",
+        }
+        for name in names
+    ]
     links.append(
         {
             "rel": "latest-version",

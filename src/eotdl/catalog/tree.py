@@ -3,8 +3,9 @@
 ``catalog.json`` → ``datasets/<name>/collection.json`` → ``datasets/<name>/items/<id>.json``
 (models likewise under ``models/``), plus, when asked, one stac-geoparquet ``items.parquet`` per
 dataset. Links are relative; ``self`` links are absolute and only written when the lab has a
-public ``base_url``. Relative hrefs of the lab (assets in the embedded store, links between
-items) are rewritten so they still resolve from their new place.
+public ``base_url``. Hrefs into the lab's store become ``objects/…`` under the site root (or the
+store's ``public_url``), the one rule of :mod:`eotdl.catalog.store`; other relative hrefs of
+the lab (links between items) are rebased so they still resolve from their new place.
 
 Incremental: a manifest (``.eotdl-build.json`` at the root, and one per dataset folder) records
 what each output was made from. A dataset whose files did not change is carried over whole (one
@@ -35,6 +36,7 @@ from eotdl.catalog.geoparquet import MEDIA_TYPE as PARQUET_TYPE
 from eotdl.catalog.geoparquet import ItemsParquetWriter, patch_items_parquet
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.staging import Stage
+from eotdl.catalog.store import SiteHrefs, link_objects
 from eotdl.errors import InputError
 
 STAC_VERSION = "1.1.0"
@@ -43,7 +45,7 @@ STRUCTURAL = {"root", "self", "parent", "child", "item", "collection"}
 MANIFEST = ".eotdl-build.json"
 PARQUET = "items.parquet"
 #: Bumped whenever the bytes the tree writer produces change, so old outputs are not reused.
-TREE_FORMAT = 2
+TREE_FORMAT = 4
 _UNSAFE_ID = re.compile(r"[\x00-\x1f/\\]|^\.|^$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
 
@@ -171,26 +173,34 @@ def _link(rel: str, href: str, title: str | None = None, kind: str = "applicatio
     return link
 
 
-def _kept_links(obj: dict[str, Any], source_dir: Path, target_dir: Path) -> list[dict[str, Any]]:
+#: How an href of the lab is rewritten for the site: ``(href, source_dir, target_dir)``.
+Rewrite = Callable[[str, Path, Path], str]
+
+
+def _kept_links(
+    obj: dict[str, Any], source_dir: Path, target_dir: Path, rewrite: Rewrite = rebase
+) -> list[dict[str, Any]]:
     kept = []
     for link in obj.get("links") or []:
         if isinstance(link, dict) and link.get("rel") not in STRUCTURAL:
             link = dict(link)
             if isinstance(link.get("href"), str):
-                link["href"] = rebase(link["href"], source_dir, target_dir)
+                link["href"] = rewrite(link["href"], source_dir, target_dir)
             kept.append(link)
     return kept
 
 
-def _rebase_assets(obj: dict[str, Any], source_dir: Path, target_dir: Path) -> None:
-    """Rebase ``obj``'s asset hrefs; ``obj["assets"]`` is replaced, never changed in place."""
+def _rebase_assets(
+    obj: dict[str, Any], source_dir: Path, target_dir: Path, rewrite: Rewrite = rebase
+) -> None:
+    """Rewrite ``obj``'s asset hrefs; ``obj["assets"]`` is replaced, never changed in place."""
     assets = obj.get("assets")
     if not isinstance(assets, dict):
         return
     rebased = dict(assets)
     for key, asset in assets.items():
         if isinstance(asset, dict) and isinstance(asset.get("href"), str):
-            rebased[key] = {**asset, "href": rebase(asset["href"], source_dir, target_dir)}
+            rebased[key] = {**asset, "href": rewrite(asset["href"], source_dir, target_dir)}
     obj["assets"] = rebased
 
 
@@ -241,10 +251,20 @@ class TreeBuilder:
         self.stage = stage
         self.final = stage.target
         self.base_url = lab.config.base_url.rstrip("/") + "/" if lab.config.base_url else ""
+        self.hrefs = SiteHrefs(lab, self.final)
         rel_target = os.path.relpath(self.final, lab.root)
         self.key = _digest(
             canonical.dumps(
-                [TREE_FORMAT, STAC_VERSION, self.base_url, rel_target, parquet, html, key]
+                [
+                    TREE_FORMAT,
+                    STAC_VERSION,
+                    self.base_url,
+                    rel_target,
+                    self.hrefs.public_url,
+                    parquet,
+                    html,
+                    key,
+                ]
             )
         )
         self.facts = facts
@@ -493,9 +513,9 @@ class TreeBuilder:
             _link("parent", "../collection.json"),
             _link("collection", "../collection.json"),
             *self._self_link(relative),
-            *_kept_links(item, source_dir, final_dir / "items"),
+            *_kept_links(item, source_dir, final_dir / "items", self.hrefs.href),
         ]
-        _rebase_assets(item, source_dir, final_dir / "items")
+        _rebase_assets(item, source_dir, final_dir / "items", self.hrefs.href)
         return canonical.dumps_pretty(item)
 
     def _parquet_item(
@@ -507,9 +527,9 @@ class TreeBuilder:
             _link("root", "../../catalog.json"),
             _link("collection", "./collection.json"),
             *self._self_link(f"{relative_dir}/items/{name}"),
-            *_kept_links(item, source_dir, final_dir),
+            *_kept_links(item, source_dir, final_dir, self.hrefs.href),
         ]
-        _rebase_assets(item, source_dir, final_dir)
+        _rebase_assets(item, source_dir, final_dir, self.hrefs.href)
         return item
 
     def _write_collection(self, build: DatasetBuild) -> None:
@@ -525,10 +545,10 @@ class TreeBuilder:
                 if self.html
                 else []
             ),
-            *_kept_links(collection, build.folder.path, final_dir),
+            *_kept_links(collection, build.folder.path, final_dir, self.hrefs.href),
             *(_link("item", f"./items/{quote_name(safe_file_name(e.id))}") for e in build.entries),
         ]
-        _rebase_assets(collection, build.folder.path, final_dir)
+        _rebase_assets(collection, build.folder.path, final_dir, self.hrefs.href)
         if self.parquet:
             assets = dict(collection.get("assets") or {})
             assets["geoparquet-items"] = {
@@ -606,6 +626,7 @@ def write_stac_tree(
         for _ in builder.datasets():
             pass
         summary = builder.finish()
+        link_objects(lab, stage.root, stage.target)
         stage.commit()
     except BaseException:
         if builder is not None:

@@ -72,7 +72,8 @@ def preview(
     "--to",
     "target",
     default=None,
-    help="Where to upload: file:///path or s3://bucket/prefix (default: the lab's store, site/).",
+    help="Where to upload: file:///path or s3://bucket/prefix (default: the lab's store, at"
+    " its root beside objects/; elsewhere needs [store] public_url).",
 )
 @click.option(
     "--build/--no-build",

@@ -30,10 +30,13 @@ from eotdl.catalog import canonical
 from eotdl.catalog.credits import ledger
 from eotdl.catalog.croissant import stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.install import install_line
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage, disk_full
+from eotdl.catalog.store import link_objects, public_url
 from eotdl.catalog.tree import TreeBuilder
+from eotdl.errors import InputError
 from eotdl.site import folderpages, pages
 from eotdl.site.contributors import contributors
 from eotdl.site.folderpages import FolderPages
@@ -89,6 +92,7 @@ def site_key(lab: Lab, site: pages.SiteInfo) -> str:
         site.base_url,
         site.tiles,
         site.generator,
+        site.install,
         leaflet_version,
         folderpages.PAGE_SIZE,
         folderpages.ITEM_PAGES_MAX,
@@ -112,7 +116,12 @@ def build_site(
     start = time.perf_counter()
     say = progress or (lambda _: None)
     target = Path(out) if out is not None else lab.site_dir
-    site = pages.SiteInfo(lab.config.title, lab.config.base_url, pages.tiles_from_environment())
+    site = pages.SiteInfo(
+        lab.config.title,
+        lab.config.base_url,
+        pages.tiles_from_environment(),
+        install=install_line(lab.config.site_install),
+    )
     summary = SiteSummary(target.resolve(), 0, 0, 0, 0.0)
     problems: dict[str, str] = {}
     for folder in lab.datasets():
@@ -135,7 +144,7 @@ def build_site(
     def context_data(folder: DatasetFolder) -> bytes:
         return names_bytes if folder.path.parent == lab.models_dir else b""
 
-    stage = Stage(target)
+    stage = CheckedStage(target, local_needles(lab))
     tree: TreeBuilder | None = None
     try:
         tree = TreeBuilder(
@@ -157,7 +166,9 @@ def build_site(
                 say(f"{build.relative_dir}: {build.status} build, {build.count:,} items")
                 qa_result: QAResult | None = None
                 if build.group == "datasets":
-                    qa_result = read_qa(lab, build.folder, problems.get(build.name, ""))
+                    qa_result = lab_relative_qa(
+                        lab, read_qa(lab, build.folder, problems.get(build.name, ""))
+                    )
                     summary.qa[build.name] = qa_result.status
                 build.extra = writer.write(build, qa_result)
                 summary.folders_rebuilt += 1
@@ -170,8 +181,14 @@ def build_site(
         _site_pages(stage, site, summaries, writer, ledger(lab.root).totals())
         _static(stage, tree.key, writer)
         stage_site_cards(lab, stage)  # Croissant cards of rebuilt datasets (catalog.croissant)
+        if not link_objects(lab, stage.root, stage.target) and not public_url(lab):
+            summary.warnings.append(
+                f"the store ({lab.store_url}) is not a folder: the site's asset hrefs"
+                " (objects/…) resolve once `eotdl publish` puts it at the store's root; set"
+                " [store] public_url in eotdl.toml to read this build where it is"
+            )
         stage.commit()
-        write_versions(lab, target)
+        check_versions(target, stage.needles, write_versions(lab, target))
         write_site_cards(lab, target)  # Croissant cards beside each version (catalog.croissant)
     except BaseException as exc:
         if tree is not None:
@@ -259,3 +276,82 @@ def _static(stage: Stage, key: str, writer: FolderPages) -> None:
             stage.write_bytes(f"static/leaflet/images/{image.name}", image.read_bytes())
     stage.write_bytes("static/.key", key.encode() + b"\n")
     writer.pages_written += 1
+
+
+# -- nothing local leaves the machine ---------------------------------------------------------
+
+
+def lab_relative_qa(lab: Lab, result: QAResult) -> QAResult:
+    """The QA report with the lab's absolute path taken out of its messages (a finding names
+    ``store/objects/…``, not ``/home/me/lab/store/objects/…``): QA runs where the lab is, the
+    site is read anywhere."""
+    prefixes = sorted({str(lab.root) + os.sep, str(lab.root.resolve()) + os.sep}, key=len)[::-1]
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            for prefix in prefixes:
+                value = value.replace(prefix, "")
+            return value
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    result.report = clean(result.report) if result.report is not None else None
+    result.message = clean(result.message)
+    return result
+
+
+def local_needles(lab: Lab) -> list[bytes]:
+    """What must never appear in a built site: ``file:`` URLs and the lab's absolute path."""
+    roots = {str(lab.root), str(lab.root.resolve())}
+    found = [b"file:/"]
+    for root in sorted(roots):
+        found.append(root.encode("utf-8"))
+        found.append(root.replace("/", "\\/").encode("utf-8"))  # as some JSON writes it
+    return found
+
+
+def leaked(data: bytes, needles: list[bytes]) -> bytes | None:
+    """The first needle in ``data``, or None."""
+    for needle in needles:
+        if needle in data:
+            return needle
+    return None
+
+
+def _leak_error(relative: str, needle: bytes) -> InputError:
+    what = "a file:// URL" if needle.startswith(b"file:") else "the lab's absolute path"
+    return InputError(
+        f"the site would publish {what}: {relative} contains {needle.decode(errors='replace')!r}",
+        hint="asset hrefs must point into the lab's store (relative, as `eotdl ingest` writes"
+        " them) or be public URLs; set [store] public_url in eotdl.toml for a store outside"
+        " the lab, and keep local paths out of cards and metadata",
+    )
+
+
+class CheckedStage(Stage):
+    """A stage that refuses any JSON or HTML file holding a local path or ``file:`` URL."""
+
+    def __init__(self, target: str | os.PathLike[str], needles: list[bytes]) -> None:
+        super().__init__(target)
+        self.needles = needles
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        if relative.endswith((".json", ".html", ".geojson", ".svg")):
+            needle = leaked(data, self.needles)
+            if needle is not None:
+                raise _leak_error(relative, needle)
+        super().write_bytes(relative, data)
+
+
+def check_versions(site: Path, needles: list[bytes], tags: list[str]) -> None:
+    """Scan the versioned trees just written (``NAME@VERSION`` tags) the same way."""
+    for tag in tags:
+        name, _, version = tag.partition("@")
+        folder = site / "datasets" / name / "v" / version
+        for path in [folder / "collection.json", *sorted(folder.glob("items/*.json"))]:
+            needle = leaked(path.read_bytes(), needles) if path.is_file() else None
+            if needle is not None:
+                raise _leak_error(path.relative_to(site).as_posix(), needle)

@@ -130,7 +130,9 @@ class FolderPages:
             preview=[_row(e, n, item_pages) for n, e in enumerate(build.entries[:PREVIEW_ROWS])],
             has_parquet=True,
             versions=[],
-            snippets=download_snippets(build.group, build.name, collection_id, root_url, True),
+            snippets=download_snippets(
+                build.group, build.name, collection_id, root_url, True, self.site.install
+            ),
             bibtex=bibtex(
                 build.name,
                 summary["title"],

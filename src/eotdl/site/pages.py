@@ -43,6 +43,8 @@ class SiteInfo:
     base_url: str
     tiles: str
     generator: str = f"eotdl {__version__}"
+    #: The line that installs eotdl (the lab's ``[site] install``), as the snippets show it.
+    install: str = ""
 
     @property
     def tiles_attribution(self) -> str:

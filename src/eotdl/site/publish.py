@@ -19,7 +19,7 @@ from typing import Any
 
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.store import open_lab_store
+from eotdl.catalog.store import OBJECTS, open_lab_store, public_url
 from eotdl.errors import InputError, StorageError
 from eotdl.site.build import SiteSummary, build_site
 from eotdl.site.mediatypes import content_type
@@ -35,7 +35,8 @@ MANIFEST = ".eotdl-publish.json"
 LOCK = ".eotdl-publish.lock"
 #: Files sent between two writes of the manifest.
 FLUSH_EVERY = 200
-LAB_STORE_PREFIX = "site/"
+#: The site goes to the lab store's root, beside ``objects/``: see :mod:`eotdl.catalog.store`.
+LAB_STORE_PREFIX = ""
 
 
 @dataclass
@@ -73,6 +74,29 @@ def open_target(lab: Lab, to: str | ObjectStore | None) -> tuple[ObjectStore, st
         return store, "", store.url
     store = open_lab_store(lab)
     return store, LAB_STORE_PREFIX, f"{store.url.rstrip('/')}/{LAB_STORE_PREFIX}"
+
+
+def check_readers_reach(lab: Lab, store: ObjectStore, prefix: str) -> None:
+    """Refuse to publish a site whose asset hrefs its readers could not follow.
+
+    The site's hrefs into the lab's store are ``objects/…`` under the site root (the one rule
+    of :mod:`eotdl.catalog.store`): they resolve where the site is published at the lab
+    store's root. Anywhere else they need the store's ``public_url``.
+    """
+    if public_url(lab):
+        return
+    own = open_lab_store(lab)
+    if store.url.rstrip("/") == own.url.rstrip("/") and prefix == LAB_STORE_PREFIX:
+        return
+    if next(iter(own.list(OBJECTS + "/")), None) is None:
+        return  # nothing in the store: no href of the site points there
+    raise InputError(
+        f"the site's assets are in the lab's store ({own.url}), which readers of"
+        f" {store.url} cannot reach",
+        hint='add `public_url = "https://…"` (the URL readers read the store from) under'
+        " [store] in eotdl.toml and publish again, or publish to the lab's own store"
+        " (`eotdl publish` with no --to)",
+    )
 
 
 def site_files(root: Path) -> list[str]:
@@ -151,6 +175,7 @@ def publish_site(
     start = time.perf_counter()
     say = progress or (lambda _: None)
     store, prefix, shown = open_target(lab, to)
+    check_readers_reach(lab, store, prefix)
     summary = PublishSummary(shown)
     if build:
         summary.build = build_site(lab, qa=qa, full=full, progress=progress)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from eotdl.catalog.install import install_line
+
 #: Stands for the site's root URL when the lab has no ``base_url`` (the default preview URL).
 PLACEHOLDER = "http://127.0.0.1:8000/"
 
@@ -29,15 +31,23 @@ def site_root(base_url: str) -> str:
 
 
 def download_snippets(
-    group: str, name: str, collection_id: str, root: str, has_parquet: bool
+    group: str,
+    name: str,
+    collection_id: str,
+    root: str,
+    has_parquet: bool,
+    install: str = "",
 ) -> list[Snippet]:
-    """CLI, Python and pystac-client snippets for one dataset (or model) of the site at ``root``."""
+    """CLI, Python and pystac-client snippets for one dataset (or model) of the site at ``root``.
+
+    ``install`` is the lab's line that installs eotdl (never ``pip install eotdl``: that is
+    another project on the package index)."""
     catalog = f"{root}catalog.json"
     snippets = [
         Snippet(
             "Command line",
             "sh",
-            f"pip install eotdl\neotdl get {name} --lab {root} -o {name}/",
+            f"{install_line(install)}\neotdl get {name} --lab {root} -o {name}/",
         ),
         Snippet(
             "Python",

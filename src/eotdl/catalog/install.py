@@ -1,0 +1,50 @@
+"""The line that installs eotdl, as a lab's site and CI workflows show and run it.
+
+``pip install eotdl`` installs an unrelated project of that name from the package index, so it
+is never the line. A lab sets its own in ``eotdl.toml`` (``[site] install``); ``eotdl init``
+writes one there: the place this eotdl was installed from when that is a public URL (a git
+repository or an archive, from pip's ``direct_url.json``), else a line that says what to set.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+
+#: A line that installs nothing and says why: written when no public source is known.
+UNKNOWN = (
+    'echo "set [site] install in eotdl.toml to the line that installs eotdl from its source'
+    ' (pip install eotdl is another project)" >&2; exit 1'
+)
+#: Never shown or run: it installs another project.
+WRONG = "pip install eotdl"
+
+
+def default_install_line() -> str:
+    """Where this eotdl came from, as a pip line, when that place is public; else UNKNOWN."""
+    try:
+        text = metadata.distribution("eotdl").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        text = None
+    if not text:
+        return UNKNOWN
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return UNKNOWN
+    url = str(data.get("url") or "")
+    if not url.startswith(("https://", "http://")):
+        return UNKNOWN  # a local folder: readers cannot install from it
+    vcs = data.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git":
+        commit = str(vcs.get("commit_id") or vcs.get("requested_revision") or "")
+        return f'pip install "eotdl @ git+{url}' + (f"@{commit}" if commit else "") + '"'
+    return f'pip install "eotdl @ {url}"'
+
+
+def install_line(configured: str) -> str:
+    """The lab's configured line, else the default; ``pip install eotdl`` is never it."""
+    line = configured.strip()
+    if not line or line == WRONG:
+        return default_install_line()
+    return line
