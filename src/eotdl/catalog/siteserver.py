@@ -136,13 +136,20 @@ class Found:
 
     path: Path | None = None
     redirect: str | None = None
+    name: str = ""  # the path in the site (for the content type), e.g. items/a.json
 
 
 class SiteFiles:
     """The files of a site folder as a static host exposes them."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
+        from eotdl.catalog.store import objects_mount
+
         self.root = Path(os.path.realpath(root))
+        # The one link a site may hold: ``objects`` -> the store's objects (catalog.store's
+        # rule for where bytes are). Files may resolve inside the site or inside that folder.
+        mount = objects_mount(self.root)
+        self.allowed = [str(self.root)] + ([os.path.realpath(mount)] if mount else [])
 
     def locate(self, url_path: str) -> Found:
         """The file for ``url_path`` (percent-encoded, from the request)."""
@@ -153,20 +160,22 @@ class SiteFiles:
         if any(p.startswith(".") or "\\" in p for p in parts):
             return Found()  # dot files (build metadata), '..', and Windows separators
         candidate = self.root.joinpath(*parts)
+        name = "/".join(parts)
         if candidate.is_dir():
             if not decoded.endswith("/"):
                 return Found(redirect=url_path + "/")
             candidate = candidate / "index.html"
+            name = f"{name}/index.html".lstrip("/")
         real = os.path.realpath(candidate)
-        if not real.startswith(str(self.root) + os.sep):
-            return Found()  # a link out of the site
+        if not any(real.startswith(folder + os.sep) for folder in self.allowed):
+            return Found()  # a link out of the site (other than to the store's objects)
         try:
             info = os.stat(real)
         except (OSError, ValueError):
             return Found()
         if not stat.S_ISREG(info.st_mode):
             return Found()
-        return Found(Path(real))
+        return Found(Path(real), name=name)
 
     def not_found_page(self) -> Path | None:
         page = self.root / "404.html"
@@ -341,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
         if found.path is None:
             self._not_found(files, request)
             return
-        self._send_file(found.path)
+        self._send_file(found.path, found.name)
 
     def _not_found(self, files: SiteFiles, request: Request) -> None:
         page = files.not_found_page()
@@ -351,12 +360,12 @@ class _Handler(BaseHTTPRequestHandler):
         data = page.read_bytes()
         self._send(Response(404, data, "text/html; charset=utf-8"))
 
-    def _send_file(self, path: Path) -> None:
+    def _send_file(self, path: Path, name: str) -> None:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
             size = info.st_size
             etag = f'"{size:x}-{info.st_mtime_ns:x}"'
-            relative = path.relative_to(self.server.files.root).as_posix()  # type: ignore[union-attr]
+            relative = name or path.name
             headers = {
                 "Accept-Ranges": "bytes",
                 "ETag": etag,
