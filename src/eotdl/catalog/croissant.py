@@ -32,7 +32,7 @@ from eotdl.catalog.jsonfile import read_json_object
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import rebase
-from eotdl.errors import InputError
+from eotdl.errors import EotdlError, InputError
 from eotdl.storage.hashing import sha256_of_checksum
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
@@ -381,7 +381,7 @@ def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
         site_dir = root / "datasets" / folder.name
         if not (site_dir / "collection.json").is_file() or not folder.exists():
             continue
-        card = folder.read_card() if folder.card_path.exists() else None
+        card = _card_or_none(folder)
         if not (site_dir / CARD_NAME).is_file():
             collection = read_json_object(site_dir / "collection.json")
             write_bytes_atomic(
@@ -406,11 +406,20 @@ def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
     return written
 
 
+def _card_or_none(folder: DatasetFolder) -> Any:
+    """The dataset's card, or None when it is missing or unreadable (the dataset page and
+    ``validate`` report a bad card; its Croissant card is written without it)."""
+    try:
+        return folder.read_card() if folder.card_path.exists() else None
+    except EotdlError:
+        return None
+
+
 def _current_card(
     folder: DatasetFolder, collection: dict[str, Any], site_dir: Path
 ) -> dict[str, Any]:
     """The card of the dataset as the site shows it (hrefs as seen from ``site_dir``)."""
-    card = folder.read_card() if folder.card_path.exists() else None
+    card = _card_or_none(folder)
     base, items_dir = folder.path.resolve(), site_dir / "items"
 
     def place(href: str) -> str:

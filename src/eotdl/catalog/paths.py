@@ -198,7 +198,19 @@ def check_local_source(document: str, target: str) -> None:
         return
     path = Path(_local(target))
     if path.exists() or path.is_symlink():
-        readable_path(path, None if is_remote(document) else local_source_root(document))
+        root = None if is_remote(document) else local_source_root(document)
+        readable_path(path, objects_link_target(path) or root)
+
+
+def objects_link_target(path: Path) -> Path | None:
+    """For a path under a built site's ``objects`` link (the one link a site holds: it points
+    at the store's objects, see :mod:`eotdl.catalog.store`), the folder that link points at."""
+    absolute = Path(os.path.abspath(path))
+    for parent in absolute.parents:
+        link = parent / "objects"
+        if link.is_symlink() and absolute.is_relative_to(link) and link.resolve().is_dir():
+            return link.resolve()
+    return None
 
 
 def _local(location: str) -> str:
