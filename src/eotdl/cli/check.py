@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import emit_json
-from eotdl.qa.pull_request import check_pull_request, render_markdown
 
 
 @click.command()
@@ -38,6 +36,9 @@ def check(base: str, lab_dir: Path | None, as_json: bool, output: Path | None) -
     diff, the version rule, offline validation, QA of the changed items, and that every
     referenced asset is already in the store with its checksum. Prints a Markdown report
     for the pull request; exits 1 on errors. Needs no write credentials."""
+    from eotdl.catalog.lab import Lab
+    from eotdl.qa.pull_request import check_pull_request, render_markdown
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     report = check_pull_request(lab, base)
     markdown = render_markdown(report)

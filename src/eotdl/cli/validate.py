@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from eotdl.catalog import schemas as schema_cache
-from eotdl.catalog.validate import Report, Validator, validate_target
 from eotdl.cli.output import console, emit_json
 
 
@@ -26,6 +23,8 @@ def validate(targets: tuple[str, ...], as_json: bool, recursive: bool, max_error
     TARGETS are labs, dataset folders, ndjson files, or STAC catalogs, collections and items
     (local paths or http URLs). Schemas come from the local cache or EOTDL_SCHEMA_MIRROR.
     """
+    from eotdl.catalog.validate import Report, Validator, validate_target
+
     validator = Validator()
     report = Report()
     for target in targets:
@@ -61,6 +60,10 @@ def schemas() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sync(urls: tuple[str, ...], as_json: bool) -> None:
     """Fetch the schemas eotdl uses (or URLS) and what they reference into the cache."""
+    from rich.table import Table
+
+    from eotdl.catalog import schemas as schema_cache
+
     status = schema_cache.sync(urls or schema_cache.SYNC_URLS)
     failed = {u: s for u, s in status.items() if s != "ok"}
     if as_json:
@@ -78,4 +81,6 @@ def sync(urls: tuple[str, ...], as_json: bool) -> None:
 @schemas.command("path")
 def path() -> None:
     """Print where the schema cache lives."""
+    from eotdl.catalog import schemas as schema_cache
+
     click.echo(str(schema_cache.cache_dir() / "schemas"))
