@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +181,9 @@ def _metaschema(url: str) -> dict[str, Any] | None:
 
 def fetch(url: str) -> bytes:
     """GET ``url`` with a short timeout; any failure is a SchemaUnavailableError."""
+    import urllib.error  # with urllib.request: 40 ms of imports an offline run does not need
+    import urllib.request
+
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise SchemaUnavailableError(f"schema unavailable: {url} is not an http(s) URL")
     request = urllib.request.Request(url, headers={"User-Agent": "eotdl"})
