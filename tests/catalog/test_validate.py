@@ -375,3 +375,34 @@ def test_lookahead_free_patterns_match_the_same_names():
         for name in names:
             assert bool(original.search(name)) == bool(plain.search(name)), (prefix, name)
     assert _plain_not_prefix("^[a-z]+$") == "^[a-z]+$"
+
+
+def _walk_refs(node):
+    """Every non-local ``$ref`` string, found by walking the dicts."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                if not value.startswith("#"):
+                    yield value
+            else:
+                yield from _walk_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_refs(value)
+
+
+def test_refs_found_in_serialised_schemas_are_those_of_a_walk(shared_mirror):
+    from eotdl.catalog.validate import _external_refs
+
+    checked = 0
+    for path in sorted(shared_mirror.rglob("*.json")):
+        try:
+            schema = json.loads(path.read_text())
+        except ValueError:
+            continue  # a few mirrored files are not strict JSON
+        assert sorted(_external_refs(schema)) == sorted(_walk_refs(schema)), path
+        checked += 1
+    assert checked > 50
+    tricky = {"a": {"$ref": "x.json#/d"}, "b": [{"$ref": "#/local"}], "c": 'say "$ref":"y"'}
+    tricky["d"] = {"$ref": {"$ref": "z.json"}}
+    assert sorted(_external_refs(tricky)) == ["x.json#/d", "z.json"]

@@ -134,7 +134,10 @@ class _Compiled:
         combined = {"allOf": [{"$ref": u} for u in self.usable]}
         try:
             registry = jsonschema_rs.Registry(
-                [(url, _without_lookahead(schema)) for url, schema in resources.items()]
+                [
+                    (url, _without_lookahead(schema) if b"(?!" in orjson.dumps(schema) else schema)
+                    for url, schema in resources.items()
+                ]
             )
             self.registry = registry
             self.validator = jsonschema_rs.validator_for(
@@ -234,17 +237,17 @@ def _plain_not_prefix(pattern: str) -> str:
     return "^(?:" + "|".join(branches) + ")"
 
 
+#: A ``"$ref": "..."`` member in compact JSON (as orjson writes it).
+_REF = re.compile(rb'"\$ref":("(?:[^"\\]|\\.)*")')
+
+
 def _external_refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                if not value.startswith("#"):
-                    yield value
-            else:
-                yield from _external_refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _external_refs(value)
+    """Every ``$ref`` string of ``node`` that is not a local ``#`` pointer (found in the
+    serialised JSON: a tenth of the time of walking the dicts in Python)."""
+    for found in _REF.finditer(orjson.dumps(node)):
+        ref = orjson.loads(found.group(1))
+        if not ref.startswith("#"):
+            yield ref
 
 
 #: ndjson files at least this large are validated by several processes (where fork exists).
