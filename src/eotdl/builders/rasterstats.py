@@ -32,8 +32,10 @@ def raster_bands(src: Any, max_size: int = 1024, bins: int = 10) -> list[dict[st
             width = max_size
             height = math.ceil(width * ratio)
     area_or_point = src.tags().get("AREA_OR_POINT", "").lower()
+    # one read of every band: a pixel-interleaved file decodes each block once, not per band
+    pixels = src.read(out_shape=(src.count, height, width), masked=True)
     bands: list[dict[str, Any]] = []
-    for band in src.indexes:
+    for index, band in enumerate(src.indexes):
         value: dict[str, Any] = {
             "data_type": src.dtypes[band - 1],
             "scale": src.scales[band - 1],
@@ -52,8 +54,7 @@ def raster_bands(src: Any, max_size: int = 1024, bins: int = 10) -> list[dict[st
                 value["nodata"] = src.nodata
         if src.units[band - 1] is not None:
             value["unit"] = src.units[band - 1]
-        pixels = src.read(indexes=band, out_shape=(height, width), masked=True)
-        value.update(band_stats(pixels, bins))
+        value.update(band_stats(pixels[index], bins))
         bands.append(value)
     return bands
 
