@@ -727,7 +727,8 @@ def _parallel_chunks(
     import pickle
     import signal
 
-    chunk_bytes = max(CHUNK_BYTES, -(-size // 8192))  # the task pipe holds 8192 range numbers
+    # at most 1024 ranges: their numbers (4 bytes each) fit in one atomic pipe write
+    chunk_bytes = max(CHUNK_BYTES, -(-size // 1024))
     ranges = [(start, min(start + chunk_bytes, size)) for start in range(0, size, chunk_bytes)]
     tasks_read, tasks_write = os.pipe()
     os.write(tasks_write, b"".join(i.to_bytes(4, "little") for i in range(len(ranges))))
