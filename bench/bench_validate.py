@@ -362,7 +362,7 @@ def report(results: dict[int, list[Timing]], floors: list[Timing], command: str)
         )
     floor_rows = [
         [t.case, f"{t.objects:,}", f"{t.seconds:.3f}", f"{t.cpu:.3f}"]
-        + [f"{t.cpu / t.objects * 1e6:.1f}", f"{t.load:.1f}"]
+        + [f"{t.cpu / t.objects * 1e6:.1f}" if t.objects > 2 else "(fixed cost)", f"{t.load:.1f}"]
         for t in floors
     ]
     lines = [
