@@ -6,19 +6,23 @@ creates, imports, checks, versions, publishes, downloads and trains on such labs
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("eotdl")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+__version__: str  # set on first use by __getattr__ below
 
 __all__ = ["__version__", "open_dataset", "train"]
 
 
 def __getattr__(name: str) -> object:
-    """``eotdl.open_dataset`` and ``eotdl.train``, imported on first use: ``import eotdl``
-    stays light."""
+    """``eotdl.open_dataset``, ``eotdl.train`` and ``eotdl.__version__``, made on first use:
+    ``import eotdl`` stays light (importlib.metadata alone costs 40 ms)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("eotdl")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without install
+            found = "0.0.0"
+        globals()["__version__"] = found
+        return found
     if name == "open_dataset":
         from eotdl.access.dataset import open_dataset
 

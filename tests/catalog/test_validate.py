@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -265,3 +266,140 @@ def test_same_verdict_on_broken_examples(path: Path, shared_mirror: Path):
     else:
         assert expected == "invalid"
         assert any(p.path in ("/id", "/links") for p in problems)
+
+
+# ---------------------------------------------------------------- one process or several
+
+
+def _mixed_ndjson(path: Path) -> Path:
+    """Valid and invalid items, bad JSON, blank and CRLF lines, and duplicate ids far apart."""
+    eo = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
+    lines: list[bytes] = []
+    for index in range(400):
+        obj = item(f"i{index:04d}", **{"eo:cloud_cover": 10})
+        obj["stac_extensions"] = [eo]
+        if index % 37 == 5:
+            obj["properties"]["eo:cloud_cover"] = 500  # schema error
+        if index % 53 == 7:
+            obj["id"] = "i0001"  # a duplicate of an early id
+        if index % 61 == 3:
+            obj["stac_extensions"] = ["https://example.invalid/nope/v1.0.0/schema.json"]
+        line = canonical.dumps(obj)
+        if index % 71 == 9:
+            line = line[:-5]  # malformed JSON
+        if index % 83 == 11:
+            line = b"[1, 2]"  # not an object
+        if index % 89 == 13:
+            line = canonical.dumps({**obj, "stac_version": "9.9"})
+        if index % 97 == 17:
+            line = canonical.dumps({**obj, "stac_extensions": [{"a": 1}]})  # unhashable
+        lines.append(line + (b"\r\n" if index % 7 == 0 else b"\n"))
+        if index % 29 == 0:
+            lines.append(b"   \n")
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def _without_time(report) -> dict:
+    found = report.to_dict()
+    found.pop("seconds")
+    return found
+
+
+def test_processes_give_the_same_report_as_one(tmp_path, shared_mirror, monkeypatch):
+    from eotdl.catalog import validate as module
+
+    path = _mixed_ndjson(tmp_path / "items.ndjson")
+    one = module.validate_ndjson(path, Validator(processes=1))
+    assert one.checked == 400 and 20 < one.invalid_objects < 100
+    rules = {p.rule for p in one.problems}
+    assert {"duplicate-id", "json", "schema-unavailable", "stac-version"} <= rules
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(module, "CHUNK_BYTES", 4096)  # about 30 ranges, lines cut at edges
+    monkeypatch.setattr(module.os, "fork", counting_fork)
+    # other tests of the session may leave a server thread behind; fork anyway here
+    monkeypatch.setattr(module.threading, "active_count", lambda: 1)
+    several = module.validate_ndjson(path, Validator(processes=3))
+    assert len(forks) == 2
+    assert _without_time(several) == _without_time(one)
+    assert [p.line for p in several.problems] == sorted(p.line or 0 for p in several.problems)
+
+
+def test_processes_and_a_line_too_long(tmp_path, shared_mirror, monkeypatch):
+    from eotdl.catalog import ndjson
+    from eotdl.catalog import validate as module
+
+    monkeypatch.setattr(ndjson, "MAX_LINE_BYTES", 2000)
+    good = canonical.dumps(item("a")) + b"\n"
+    path = tmp_path / "items.ndjson"
+    path.write_bytes(good * 30 + b'{"id": "' + b"x" * 5000 + b'"}\n' + good * 30)
+    one = module.validate_ndjson(path, Validator(processes=1))
+    monkeypatch.setattr(module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(module, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(module.threading, "active_count", lambda: 1)
+    several = module.validate_ndjson(path, Validator(processes=2))
+    assert _without_time(several) == _without_time(one)
+    assert "longer than" in one.problems[-1].message and ":31:" in one.problems[-1].message
+
+
+def test_lookahead_free_patterns_match_the_same_names():
+    import itertools
+    import re
+
+    from eotdl.catalog.validate import _plain_not_prefix
+
+    for prefix in ("eo:", "proj:", "ml-aoi:", "classification:"):
+        original = re.compile(f"^(?!{re.escape(prefix)})")
+        plain = re.compile(_plain_not_prefix(f"^(?!{prefix})"))
+        assert "(?!" not in plain.pattern
+        names = {"", "\n", "x", prefix, prefix + "x", "x" + prefix, prefix.upper()}
+        names |= {prefix[:cut] for cut in range(len(prefix))}
+        names |= {
+            prefix[:cut] + other + prefix[cut + 1 :]
+            for cut in range(len(prefix))
+            for other in ("x", "\n")
+        }
+        names |= {"".join(t) for t in itertools.product(prefix[:3] + "z", repeat=3)}
+        for name in names:
+            assert bool(original.search(name)) == bool(plain.search(name)), (prefix, name)
+    assert _plain_not_prefix("^[a-z]+$") == "^[a-z]+$"
+
+
+def _walk_refs(node):
+    """Every non-local ``$ref`` string, found by walking the dicts."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                if not value.startswith("#"):
+                    yield value
+            else:
+                yield from _walk_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_refs(value)
+
+
+def test_refs_found_in_serialised_schemas_are_those_of_a_walk(shared_mirror):
+    from eotdl.catalog.validate import _external_refs
+
+    checked = 0
+    for path in sorted(shared_mirror.rglob("*.json")):
+        try:
+            schema = json.loads(path.read_text())
+        except ValueError:
+            continue  # a few mirrored files are not strict JSON
+        assert sorted(_external_refs(schema)) == sorted(_walk_refs(schema)), path
+        checked += 1
+    assert checked > 50
+    tricky = {"a": {"$ref": "x.json#/d"}, "b": [{"$ref": "#/local"}], "c": 'say "$ref":"y"'}
+    tricky["d"] = {"$ref": {"$ref": "z.json"}}
+    assert sorted(_external_refs(tricky)) == ["x.json#/d", "z.json"]

@@ -272,10 +272,11 @@ def raster_item(
                 asset_href=str(file),
                 asset_roles=list(roles),
                 with_proj=True,
-                with_raster=True,
+                with_raster=False,  # the same raster:bands, faster: _add_raster_bands
                 with_eo=True,
                 properties=extra,
             ).to_dict(include_self_link=False)
+            _add_raster_bands(item, source, asset_key)
             if footprint_from_mask:
                 _mask_footprint(src, item)
             if vrt is not None:
@@ -292,6 +293,19 @@ def raster_item(
     for asset in item["assets"].values():
         asset["href"] = str(file)
     return json_safe(item)
+
+
+def _add_raster_bands(item: dict[str, Any], src: Any, asset_key: str) -> None:
+    """What ``create_stac_item(with_raster=True)`` adds, from :mod:`rasterstats`."""
+    from rio_stac.stac import RASTER_EXT_VERSION
+
+    from eotdl.builders.rasterstats import raster_bands
+
+    url = f"https://stac-extensions.github.io/raster/{RASTER_EXT_VERSION}/schema.json"
+    extensions = item["stac_extensions"]
+    eo = [i for i, e in enumerate(extensions) if "/eo/" in e]
+    extensions.insert(eo[0] if eo else len(extensions), url)  # rio-stac's order
+    item["assets"][asset_key]["raster:bands"] = raster_bands(src)
 
 
 def _non_earth_item(

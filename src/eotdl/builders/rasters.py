@@ -4,15 +4,23 @@ Each raster is described with rio-stac (projection, raster, eo). Optional steps,
 recipe.yaml: conversion to COG, tiling into chips with overlap, spectral indices as extra
 assets, labels from a vector file (rasterised onto each image or chip) or a masks folder, and
 per-band normalisation statistics over the whole dataset, written into the collection.
+
+Describing is CPU-bound Python and GDAL under the GIL, so the rasters are shared by a pool of
+forked processes, one per CPU (each opens its own GDAL datasets); results come back in file
+order. Each worker also hashes the files its items point at while they are in the page cache,
+and the parent records those hashes in the stat-keyed hash cache that the upload reads, so no
+file is hashed twice.
 """
 
 from __future__ import annotations
 
 import glob
+import multiprocessing
 import os
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +40,8 @@ from eotdl.builders.features import (
 )
 from eotdl.builders.rasterinfo import open_raster, raster_item
 from eotdl.errors import InputError
+from eotdl.storage.hashcache import HashCache
+from eotdl.storage.hashing import sha256_and_size
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".TIF", ".TIFF")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -155,17 +165,44 @@ class RastersBuilder(Builder):
     def items(self) -> Iterator[dict[str, Any]]:
         files = self.files()
         workers = self.settings["workers"] or min(8, (os.cpu_count() or 2) + 2)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            if self.settings["masks"]:
+        if self.settings["masks"]:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 values: set[str] = set()
                 for found in pool.map(self._mask_values, files):
                     values |= found
-                self.classes = sorted(values, key=_natural)
-                if self.labels is not None:
-                    self.labels.classes = self.classes
-            for produced, stats in pool.map(self._process, files):
-                self.stats.merge(stats)
-                yield from produced
+            self.classes = sorted(values, key=_natural)
+            if self.labels is not None:
+                self.labels.classes = self.classes
+        processes = _processes(self.settings["workers"], len(files))
+        cache = HashCache()
+        try:
+            if processes > 1:
+                yield from self._collect(_in_processes(self, files, processes), cache)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    yield from self._collect(pool.map(self._process_and_hash, files), cache)
+            cache.flush()
+        finally:
+            cache.close()
+
+    def _collect(self, results: Iterable[_Described], cache: HashCache) -> Iterator[dict[str, Any]]:
+        for produced, stats, hashes in results:
+            self.stats.merge(stats)
+            for path, st, sha in hashes:
+                cache.remember(path, st, sha)
+            yield from produced
+
+    def _process_and_hash(self, path: Path) -> _Described:
+        """``_process``, plus the SHA-256 of every local file its items point at."""
+        produced, stats = self._process(path)
+        hashes = []
+        for item in produced:
+            for asset in item.get("assets", {}).values():
+                href = str(asset.get("href", ""))
+                if os.path.isabs(href) and os.path.isfile(href):
+                    st = os.stat(href)
+                    hashes.append((href, st, sha256_and_size(href)[0]))
+        return produced, stats, hashes
 
     def _mask_values(self, path: Path) -> set[str]:
         mask_path = self._mask_file(path.stem)
@@ -345,6 +382,45 @@ class RastersBuilder(Builder):
         if summaries:
             base["summaries"] = summaries
         return base
+
+
+_Described = tuple[list[dict[str, Any]], BandStatistics, list[tuple[str, os.stat_result, str]]]
+
+#: The builder a forked worker describes with (inherited from the parent at fork time).
+_WORKER_BUILDER: RastersBuilder | None = None
+
+
+def _processes(workers: int, files: int) -> int:
+    """How many processes describe ``files`` rasters (1: threads in this process)."""
+    if files < 2 or not sys.platform.startswith("linux"):
+        return 1  # fork is the start method that shares the builder for free
+    cpus = len(os.sched_getaffinity(0))
+    return max(1, min(workers or cpus, cpus, files))
+
+
+def _describe_in_worker(path: Path) -> _Described:
+    assert _WORKER_BUILDER is not None
+    return _WORKER_BUILDER._process_and_hash(path)
+
+
+def _in_processes(
+    builder: RastersBuilder, files: list[Path], processes: int
+) -> Iterator[_Described]:
+    """``builder._process_and_hash`` of every file in forked processes, in file order."""
+    global _WORKER_BUILDER
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _WORKER_BUILDER = builder
+    chunk = max(1, min(16, len(files) // (processes * 8)))
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield from pool.map(_describe_in_worker, files, chunksize=chunk)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # a bad file: stop at once, not at the end
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        _WORKER_BUILDER = None
 
 
 def _all_nodata(data: np.ndarray, nodata: Any) -> bool:

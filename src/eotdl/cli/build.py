@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import console, emit_json, err_console
 
 
@@ -39,6 +38,7 @@ def build(lab_dir: Path | None, output: Path | None, qa: bool, full: bool, as_js
     Incremental (only what changed since the last build is written again) and atomic (a
     failed build leaves the previous site as it was).
     """
+    from eotdl.catalog.lab import Lab
     from eotdl.site.build import build_site
 
     lab = Lab(lab_dir) if lab_dir else Lab.find()

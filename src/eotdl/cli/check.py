@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import emit_json
 from eotdl.qa.pr_files import LARGE_FILE_BYTES
-from eotdl.qa.pull_request import check_pull_request, render_markdown
 
 
 @click.command()
@@ -45,13 +43,17 @@ from eotdl.qa.pull_request import check_pull_request, render_markdown
 def check(
     base: str, lab_dir: Path | None, as_json: bool, output: Path | None, large_file_mib: float
 ) -> None:
-    """Check what this branch changed against BASE: the changed files themselves (no
-    symlinks, special files or files outside the lab layout; large files named), then for
-    each changed dataset or model the diff, the version rule, offline validation, QA of the
-    changed items, and that every referenced asset is already in the store with its checksum.
-    Prints a Markdown report for the pull request. Exits 1 on errors, 3 when there are none
-    but the branch changes eotdl.toml, .gitignore or .github/ (a maintainer must review).
-    Needs no write credentials."""
+    """Check what this branch changed against BASE, as the lab's CI does on a pull request.
+
+    First the changed files themselves (no symlinks, special files or files outside the lab
+    layout; large files named), then for each changed dataset or model the diff, the version
+    rule, offline validation, QA of the changed items, and that every referenced asset is
+    already in the store with its checksum. Prints a Markdown report for the pull request.
+    Exits 1 on errors, 3 when there are none but the branch changes eotdl.toml, .gitignore or
+    .github/ (a maintainer must review). Needs no write credentials."""
+    from eotdl.catalog.lab import Lab
+    from eotdl.qa.pull_request import check_pull_request, render_markdown
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     report = check_pull_request(lab, base, int(large_file_mib * 1024 * 1024))
     markdown = render_markdown(report)

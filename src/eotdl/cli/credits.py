@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from eotdl.catalog.credits import ledger
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import console, emit_json
 
 
@@ -25,6 +22,11 @@ from eotdl.cli.output import console, emit_json
 def credits(lab_dir: Path | None, dataset: str | None, as_json: bool) -> None:
     """The contributors ledger: commit authors and Co-authored-by trailers, weighted by what
     they changed (new datasets, items added or fixed, card improvements, reviews)."""
+    from rich.table import Table
+
+    from eotdl.catalog.credits import ledger
+    from eotdl.catalog.lab import Lab
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     book = ledger(lab.root)
     if dataset:

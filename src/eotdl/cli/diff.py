@@ -6,10 +6,7 @@ from pathlib import Path
 
 import click
 
-from eotdl.catalog.diff import diff_dataset
-from eotdl.catalog.diff_render import render_markdown, render_text
 from eotdl.catalog.git import WORKTREE, is_repo, repo_root, resolve_ref, tags
-from eotdl.catalog.lab import Lab, check_name
 from eotdl.cli.output import emit_json
 from eotdl.errors import LabError
 
@@ -50,6 +47,10 @@ def diff(name: str, a: str, b: str, lab_dir: Path | None, fmt: str, as_json: boo
     A and B are versions (published as git tags NAME@VERSION), git refs, or WORKTREE (the
     default for B: the files as they are now).
     """
+    from eotdl.catalog.diff import diff_dataset
+    from eotdl.catalog.diff_render import render_markdown, render_text
+    from eotdl.catalog.lab import Lab, check_name
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     check_name(name)
     if not is_repo(lab.root):

@@ -7,9 +7,6 @@ from pathlib import Path
 
 import click
 
-from eotdl.atomic import write_bytes_atomic
-from eotdl.catalog.croissant import dataset_croissant, dumps
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import console
 
 
@@ -37,6 +34,10 @@ def export() -> None:
 def croissant(target: str, output: Path | None, lab_dir: Path | None) -> None:
     """A Croissant 1.0 JSON-LD card (with GeoCroissant fields) of a dataset or one of its
     published versions; local asset paths are absolute so `mlcroissant` reads them."""
+    from eotdl.atomic import write_bytes_atomic
+    from eotdl.catalog.croissant import dataset_croissant, dumps
+    from eotdl.catalog.lab import Lab
+
     name, _, version = target.partition("@")
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     data = dumps(dataset_croissant(lab, name, version or None))

@@ -7,16 +7,36 @@ builder's option table, so a third-party builder gets a CLI for free.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from eotdl.builders import registry
-from eotdl.builders.base import Builder, Option
-from eotdl.builders.ingest import IngestResult, ingest, rebuild
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import console, emit_json
+
+if TYPE_CHECKING:
+    from eotdl.builders.base import Builder, Option
+    from eotdl.builders.ingest import IngestResult
+
+#: The one-line summary of every built-in builder, so `eotdl ingest --help` lists them without
+#: importing them (and numpy and rasterio); tests/cli/test_startup.py keeps them in step.
+BUILTIN_SUMMARIES: dict[str, str] = {
+    "rasters": "GeoTIFFs (a folder or glob) → items with projection/raster/eo, optional labels",
+    "classification-folders": "Chip classification from one sub-folder per class (EuroSAT layout)",
+    "segmentation-pairs": "Semantic segmentation from images/ and masks/ folders matched by file"
+    " name",
+    "detection": "Object detection: a folder of images plus GeoJSON or COCO boxes",
+    "points": "In-situ / reference observations (CSV, GeoJSON points, GeoParquet) → point items",
+    "stac": "any STAC catalog or collection (0.8 up; path, http(s), s3://, .tar.gz/.zip),"
+    " migrated to 1.0.0, MLHub label/source items flattened into samples",
+    "stac-api": "chips of Sentinel-1/2 (any STAC API COGs) over an area or around points, fused",
+    "eurosat": "EuroSAT (Sentinel-2, 13 bands) from EuroSAT_MS/<Class>/<Class>_<n>.tif",
+    "eurosat-rgb": "EuroSAT RGB JPEGs from EuroSAT_RGB/<Class>/<Class>_<n>.jpg",
+    "bigearthnet-v2": "BigEarthNet v2.0 from BigEarthNet-S2/, BigEarthNet-S1/, Reference_Maps/"
+    " and metadata.parquet",
+    "sen12ms": "SEN12MS S1/S2/land cover triplets from ROIs<n>_<season>_<s1|s2|lc>/ folders",
+    "pastis": "PASTIS time series from DATA_S2/, ANNOTATIONS/ and metadata.geojson",
+    "dior": "DIOR detection from JPEGImages-*/, Annotations/ (Pascal VOC) and ImageSets/Main/",
+}
 
 LAB_OPTION = click.option(
     "--lab",
@@ -72,6 +92,9 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         no_progress: bool,
         **options: Any,
     ) -> None:
+        from eotdl.builders.ingest import ingest
+        from eotdl.catalog.lab import Lab
+
         lab = Lab(lab_dir) if lab_dir else Lab.find()
         chosen = {k: v for k, v in options.items() if v not in (None, ())}
         result = ingest(
@@ -108,12 +131,28 @@ class IngestGroup(click.Group):
     """One subcommand per builder, built from the registry on demand."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        from eotdl.builders import registry
+
         return sorted(registry.available())
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from eotdl.builders import registry
+
         if cmd_name not in registry.available():
             return None
         return _command_for(cmd_name, registry.load(cmd_name))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from eotdl.builders import registry
+
+        listing: dict[str, click.Command] = {}
+        for name in self.list_commands(ctx):
+            summary = BUILTIN_SUMMARIES.get(name)
+            if summary is not None and registry.available()[name] == registry.BUILTIN[name]:
+                listing[name] = click.Command(name, help=f"{summary}.")
+            elif (command := self.get_command(ctx, name)) is not None:
+                listing[name] = command
+        click.Group.format_commands(click.Group(commands=listing), ctx, formatter)
 
 
 @click.group(cls=IngestGroup)
@@ -132,6 +171,9 @@ def ingest_group() -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def rebuild_command(dataset: str, lab_dir: Path | None, as_json: bool, no_progress: bool) -> None:
     """Re-run a dataset's recipe.yaml (same items, same checksums)."""
+    from eotdl.builders.ingest import rebuild
+    from eotdl.catalog.lab import Lab
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     _show(rebuild(lab, dataset, progress=not no_progress), as_json)
 
@@ -145,6 +187,10 @@ def builders() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the builders as JSON.")
 def list_builders(as_json: bool) -> None:
     """Show every builder (built-in and third-party) with its options."""
+    from rich.table import Table
+
+    from eotdl.builders import registry
+
     rows: list[dict[str, Any]] = []
     for kind in sorted(registry.available()):
         cls = registry.load(kind)

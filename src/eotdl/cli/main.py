@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from eotdl import __version__
 from eotdl.errors import EotdlError
 
 #: command name -> "module:attribute"; imported lazily so ``eotdl --help`` stays fast.
@@ -46,11 +45,63 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: command name -> its one-line help, so ``eotdl --help`` lists commands without importing
+#: them (tests/cli/test_startup.py checks these match the commands' own docstrings).
+SUMMARIES: dict[str, str] = {
+    "init": "Write a new lab into DIRECTORY: eotdl.toml, datasets/, models/, README, CI workflows.",
+    "validate": "Validate STAC offline against the official schemas.",
+    "schemas": "The local cache of STAC JSON schemas used by `eotdl validate`.",
+    "build": "Build the lab's static site: STAC tree, stac-geoparquet, search index and HTML"
+    " pages.",
+    "preview": "Serve the built site on 127.0.0.1 and print its URL (Ctrl-C stops it).",
+    "publish": "Build the site and upload it (only what changed) to the lab's store or another"
+    " target.",
+    "storage": "Inspect and maintain the lab's object store (the bytes behind the assets).",
+    "ingest": "Make a dataset with a builder: `eotdl ingest KIND SOURCE --dataset NAME`.",
+    "rebuild": "Re-run a dataset's recipe.yaml (same items, same checksums).",
+    "builders": "The builders that make datasets.",
+    "qa": "Check dataset NAME, compute its quality level (Q0-Q3), its statistics and bias flags.",
+    "diff": "Items added, removed and changed, assets and metadata, from version A to B.",
+    "get": "Download a dataset: its metadata and chosen assets, every file verified.",
+    "search": "Search the items of a lab's site (its stac-geoparquet files), locally or over HTTP.",
+    "serve": "Serve a read-only STAC API (and the static site) over a built site.",
+    "credits": "The contributors ledger: commit authors and Co-authored-by trailers, weighted by"
+    " what they changed (new datasets, items added or fixed, card improvements, reviews).",
+    "check": "Check what this branch changed against BASE, as the lab's CI does on a pull request.",
+    "versions": "List the published versions (git tags NAME@VERSION) of a dataset.",
+    "yank": "Mark a published version deprecated: it stays readable, its bytes are kept.",
+    "train": "Train a model on a dataset of the lab, on a Dask cluster, and save it in models/.",
+    "predict": "Run a trained model on a GeoTIFF; write a class GeoTIFF with the same"
+    " georeferencing.",
+    "models": "The lab's trained models: list them, download one.",
+    "export": "Write a dataset's metadata in another format.",
+    "label": "Build the labelling page of dataset NAME and serve it on 127.0.0.1.",
+    "labels": "Apply exported label files to a dataset, and measure agreement between annotators.",
+}
+
+
 class LazyGroup(click.Group):
-    """A group that imports a subcommand's module only when that subcommand is asked for."""
+    """A group that imports a subcommand's module only when that subcommand is asked for.
+
+    Its help lists the commands from :data:`SUMMARIES`, so ``eotdl --help`` imports none of
+    them; a command missing from that table is imported to read its help.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        listing: dict[str, click.Command] = {}
+        for name in self.list_commands(ctx):
+            summary = SUMMARIES.get(name)
+            command = (
+                click.Command(name, help=summary)
+                if summary is not None
+                else self.get_command(ctx, name)
+            )
+            if command is not None:
+                listing[name] = command
+        click.Group.format_commands(click.Group(commands=listing), ctx, formatter)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
@@ -63,8 +114,24 @@ class LazyGroup(click.Group):
         return command
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from eotdl import __version__
+
+    click.echo(f"eotdl, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="eotdl")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

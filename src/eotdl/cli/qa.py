@@ -6,12 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import console, emit_json
-from eotdl.qa import run_qa
-from eotdl.qa.registry import check_names
+
+#: The names of eotdl.qa.registry.CHECKS, in order, so `eotdl qa --help` needs no import of
+#: the checks (and of numpy and rasterio); tests/cli/test_startup.py keeps them in step.
+CHECK_NAMES = (
+    "schema",
+    "card",
+    "assets",
+    "rasters",
+    "cog",
+    "label-sources",
+    "classes",
+    "splits",
+    "leakage",
+    "duplicates",
+    "empty",
+    "datetime",
+    "labelling",
+)
 
 STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -35,7 +49,7 @@ def _names(text: str | None) -> list[str] | None:
 @click.option(
     "--checks",
     default=None,
-    help=f"Only these checks (comma-separated): {', '.join(check_names())}.",
+    help=f"Only these checks (comma-separated): {', '.join(CHECK_NAMES)}.",
 )
 @click.option("--skip", default=None, help="Skip these checks (comma-separated).")
 @click.option("--no-eda", is_flag=True, help="Run the checks only: no statistics and no plots.")
@@ -67,7 +81,11 @@ def qa(
     cluster: str | None,
 ) -> None:
     """Check dataset NAME, compute its quality level (Q0-Q3), its statistics and bias flags."""
+    from rich.table import Table
+
     from eotdl.catalog.compute import check_cluster, lab_cluster
+    from eotdl.catalog.lab import Lab
+    from eotdl.qa import run_qa
 
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     where = check_cluster(cluster) if cluster else lab_cluster(lab.root)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.catalog.lab import Lab
 from eotdl.cli.output import console, emit_json, err_console
+
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 def _lab(lab_dir: Path | None) -> Lab:
+    from eotdl.catalog.lab import Lab
+
     return Lab(lab_dir) if lab_dir else Lab.find()
 
 

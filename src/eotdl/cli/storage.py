@@ -6,17 +6,18 @@ import datetime as dt
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from eotdl.catalog.assets import DEFAULT_GRACE, VerifyReport, plan_gc, run_gc, verify_lab
-from eotdl.catalog.lab import Lab
-from eotdl.catalog.repair import RepairReport
-from eotdl.catalog.store import open_lab_store
 from eotdl.cli.output import console, emit_json
 from eotdl.errors import InputError
-from eotdl.storage import ObjectInfo
+
+if TYPE_CHECKING:
+    from eotdl.catalog.assets import VerifyReport
+    from eotdl.catalog.lab import Lab
+    from eotdl.catalog.repair import RepairReport
+    from eotdl.storage import ObjectInfo
 
 lab_option = click.option(
     "--lab",
@@ -29,6 +30,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 
 
 def _lab(lab_dir: Path | None) -> Lab:
+    from eotdl.catalog.lab import Lab
+
     return Lab.find(lab_dir)
 
 
@@ -66,6 +69,8 @@ def storage() -> None:
 @json_option
 def ls(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
     """List the objects under PREFIX (default: all): size, date, key."""
+    from eotdl.catalog.store import open_lab_store
+
     objects = open_lab_store(_lab(lab_dir)).list(prefix)
     if as_json:
         emit_json(
@@ -90,6 +95,10 @@ def ls(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
 @json_option
 def du(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
     """Count objects and bytes under PREFIX, per folder."""
+    from rich.table import Table
+
+    from eotdl.catalog.store import open_lab_store
+
     store = open_lab_store(_lab(lab_dir))
     usage = store.usage(prefix)
     if as_json:
@@ -113,6 +122,8 @@ def du(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
 def verify(lab_dir: Path | None, as_json: bool, workers: int, no_progress: bool) -> None:
     """Re-hash every object the lab references; report missing, corrupt and unreferenced
     objects. Exits non-zero when an object is missing or corrupt."""
+    from eotdl.catalog.assets import verify_lab
+
     lab = _lab(lab_dir)
     report = verify_lab(lab, workers=workers, progress=not (as_json or no_progress))
     if as_json:
@@ -132,6 +143,8 @@ def _object(o: ObjectInfo) -> dict[str, object]:
 
 
 def _show_verify(report: VerifyReport) -> None:
+    from rich.table import Table
+
     console.print(
         f"{report.store}: {report.assets} assets, {report.checked} objects re-hashed,"
         f" {report.ok} ok, {len(report.missing)} missing, {len(report.corrupt)} corrupt,"
@@ -234,6 +247,9 @@ def gc(lab_dir: Path | None, as_json: bool, grace: str, yes: bool) -> None:
     Looks at every version in git history; only content-addressed objects older than the
     grace period go. A dry run unless --yes is given.
     """
+    from eotdl.catalog.assets import DEFAULT_GRACE, plan_gc, run_gc
+    from eotdl.catalog.store import open_lab_store
+
     lab = _lab(lab_dir)
     store = open_lab_store(lab)
     plan = plan_gc(lab, store, grace=parse_grace(grace) if grace else DEFAULT_GRACE)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from eotdl.cli.output import console, emit_json, err_console
 
@@ -179,6 +178,8 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def list_command(lab_dir: Path | None, as_json: bool) -> None:
     """List the models of the lab: task, architecture, dataset and test metric."""
+    from rich.table import Table
+
     from eotdl.train.library import list_models
 
     found = list_models(lab_dir)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from eotdl.catalog import schemas as schema_cache
-from eotdl.catalog.validate import Report, Validator, validate_target
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import emit_json
 
 
 @click.command()
@@ -26,6 +23,8 @@ def validate(targets: tuple[str, ...], as_json: bool, recursive: bool, max_error
     TARGETS are labs, dataset folders, ndjson files, or STAC catalogs, collections and items
     (local paths or http URLs). Schemas come from the local cache or EOTDL_SCHEMA_MIRROR.
     """
+    from eotdl.catalog.validate import Report, Validator, validate_target
+
     validator = Validator()
     report = Report()
     for target in targets:
@@ -35,18 +34,21 @@ def validate(targets: tuple[str, ...], as_json: bool, recursive: bool, max_error
     if as_json:
         emit_json(report.to_dict())
     else:
+        # click, not rich, for these plain lines: rich's import would cost more than a
+        # 10,000-item validation (tests/cli/test_startup.py, bench/bench_validate.py)
         for problem in report.problems[:max_errors]:
-            console.print(problem.format(), markup=False, highlight=False)
+            click.echo(problem.format())
         hidden = len(report.problems) - max_errors
         if hidden > 0:
-            console.print(f"… and {hidden} more problems (use --json for all)")
+            click.echo(f"… and {hidden} more problems (use --json for all)")
         rate = report.checked / report.seconds if report.seconds else 0.0
         summary = (
             f"{report.checked} objects checked, {report.invalid_objects} invalid,"
             f" {len(report.problems)} problems in {report.seconds:.2f} s ({rate:,.0f} objects/s)"
         )
-        style = "green" if report.ok else "red"
-        console.print(f"[{style}]{'valid' if report.ok else 'INVALID'}[/]: {summary}")
+        color = "green" if report.ok else "red"
+        verdict = click.style("valid" if report.ok else "INVALID", fg=color)
+        click.echo(f"{verdict}: {summary}")
     if not report.ok:
         raise SystemExit(1)
 
@@ -61,6 +63,11 @@ def schemas() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sync(urls: tuple[str, ...], as_json: bool) -> None:
     """Fetch the schemas eotdl uses (or URLS) and what they reference into the cache."""
+    from rich.table import Table
+
+    from eotdl.catalog import schemas as schema_cache
+    from eotdl.cli.output import console
+
     status = schema_cache.sync(urls or schema_cache.SYNC_URLS)
     failed = {u: s for u, s in status.items() if s != "ok"}
     if as_json:
@@ -78,4 +85,6 @@ def sync(urls: tuple[str, ...], as_json: bool) -> None:
 @schemas.command("path")
 def path() -> None:
     """Print where the schema cache lives."""
+    from eotdl.catalog import schemas as schema_cache
+
     click.echo(str(schema_cache.cache_dir() / "schemas"))

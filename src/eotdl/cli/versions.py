@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from eotdl.catalog.lab import Lab
-from eotdl.catalog.published import published_versions, yank, yanked
 from eotdl.cli.output import console, emit_json
 
 LAB_OPTION = click.option(
@@ -25,6 +23,9 @@ LAB_OPTION = click.option(
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 def versions(name: str, lab_dir: Path | None, as_json: bool) -> None:
     """List the published versions (git tags NAME@VERSION) of a dataset."""
+    from eotdl.catalog.lab import Lab
+    from eotdl.catalog.published import published_versions, yanked
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     gone = yanked(lab, name)
     rows = [
@@ -48,6 +49,9 @@ def versions(name: str, lab_dir: Path | None, as_json: bool) -> None:
 @LAB_OPTION
 def yank_command(name: str, version: str, reason: str, lab_dir: Path | None) -> None:
     """Mark a published version deprecated: it stays readable, its bytes are kept."""
+    from eotdl.catalog.lab import Lab
+    from eotdl.catalog.published import yank
+
     lab = Lab(lab_dir) if lab_dir else Lab.find()
     path = yank(lab, name, version, reason)
     console.print(f"{name}@{version} marked deprecated in {path}; commit it and publish")
