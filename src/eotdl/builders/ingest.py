@@ -23,6 +23,7 @@ from eotdl.builders.base import ML_AOI_EXT, PROCESSING_EXT, Builder
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.lab import Lab, check_name
+from eotdl.catalog.previews import add_previews
 from eotdl.catalog.save import SaveResult, save_dataset
 from eotdl.errors import InputError
 
@@ -102,6 +103,7 @@ def ingest(
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    add_previews(lab, saved.folder)
     return IngestResult(dataset, kind, saved)
 
 

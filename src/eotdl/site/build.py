@@ -30,6 +30,7 @@ from eotdl.catalog import canonical
 from eotdl.catalog.credits import ledger
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.previews import ensure_previews
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import TreeBuilder
@@ -41,7 +42,7 @@ from eotdl.site.search_index import search_index_bytes
 from eotdl.site.summary import item_facts
 
 #: Bumped whenever what the site build writes changes in a way templates do not show.
-SITE_FORMAT = 1
+SITE_FORMAT = 2
 Progress = Callable[[str], None]
 
 
@@ -115,6 +116,8 @@ def build_site(
     summary = SiteSummary(target.resolve(), 0, 0, 0, 0.0)
     problems: dict[str, str] = {}
     for folder in lab.datasets():
+        drawn = ensure_previews(lab, folder, say)
+        summary.warnings += drawn.problems[:5] if drawn is not None else []
         if qa and not is_fresh(lab, folder):
             say(f"datasets/{folder.name}: running QA (its report is missing or out of date)")
         problem = prepare_qa(lab, folder, run=qa)

@@ -26,13 +26,14 @@ from eotdl.site import pages
 from eotdl.site.markdown import local_links, render_markdown
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
-from eotdl.site.summary import FactsAccumulator, dataset_summary, footprints
+from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, dataset_summary, footprints
 from eotdl.site.thumbnail import thumbnail_svg
 
 PAGE_SIZE = 100
 #: Datasets with at most this many items get one HTML page per item; bigger ones list pages.
 ITEM_PAGES_MAX = 1000
 PREVIEW_ROWS = 10
+GALLERY_PER_GROUP = 6
 MAX_FINDINGS = 60
 MAX_CLASSES = 30
 _THUMB_BOXES = 5000
@@ -89,7 +90,9 @@ class FolderPages:
 
     def _render(self, relative: str, template: str, **context: Any) -> None:
         root = "../" * relative.count("/")
-        html = pages.render(template, self.site, root, **context)
+        public = self.lab.config.store.public_url.rstrip("/")
+        objects_root = f"{public}/" if public else root
+        html = pages.render(template, self.site, root, objects_root=objects_root, **context)
         self._write(relative, html.encode("utf-8"))
 
     # -- the dataset page ---------------------------------------------------------------
@@ -128,6 +131,7 @@ class FolderPages:
             classes_more=classes_more,
             footprints_grid=grid,
             preview=[_row(e, n, item_pages) for n, e in enumerate(build.entries[:PREVIEW_ROWS])],
+            gallery=gallery(build.entries, item_pages),
             has_parquet=True,
             versions=[],
             snippets=download_snippets(build.group, build.name, collection_id, root_url, True),
@@ -277,6 +281,7 @@ class FolderPages:
                 pages=pages_count,
                 per_page=PAGE_SIZE,
                 item_pages=item_pages,
+                facets=_facets(rows),
             )
         build.memo["list_pages"] = digests
 
@@ -318,6 +323,9 @@ class FolderPages:
             bbox=facts[0],
             assets=_assets(item),
             properties=sorted(props.items()),
+            groups=property_groups(props),
+            preview=facts[5] if len(facts) > 5 else None,
+            label=facts[6] if len(facts) > 6 else None,
         )
 
 
@@ -344,7 +352,68 @@ def _row(entry: ItemEntry, n: int, item_pages: bool) -> dict[str, Any]:
         "split": facts[3],
         "size": facts[4],
         "bbox": facts[0],
+        "preview": facts[5] if len(facts) > 5 else None,
+        "label": facts[6] if len(facts) > 6 else None,
     }
+
+
+def _facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The classes and splits of a list page's rows (its client-side filters)."""
+    return {
+        "classes": sorted({str(r["label"]) for r in rows if r.get("label")}),
+        "splits": sorted({str(r["split"]) for r in rows if r.get("split")}),
+    }
+
+
+def gallery(entries: list[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
+    """Examples with previews, per class and per split (a few each, spread over the items)."""
+    by_class: dict[str, list[ItemEntry]] = {}
+    by_split: dict[str, list[ItemEntry]] = {}
+    for entry in entries:
+        facts = entry.facts if isinstance(entry.facts, list) else []
+        if len(facts) < 7 or not facts[5]:
+            continue
+        if facts[6]:
+            by_class.setdefault(str(facts[6]), []).append(entry)
+        if facts[3]:
+            by_split.setdefault(str(facts[3]), []).append(entry)
+
+    def pick(groups: dict[str, list[ItemEntry]]) -> list[tuple[str, list]]:
+        shown = []
+        for name in sorted(groups)[:MAX_CLASSES]:
+            found = groups[name]
+            stride = max(1, len(found) // GALLERY_PER_GROUP)
+            rows = [_row(e, 0, item_pages) for e in found[::stride][:GALLERY_PER_GROUP]]
+            shown.append((name, rows))
+        return shown
+
+    return {"classes": pick(by_class), "splits": pick(by_split)}
+
+
+#: Property groups of the item page, by the prefix of the property name.
+EXTENSION_GROUPS = {
+    "label": "Label",
+    "ml-aoi": "ML AOI (splits)",
+    "eo": "Electro-optical (eo)",
+    "proj": "Projection",
+    "file": "File",
+    "raster": "Raster",
+    "mlm": "Machine-learning model (mlm)",
+    "processing": "Processing",
+    "sat": "Satellite",
+    "view": "View geometry",
+}
+
+
+def property_groups(props: dict[str, Any]) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """An item's properties grouped by extension (core ones first, then by group name)."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for key, value in sorted(props.items()):
+        prefix = key.split(":", 1)[0] if ":" in key else ""
+        name = EXTENSION_GROUPS.get(prefix, prefix or "Core") if prefix else "Core"
+        groups.setdefault(name, []).append((key, value))
+    core = groups.pop("Core", [])
+    return ([("Core", core)] if core else []) + sorted(groups.items())
 
 
 def card_files(folder_path: Path) -> list[Path]:
@@ -478,6 +547,7 @@ def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         href = str(asset.get("href") or "")
         size = asset.get("file:size")
+        key_of = href.find(OBJECTS_PREFIX)
         found.append(
             {
                 "key": key,
@@ -486,6 +556,7 @@ def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
                 "roles": ", ".join(str(r) for r in asset.get("roles") or []),
                 "size": size if isinstance(size, int) else None,
                 "href": href,
+                "object": urllib.parse.unquote(href[key_of:].split("#")[0]) if key_of >= 0 else "",
                 "link": href.startswith(("https://", "http://")),
             }
         )

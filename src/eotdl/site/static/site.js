@@ -267,9 +267,33 @@
     });
   }
 
+  function itemFilters(form) {
+    // Filters over the rows of this page; without JavaScript the form stays hidden.
+    var rows = document.querySelectorAll("#item-rows tbody tr");
+    var count = document.getElementById("item-filter-count");
+    function apply() {
+      var cls = form.elements["class"] ? form.elements["class"].value : "";
+      var split = form.elements.split ? form.elements.split.value : "";
+      var shown = 0;
+      rows.forEach(function (row) {
+        var ok = (!cls || row.getAttribute("data-class") === cls) &&
+          (!split || row.getAttribute("data-split") === split);
+        row.hidden = !ok;
+        if (ok) shown += 1;
+      });
+      if (count) count.textContent = shown + " of " + rows.length + " items on this page";
+    }
+    form.hidden = false;
+    form.addEventListener("change", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
+    apply();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     fillSiteUrls();
     copyButtons();
+    var filters = document.getElementById("item-filters");
+    if (filters) itemFilters(filters);
     var form = document.getElementById("search");
     if (form) homeSearch(form);
     if (typeof L === "undefined") return;
