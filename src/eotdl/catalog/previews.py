@@ -140,9 +140,8 @@ def add_previews(
         progress(f"{folder.name}: drawing {len(jobs):,} previews")
     stride = max(1, len(samples) // SAMPLE_CHIPS)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        sample = list(
-            pool.map(lambda s: _try_read(s[0], s[1], _SAMPLE_SIDE), samples[::stride][:SAMPLE_CHIPS])
-        )
+        sampled = samples[::stride][:SAMPLE_CHIPS]
+        sample = list(pool.map(lambda s: _try_read(s[0], s[1], _SAMPLE_SIDE), sampled))
         result.limits = stretch_limits([c for c in sample if c is not None])
         workdir = Path(tempfile.mkdtemp(prefix=".eotdl-previews-", dir=lab.root))
         try:

@@ -112,7 +112,7 @@ def read_chip(location: Any, bands: Sequence[int], max_side: int = MAX_SIDE) -> 
         mask = np.ma.getmaskarray(data).any(axis=0)
         values = np.asarray(data.filled(0), dtype=np.float32)
         valid = ~mask & np.isfinite(values).all(axis=0)
-        return Chip(values, valid, (src.height, src.width))
+        return Chip(values, np.asarray(valid, dtype=bool), (src.height, src.width))
 
 
 def read_mask(location: Any, shape: tuple[int, int]) -> np.ndarray:

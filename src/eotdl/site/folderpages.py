@@ -524,17 +524,73 @@ def _classes(counts: dict[str, Any]) -> tuple[list[tuple[str, int, float]], int]
     return shown, max(0, len(pairs) - MAX_CLASSES)
 
 
+#: The band table's columns: header, key in the EDA's band record (percentiles: ``p2``…).
+BAND_COLUMNS = (
+    ("Band", "band"),
+    ("Pixels", "count"),
+    ("Nodata", "nodata_share"),
+    ("Min", "min"),
+    ("Max", "max"),
+    ("Mean", "mean"),
+    ("Std", "std"),
+    ("P2", "p2"),
+    ("P25", "p25"),
+    ("Median", "p50"),
+    ("P75", "p75"),
+    ("P98", "p98"),
+)
+
+
 def _bands(bands: Any) -> tuple[list[str], list[list[str]]]:
-    """Per-band statistics as a table, whatever keys the EDA used."""
+    """Per-band statistics as a table with readable headers and numbers."""
     if not isinstance(bands, list) or not bands or not all(isinstance(b, dict) for b in bands):
         return [], []
-    fields: list[str] = []
+    rows = []
     for band in bands[:50]:
-        for key, value in band.items():
-            if key not in fields and isinstance(value, str | int | float) and len(fields) < 8:
-                fields.append(key)
-    rows = [[_short(b.get(k)) if b.get(k) is not None else "" for k in fields] for b in bands[:50]]
-    return fields, rows
+        percentiles = band.get("percentiles") if isinstance(band.get("percentiles"), dict) else {}
+        assert isinstance(percentiles, dict)
+        values = {**band, **percentiles}
+        name = " ".join(str(band[k]) for k in ("asset", "name") if band.get(k) not in (None, ""))
+        values["band"] = name or str(band.get("band") or "")
+        row = []
+        for _, key in BAND_COLUMNS:
+            value = values.get(key)
+            if key == "band":
+                row.append(str(value))
+            elif key == "nodata_share":
+                row.append(readable_share(value))
+            else:
+                row.append(readable_number(value))
+        rows.append(row)
+    return [h for h, _ in BAND_COLUMNS], rows
+
+
+def readable_number(value: Any) -> str:
+    """A statistic as people read it: ``1,620``, ``931.2``, ``0.0312`` (never ``1.62e+03``)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return "—"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    magnitude = abs(float(value))
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:,.1f}"
+    if magnitude >= 1:
+        return f"{value:,.2f}"
+    if magnitude >= 0.001:
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def readable_share(value: Any) -> str:
+    """A share (0..1) as a percentage."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return "—"
+    percent = 100 * float(value)
+    if percent == 0 or percent >= 1:
+        return f"{percent:.1f} %"
+    return f"{percent:.2f} %" if percent >= 0.01 else "< 0.01 %"
 
 
 def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
