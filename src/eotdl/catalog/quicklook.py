@@ -96,12 +96,16 @@ def preview_shape(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[in
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def read_chip(location: Any, bands: Sequence[int], max_side: int = MAX_SIDE) -> Chip:
-    """Read ``bands`` of the raster at ``location`` decimated to ``max_side`` (overviews)."""
+def read_chip(
+    location: Any, bands: Sequence[int], max_side: int = MAX_SIDE, opener: Any = None
+) -> Chip:
+    """Read ``bands`` of the raster at ``location`` decimated to ``max_side`` (overviews).
+
+    ``opener`` (as :func:`rasterio.open` takes it) lets a caller see the bytes read."""
     import rasterio
     from rasterio.enums import Resampling
 
-    with rasterio.open(location) as src:
+    with rasterio.open(location, opener=opener) if opener else rasterio.open(location) as src:
         use = [b for b in bands if 1 <= b <= src.count] or [1]
         if len(use) != len(bands) and len(use) < 3:
             use = [use[0]]
@@ -183,10 +187,13 @@ def render_png(
         labelled = mask >= 0
         tint = colors[np.where(labelled, mask, 0) % len(PALETTE)]
         rgb = np.where(labelled[..., None], 0.45 * rgb + 0.55 * tint, rgb)
-    alpha = np.where(chip.valid, 255, 0).astype(np.uint8)
-    pixels = np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha])
-    image = Image.fromarray(pixels, "RGBA")
-    height, width = pixels.shape[:2]
+    colour = np.clip(rgb, 0, 255).astype(np.uint8)
+    if chip.valid.all():
+        image = Image.fromarray(colour, "RGB")
+    else:  # nodata transparent
+        alpha = np.where(chip.valid, 255, 0).astype(np.uint8)
+        image = Image.fromarray(np.dstack([colour, alpha]), "RGBA")
+    height, width = colour.shape[:2]
     factor = 1
     while max(height, width) * factor < min_side:
         factor += 1
@@ -195,11 +202,11 @@ def render_png(
     draw = ImageDraw.Draw(image)
     for box in boxes:
         x0, y0, x1, y1 = (v * factor for v in box.bounds)
-        draw.rectangle((x0, y0, x1, y1), outline=(*palette_color(box.index), 255), width=2)
+        draw.rectangle((x0, y0, x1, y1), outline=palette_color(box.index), width=2)
     if caption:
         _caption(image, draw, caption, caption_index)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=1)  # fast: previews are small anyway
     return out.getvalue()
 
 
@@ -222,6 +229,6 @@ def _caption(image: Any, draw: Any, text: str, index: int) -> None:
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     pad = max(2, size // 4)
     band_top = image.height - (bottom - top) - 2 * pad
-    draw.rectangle((0, band_top, image.width, image.height), fill=(0, 0, 0, 170))
-    draw.rectangle((0, band_top, pad, image.height), fill=(*palette_color(index), 255))
-    draw.text((2 * pad, band_top + pad - top), text, fill=(255, 255, 255, 255), font=font)
+    draw.rectangle((0, band_top, image.width, image.height), fill=(20, 24, 30))
+    draw.rectangle((0, band_top, pad, image.height), fill=palette_color(index))
+    draw.text((2 * pad, band_top + pad - top), text, fill=(255, 255, 255), font=font)
