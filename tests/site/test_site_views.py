@@ -1,0 +1,230 @@
+"""What a reader sees, in Chromium: previews, gallery, item pages, band table, and every page
+kind at phone width (390 px) without horizontal scrolling.
+
+The lab is made the way a contributor makes one (``ingest`` of real GeoTIFF chips, so every
+item has a preview), with a QA report holding band statistics and a model. Screenshots of each
+page kind, desktop and phone, are saved under ``test-artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sitelab import add_model, write_qa_report
+
+from eotdl.builders.ingest import ingest
+from eotdl.catalog import canonical
+from eotdl.catalog.lab import Lab, init_lab
+from eotdl.site.build import build_site
+from eotdl.site.serve import RunningSite, start_site
+from rastergen import write_tif
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CLASSES = ("water", "forest", "urban")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent"),
+]
+
+
+def make_views_lab(root: Path, source: Path) -> Lab:
+    """A lab with one ingested dataset of 18 real chips (3 classes, 3 splits) and a model."""
+    for n, name in enumerate(CLASSES):
+        for k in range(6):
+            write_tif(source / name / f"{name}-{k}_20230415.tif", seed=10 * n + k, size=32)
+    lab = init_lab(root, title="A lab with a rather long title for phones")
+    ingest(
+        lab,
+        "classification-folders",
+        str(source),
+        "land-cover",
+        split="stratified:0.5,0.25,0.25",
+        seed=1,
+        progress=False,
+    )
+    report = write_qa_report(lab, "land-cover")
+    data = canonical.loads((report / "qa.json").read_bytes())
+    data["eda"]["bands"] = [
+        {
+            "asset": "image",
+            "name": f"B0{i}",
+            "count": 18432,
+            "nodata_share": 0.0,
+            "min": 1.0,
+            "max": 2999.0,
+            "mean": 1621.4567,
+            "std": 865.25,
+            "percentiles": {"p2": 61.0, "p25": 751.0, "p50": 1620.0, "p75": 2250.5, "p98": 2940},
+        }
+        for i in range(2, 6)
+    ]
+    (report / "qa.json").write_bytes(canonical.dumps_pretty(data))
+    add_model(lab, "classifier", "land-cover")
+    return lab
+
+
+@pytest.fixture(scope="module")
+def views_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    base = tmp_path_factory.mktemp("views")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EOTDL_SITE_TILES", "none")
+        lab = make_views_lab(base / "lab", base / "source")
+        build_site(lab, qa=False)
+    objects = lab.site_dir / "objects"
+    if not objects.exists():  # the build links the store's objects beside the site (issue 13)
+        objects.symlink_to(lab.root / "store" / "objects", target_is_directory=True)
+    return lab
+
+
+@pytest.fixture(scope="module")
+def served(views_lab: Lab) -> Iterator[RunningSite]:
+    with start_site(views_lab.site_dir) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _open(browser: Any, served: RunningSite, viewport: dict[str, int], **kw: Any) -> Any:
+    context = browser.new_context(viewport=viewport, **kw)
+    tab = context.new_page()
+    tab.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith(served.url) else r.abort()
+    )
+    return tab
+
+
+def _first_item(lab: Lab) -> dict[str, Any]:
+    return next(lab.dataset("land-cover").iter_items())
+
+
+def _pages(lab: Lab) -> dict[str, str]:
+    item = _first_item(lab)
+    return {
+        "home": "",
+        "dataset": "datasets/land-cover/",
+        "items": "datasets/land-cover/items/index.html",
+        "item": f"datasets/land-cover/items/{item['id']}.html",
+        "model": "models/classifier/",
+        "contributors": "contributors.html",
+    }
+
+
+def test_no_page_scrolls_sideways_on_a_phone_and_the_title_shows(
+    browser: Any, served: RunningSite, views_lab: Lab
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        tab = _open(browser, served, viewport, is_mobile=viewport is PHONE)
+        for kind, path in _pages(views_lab).items():
+            tab.goto(f"{served.url}{path}")
+            tab.wait_for_load_state("load")
+            width = tab.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], f"{kind} page is {width[0]} px wide at {width[1]} px"
+            title = tab.locator(".brand-title")
+            assert title.inner_text() == "A lab with a rather long title for phones"
+            box = title.evaluate("e => [e.scrollWidth, e.clientWidth, e.getClientRects().length]")
+            assert box[0] <= box[1] + 1, f"{kind}: the title is cut at {box[1]} px"
+            tab.screenshot(path=str(ARTIFACTS / f"{kind}-{suffix}.png"), full_page=True)
+        tab.context.close()
+
+
+def _loaded(tab: Any, selector: str) -> list[int]:
+    """The natural widths of the images (lazy ones loaded first; 0 for a broken one)."""
+    tab.eval_on_selector_all(selector, "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
+    tab.wait_for_function(
+        "s => [...document.querySelectorAll(s)].every(i => i.complete)", arg=selector
+    )
+    return tab.eval_on_selector_all(selector, "imgs => imgs.map(i => i.naturalWidth)")
+
+
+def test_every_item_shows_its_preview_and_the_gallery_links_to_items(
+    browser: Any, served: RunningSite, views_lab: Lab
+) -> None:
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(f"{served.url}datasets/land-cover/items/index.html")
+    tab.wait_for_load_state("load")
+    widths = _loaded(tab, "img.preview-thumb")
+    assert len(widths) == 18 and all(w >= 128 for w in widths), widths
+    tab.goto(f"{served.url}datasets/land-cover/")
+    tab.wait_for_load_state("load")
+    groups = tab.eval_on_selector_all("#gallery .gallery-row h4", "hs => hs.map(h => h.innerText)")
+    assert groups == sorted(CLASSES) + ["test", "train", "validate"]
+    assert all(w > 0 for w in _loaded(tab, "#gallery img"))
+    first = tab.locator("#gallery .gallery-row").first
+    first.locator("a").first.click()
+    tab.wait_for_load_state("load")
+    assert tab.url.endswith(".html") and "/items/" in tab.url
+    assert tab.locator("#item-preview").evaluate("i => i.naturalWidth") >= 128
+    assert sorted(CLASSES)[0] in tab.locator(".preview-large figcaption").inner_text()
+    tab.context.close()
+
+
+def test_item_list_filters_by_class_and_split_and_works_without_javascript(
+    browser: Any, served: RunningSite
+) -> None:
+    url = f"{served.url}datasets/land-cover/items/index.html"
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(url)
+    tab.wait_for_selector("#item-filters:not([hidden])")
+    tab.select_option("#item-filters select[name=class]", "forest")
+    shown = tab.eval_on_selector_all(
+        "#item-rows tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.class)"
+    )
+    assert shown == ["forest"] * 6
+    tab.select_option("#item-filters select[name=split]", "train")
+    shown = tab.eval_on_selector_all(
+        "#item-rows tbody tr:not([hidden])", "rs => rs.map(r => [r.dataset.class, r.dataset.split])"
+    )
+    assert shown and all(row == ["forest", "train"] for row in shown) and len(shown) < 6
+    assert tab.inner_text("#item-filter-count").startswith(f"{len(shown)} of 18")
+    tab.context.close()
+    plain = _open(browser, served, DESKTOP, java_script_enabled=False)
+    plain.goto(url)
+    assert plain.locator("#item-rows tbody tr").count() == 18
+    assert not plain.is_visible("#item-filters")
+    plain.context.close()
+
+
+def test_item_page_links_every_asset_and_groups_properties(
+    browser: Any, served: RunningSite, views_lab: Lab
+) -> None:
+    item = _first_item(views_lab)
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(f"{served.url}datasets/land-cover/items/{item['id']}.html")
+    links = tab.eval_on_selector_all("ul.assets a.download", "as => as.map(a => a.href)")
+    assert len(links) == len(item["assets"]) >= 2
+    for href in links:
+        with urllib.request.urlopen(href) as response:  # every asset resolves over HTTP
+            assert response.status == 200 and response.read(1)
+    headings = tab.eval_on_selector_all(".panel h3", "hs => hs.map(h => h.innerText)")
+    for group in ("Core", "Label", "ML AOI (splits)", "Projection"):
+        assert group in headings
+    tab.context.close()
+
+
+def test_band_table_has_readable_numbers_and_headers(browser: Any, served: RunningSite) -> None:
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(f"{served.url}datasets/land-cover/")
+    headers = tab.eval_on_selector_all(".band-table th", "hs => hs.map(h => h.innerText)")
+    assert headers[:7] == ["Band", "Pixels", "Nodata", "Min", "Max", "Mean", "Std"]
+    cells = tab.eval_on_selector_all(".band-table td", "ds => ds.map(d => d.innerText)")
+    assert "image B02" in cells and "18,432" in cells and "1,621" in cells and "865.2" in cells
+    assert not any("e+" in c or "e-" in c for c in cells)
+    tab.context.close()
