@@ -151,3 +151,18 @@ def test_segmentation_masks_are_blended_in_the_class_palette(tmp_path: Path):
     # every pixel is tinted towards one of the two class colours (55 % of the colour)
     towards = [np.abs(pixels - np.array(c) * 0.55).max(axis=-1) for c in (first, second)]
     assert (np.minimum(*towards) <= 0.45 * 255 + 2).all()
+
+
+def test_a_reingest_keeps_the_previews_of_unchanged_chips(tmp_path: Path):
+    lab = init_lab(tmp_path / "lab")
+    source = _eurosat(tmp_path / "src")
+    ingest(lab, "classification-folders", str(source), "chips", progress=False)
+    before = {i["id"]: i["assets"]["thumbnail"] for i in lab.dataset("chips").iter_items()}
+    write_tif(source / "water" / "water9_20230415.tif", seed=99, bands=4, size=32)
+    (source / "urban" / "urban0_20230415.tif").rename(source / "forest" / "urban0_20230415.tif")
+    ingest(lab, "classification-folders", str(source), "chips", progress=False)
+    after = {i["id"]: i["assets"]["thumbnail"] for i in lab.dataset("chips").iter_items()}
+    assert len(after) == 10
+    same = {k for k in before if k in after and before[k] == after[k]}
+    changed = set(after) - same
+    assert len(same) == 8 and all(("water9" in k or "urban0" in k) for k in changed)

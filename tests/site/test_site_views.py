@@ -8,7 +8,9 @@ page kind, desktop and phone, are saved under ``test-artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from sitelab import add_model, write_qa_report
 from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import Lab, init_lab
+from eotdl.catalog.published import tag_versions
 from eotdl.site.build import build_site
 from eotdl.site.serve import RunningSite, start_site
 from rastergen import write_tif
@@ -37,21 +40,39 @@ pytestmark = [
 ]
 
 
-def make_views_lab(root: Path, source: Path) -> Lab:
-    """A lab with one ingested dataset of 18 real chips (3 classes, 3 splits) and a model."""
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def _chips(source: Path, per_class: int) -> Path:
     for n, name in enumerate(CLASSES):
-        for k in range(6):
+        for k in range(per_class):
             write_tif(source / name / f"{name}-{k}_20230415.tif", seed=10 * n + k, size=32)
+    return source
+
+
+def make_views_lab(root: Path, source: Path) -> Lab:
+    """A lab in git with one ingested dataset of real chips (3 classes, 3 splits), published
+    twice: 1.0.0 (12 chips) and 1.1.0 (18 chips), and a model."""
     lab = init_lab(root, title="A lab with a rather long title for phones")
-    ingest(
-        lab,
-        "classification-folders",
-        str(source),
-        "land-cover",
-        split="stratified:0.5,0.25,0.25",
-        seed=1,
-        progress=False,
-    )
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.name", "Ada Lovelace")
+    _git(root, "config", "user.email", "ada@example.org")
+    for per_class, version in ((4, "1.0.0"), (6, "1.1.0")):
+        ingest(
+            lab,
+            "classification-folders",
+            str(_chips(source, per_class)),
+            "land-cover",
+            split="stratified:0.5,0.25,0.25",
+            seed=1,
+            progress=False,
+        )
+        folder = lab.dataset("land-cover")
+        folder.write_collection({**folder.read_collection(), "version": version})
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", f"land-cover {version}")
+        assert tag_versions(lab) == [f"land-cover@{version}"]
     report = write_qa_report(lab, "land-cover")
     data = canonical.loads((report / "qa.json").read_bytes())
     data["eda"]["bands"] = [
@@ -121,6 +142,7 @@ def _pages(lab: Lab) -> dict[str, str]:
         "dataset": "datasets/land-cover/",
         "items": "datasets/land-cover/items/index.html",
         "item": f"datasets/land-cover/items/{item['id']}.html",
+        "version": "datasets/land-cover/versions/1.1.0.html",
         "model": "models/classifier/",
         "contributors": "contributors.html",
     }
@@ -227,4 +249,42 @@ def test_band_table_has_readable_numbers_and_headers(browser: Any, served: Runni
     cells = tab.eval_on_selector_all(".band-table td", "ds => ds.map(d => d.innerText)")
     assert "image B02" in cells and "18,432" in cells and "1,621" in cells and "865.2" in cells
     assert not any("e+" in c or "e-" in c for c in cells)
+    tab.context.close()
+
+
+def test_versions_are_listed_with_a_page_and_a_json_diff_each(
+    browser: Any, served: RunningSite, views_lab: Lab
+) -> None:
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(f"{served.url}datasets/land-cover/")
+    rows = tab.eval_on_selector_all(
+        ".versions-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.innerText))"
+    )
+    assert [r[0].split()[0] for r in rows] == ["1.1.0", "1.0.0"]
+    assert [r[2] for r in rows] == ["18", "12"] and [r[4] for r in rows] == [
+        "land-cover@1.1.0",
+        "land-cover@1.0.0",
+    ]
+    for href in tab.eval_on_selector_all(
+        ".versions-table a", "as => as.map(a => a.href)"
+    ):  # collection, parquet, page and JSON of every version resolve
+        with urllib.request.urlopen(href) as response:
+            assert response.status == 200
+    tab.click("text=+6 −0 ~0")
+    tab.wait_for_load_state("load")
+    assert tab.url.endswith("/versions/1.1.0.html")
+    assert tab.inner_text("#n-added") == "6" and tab.inner_text("#n-removed") == "0"
+    added = tab.eval_on_selector_all("#added a", "as => as.map(a => a.innerText)")
+    with urllib.request.urlopen(f"{served.url}datasets/land-cover/versions/1.1.0.json") as r:
+        data = json.load(r)
+    assert data["previous"] == "1.0.0" and sorted(added) == sorted(data["diff"]["items"]["added"])
+    assert data["before"]["items"] == 12 and data["after"]["items"] == 18
+    assert data["after"]["classes"] == {c: 6 for c in sorted(CLASSES)}
+    balance = tab.inner_text("#balance")
+    assert "forest" in balance and "+2" in balance
+    first = tab.eval_on_selector("#added a", "a => a.href")
+    with urllib.request.urlopen(first) as response:  # the added item, in that version
+        assert json.load(response)["id"] in added
+    tab.wait_for_selector("#changes-map[data-drawn]")
+    assert tab.get_attribute("#changes-map", "data-drawn") == "6"
     tab.context.close()

@@ -23,7 +23,7 @@ from eotdl.builders.base import ML_AOI_EXT, PROCESSING_EXT, Builder
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.lab import Lab, check_name
-from eotdl.catalog.previews import add_previews
+from eotdl.catalog.previews import add_previews, kept_previews
 from eotdl.catalog.save import SaveResult, save_dataset
 from eotdl.errors import InputError
 
@@ -92,6 +92,7 @@ def ingest(
             "steps": _plain(getattr(builder, "steps", [])),
         }
         has_splits = spec is not None
+        kept = kept_previews(lab.dataset(dataset))
         saved = save_dataset(
             lab,
             dataset,
@@ -103,7 +104,7 @@ def ingest(
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    add_previews(lab, saved.folder)
+    add_previews(lab, saved.folder, keep=kept)
     return IngestResult(dataset, kind, saved)
 
 

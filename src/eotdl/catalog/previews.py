@@ -105,6 +105,40 @@ def raster_asset(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | Non
     return key, asset
 
 
+def kept_previews(folder: DatasetFolder) -> dict[str, tuple[str, dict[str, Any]]]:
+    """item id -> (checksum of its image, its thumbnail asset), for the items of ``folder`` as
+    they are now: a re-ingest hands them to :func:`add_previews` so unchanged chips keep
+    their preview (and a new version's diff shows no change for them)."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    if not folder.items_path.is_file():
+        return found
+    for item in folder.iter_items():
+        picked = raster_asset(item)
+        assets = item.get("assets") or {}
+        thumbnail = assets.get(PREVIEW_KEY)
+        if picked is not None and isinstance(thumbnail, dict):
+            key = _drawn_from(item, picked[1])
+            if key:
+                found[str(item["id"])] = (key, thumbnail)
+    return found
+
+
+def _drawn_from(item: Mapping[str, Any], image: Mapping[str, Any]) -> str:
+    """What a preview shows: its image's checksum, its labels' checksums and its class."""
+    checksum = str(image.get("file:checksum") or "")
+    if not checksum:
+        return ""
+    props = item.get("properties") or {}
+    keys = props.get("label:properties") or []
+    label = props.get(keys[0]) if isinstance(keys, list) and keys else None
+    labels = sorted(
+        str(a.get("file:checksum") or a.get("href"))
+        for a in (item.get("assets") or {}).values()
+        if "labels" in (a.get("roles") or []) or "label" in (a.get("roles") or [])
+    )
+    return canonical.dumps([checksum, labels, label]).decode()
+
+
 def add_previews(
     lab: Lab,
     folder: DatasetFolder,
@@ -112,14 +146,19 @@ def add_previews(
     max_side: int = MAX_SIDE,
     workers: int = 4,
     progress: Callable[[str], None] | None = None,
+    keep: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
 ) -> PreviewResult:
-    """Give every raster item of ``folder`` without a thumbnail one (see the module)."""
+    """Give every raster item of ``folder`` without a thumbnail one (see the module).
+
+    ``keep`` (from :func:`kept_previews`) gives back an item's earlier thumbnail when its
+    image has the same checksum."""
     result = PreviewResult(folder.name)
     if not folder.items_path.is_file():
         return result
     locate = _Locator(lab, folder.path)
     samples: list[tuple[Any, list[int]]] = []
     jobs: list[_Job] = []
+    reused: dict[str, dict[str, Any]] = {}
     for item in folder.iter_items():
         picked = raster_asset(item)
         if picked is None:
@@ -133,8 +172,15 @@ def add_previews(
         if has_preview(item):
             result.had += 1
             continue
+        earlier = (keep or {}).get(str(item["id"]))
+        if earlier is not None and earlier[0] == _drawn_from(item, picked[1]):
+            reused[str(item["id"])] = earlier[1]
+            continue
         jobs.append(_job(item, location, bands, locate))
     if not jobs:
+        if reused:
+            folder.write_items(_with_assets(folder, reused))
+            result.made = len(reused)
         return result
     if progress is not None:
         progress(f"{folder.name}: drawing {len(jobs):,} previews")
@@ -150,13 +196,14 @@ def add_previews(
             for job, path in zip(jobs, drawn, strict=True):
                 if path is None:
                     result.problems.append(f"{folder.name}/{job.item_id}: image not readable")
-            if not files:
+            assets = dict(reused)
+            if files:
+                paths = list(map(str, files.values()))
+                stored = open_lab_store(lab).put_files(paths, progress=False)
+                for item_id, path in files.items():
+                    assets[item_id] = _asset(lab, folder.path, stored.objects[str(path)])
+            if not assets:
                 return result
-            stored = open_lab_store(lab).put_files(list(map(str, files.values())), progress=False)
-            assets = {
-                item_id: _asset(lab, folder.path, stored.objects[str(path)])
-                for item_id, path in files.items()
-            }
             folder.write_items(_with_assets(folder, assets))
             result.made = len(assets)
         finally:

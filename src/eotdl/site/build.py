@@ -40,6 +40,7 @@ from eotdl.site.folderpages import FolderPages
 from eotdl.site.qareport import QAResult, is_fresh, prepare_qa, qa_input_files, read_qa
 from eotdl.site.search_index import search_index_bytes
 from eotdl.site.summary import item_facts
+from eotdl.site.versionpages import version_tags
 
 #: Bumped whenever what the site build writes changes in a way templates do not show.
 SITE_FORMAT = 2
@@ -135,7 +136,9 @@ def build_site(
         return extra
 
     def context_data(folder: DatasetFolder) -> bytes:
-        return names_bytes if folder.path.parent == lab.models_dir else b""
+        if folder.path.parent == lab.models_dir:
+            return names_bytes
+        return version_tags(lab, folder.name)  # a new tag rebuilds the dataset's pages
 
     stage = Stage(target)
     tree: TreeBuilder | None = None

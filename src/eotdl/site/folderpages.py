@@ -20,7 +20,7 @@ from eotdl.catalog import canonical
 from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.staging import Stage
-from eotdl.catalog.tree import DatasetBuild, ItemEntry, quote_name
+from eotdl.catalog.tree import DatasetBuild, ItemEntry, quote_name, safe_file_name
 from eotdl.errors import InputError
 from eotdl.site import pages
 from eotdl.site.markdown import local_links, render_markdown
@@ -28,6 +28,13 @@ from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
 from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, dataset_summary, footprints
 from eotdl.site.thumbnail import thumbnail_svg
+from eotdl.site.versionpages import (
+    change_pages,
+    compare,
+    page_name,
+    page_slice,
+    version_history,
+)
 
 PAGE_SIZE = 100
 #: Datasets with at most this many items get one HTML page per item; bigger ones list pages.
@@ -76,7 +83,13 @@ class FolderPages:
         data = footprints(build.entries, item_pages)
         self._write(f"{rel}/footprints.json", canonical.dumps(data) + b"\n")
         qa_view = self._qa(rel, qa) if build.group == "datasets" else _no_qa()
-        self._dataset_page(build, summary, card, qa_view, item_pages, data["kind"] == "grid")
+        versions: list[dict[str, Any]] = []
+        if build.group == "datasets":
+            versions = version_history(self.lab, build.name, level)
+            self._version_pages(build, summary, versions)
+        self._dataset_page(
+            build, summary, card, qa_view, item_pages, data["kind"] == "grid", versions
+        )
         self._list_pages(build, summary, item_pages)
         if item_pages:
             self._item_pages(build, summary)
@@ -105,6 +118,7 @@ class FolderPages:
         qa: dict[str, Any],
         item_pages: bool,
         grid: bool,
+        versions: list[dict[str, Any]],
     ) -> None:
         rel = build.relative_dir
         root_url = site_root(self.site.base_url)
@@ -133,7 +147,7 @@ class FolderPages:
             preview=[_row(e, n, item_pages) for n, e in enumerate(build.entries[:PREVIEW_ROWS])],
             gallery=gallery(build.entries, item_pages),
             has_parquet=True,
-            versions=[],
+            versions=versions,
             snippets=download_snippets(build.group, build.name, collection_id, root_url, True),
             bibtex=bibtex(
                 build.name,
@@ -149,6 +163,48 @@ class FolderPages:
             mlm=_mlm(build) if is_model else [],
             derived=self._derived(build) if is_model else [],
         )
+
+    def _version_pages(
+        self, build: DatasetBuild, summary: dict[str, Any], versions: list[dict[str, Any]]
+    ) -> None:
+        """A page per published version (paged lists of changes), its diff as JSON beside it
+        and the changed footprints as GeoJSON."""
+        rel = build.relative_dir
+        for record in versions:
+            version = record["version"]
+            diff = record["diff"]
+            data = {
+                "dataset": build.name,
+                "version": version,
+                "previous": record["previous"],
+                "tag": record["tag"],
+                "date": record["date"],
+                "diff": diff,
+                "before": record["before"],
+                "after": record["after"],
+            }
+            self._write(f"{rel}/versions/{version}.json", canonical.dumps_pretty(data))
+            self._write(
+                f"{rel}/versions/{version}.geojson", canonical.dumps(record["footprints"]) + b"\n"
+            )
+            total = change_pages(diff)
+            for page in range(1, total + 1):
+                self._render(
+                    f"{rel}/versions/{page_name(version, page)}",
+                    "version.html",
+                    d=summary,
+                    v=record,
+                    diff=diff,
+                    shown=page_slice(diff, page),
+                    page=page,
+                    pages=total,
+                    page_names=[page_name(version, n) for n in range(1, total + 1)],
+                    splits=compare(record["before"].get("splits", {}), record["after"]["splits"]),
+                    classes=compare(
+                        record["before"].get("classes", {}), record["after"]["classes"]
+                    ),
+                    item_file=safe_file_name,
+                )
 
     def _card_files(self, build: DatasetBuild, card_html: str) -> None:
         """Copy the images and documents the card links to from the dataset folder."""

@@ -123,6 +123,20 @@
     }).catch(function () { el.setAttribute("data-drawn", "error"); });
   }
 
+  function changesMap(el) {
+    var map = baseMap(el);
+    var colors = { added: "#059669", removed: "#c2410c", changed: "#b45309" };
+    fetch(el.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) { return { color: colors[f.properties.change] || "#0b6e99", weight: 1.5, fillOpacity: 0.3 }; },
+        onEachFeature: function (f, shape) { shape.bindTooltip(f.properties.change + ": " + f.properties.id); }
+      }).addTo(map);
+      if (data.features.length) map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 15 });
+      else map.setView([20, 0], 1);
+      el.setAttribute("data-drawn", String(data.features.length));
+    }).catch(function () { el.setAttribute("data-drawn", "error"); });
+  }
+
   /* -- home: text, facets and area search over search-index.json ------------------------- */
   function parseBbox(text) {
     var parts = String(text || "").split(/[\s,;]+/).filter(Boolean).map(Number);
@@ -301,5 +315,7 @@
     if (footprints) footprintsMap(footprints);
     var item = document.getElementById("item-map");
     if (item) itemMap(item);
+    var changes = document.getElementById("changes-map");
+    if (changes) changesMap(changes);
   });
 })();
