@@ -91,7 +91,58 @@ def make_views_lab(root: Path, source: Path) -> Lab:
     ]
     (report / "qa.json").write_bytes(canonical.dumps_pretty(data))
     add_model(lab, "classifier", "land-cover")
+    _train_record(lab.model("classifier"))
     return lab
+
+
+def _train_record(folder: Any) -> None:
+    """What the runner records in a model's item (mlm:input/output, metrics, curve)."""
+    item = next(folder.iter_items())
+    item["properties"].update(
+        {
+            "mlm:framework_version": "2.5.0",
+            "mlm:total_parameters": 11689512,
+            "mlm:input": [
+                {
+                    "name": "image",
+                    "bands": ["B02", "B03", "B04", "B08"],
+                    "input": {
+                        "shape": [-1, 4, 32, 32],
+                        "dim_order": ["batch", "channel", "height", "width"],
+                        "data_type": "float32",
+                    },
+                    "value_scaling": [
+                        {"type": "z-score", "mean": 1500.0 + b, "stddev": 800.0} for b in range(4)
+                    ],
+                }
+            ],
+            "mlm:output": [
+                {
+                    "name": "classes",
+                    "tasks": ["classification"],
+                    "result": {"shape": [-1, 3], "dim_order": ["batch", "class"]},
+                    "classification:classes": [
+                        {"value": i, "name": c} for i, c in enumerate(sorted(CLASSES))
+                    ],
+                }
+            ],
+            "eotdl:dataset": {"name": "land-cover", "version": "1.1.0"},
+            "eotdl:metrics": {
+                "test": {"accuracy": 0.8333, "loss": 0.41, "macro_f1": 0.82},
+                "validate": {"accuracy": 0.75, "loss": 0.5, "macro_f1": 0.7},
+            },
+            "eotdl:history": [
+                {
+                    "epoch": e,
+                    "train_loss": 1.2 / e,
+                    "validate": {"loss": 1.0 / e, "accuracy": 0.5 + e / 10},
+                }
+                for e in range(1, 4)
+            ],
+            "eotdl:confusion": {"test": [[2, 0, 0], [1, 1, 0], [0, 0, 2]]},
+        }
+    )
+    folder.write_items([item])
 
 
 @pytest.fixture(scope="module")
@@ -287,4 +338,37 @@ def test_versions_are_listed_with_a_page_and_a_json_diff_each(
         assert json.load(response)["id"] in added
     tab.wait_for_selector("#changes-map[data-drawn]")
     assert tab.get_attribute("#changes-map", "data-drawn") == "6"
+    tab.context.close()
+
+
+def test_model_page_is_a_model_page(browser: Any, served: RunningSite) -> None:
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(f"{served.url}models/classifier/")
+    text = tab.inner_text("main")
+    for dataset_only in ("Browse all", "unversioned", "Where", "eotdl get classifier"):
+        assert dataset_only not in text
+    facts = tab.inner_text("#model-facts")
+    assert "ResNet-18" in facts and "pytorch 2.5.0" in facts and "11,689,512" in facts
+    assert tab.eval_on_selector_all(
+        "#metrics-table tbody tr",
+        "rs => rs.map(r => r.cells[0].innerText + ' ' + r.cells[1].innerText)",
+    ) == ["test 0.8333", "validate 0.7500"]
+    confusion = tab.eval_on_selector_all(
+        "#confusion tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.innerText))"
+    )
+    assert confusion[1] == ["urban", "1", "1", "0", "2"]  # classes in mlm:output order
+    recall = tab.eval_on_selector_all(
+        "#per-class tbody tr", "rs => rs.map(r => r.cells[2].innerText)"
+    )
+    assert recall == ["1.0000", "0.5000", "1.0000"]
+    assert tab.locator(".curve-figure svg polyline").count() == 3  # 2 losses, 1 metric
+    bands = tab.eval_on_selector_all(
+        "table.inputs tbody tr", "rs => rs.map(r => r.cells[0].innerText)"
+    )
+    assert bands == ["B02", "B03", "B04", "B08"]
+    snippets = tab.inner_text("#use")
+    assert "eotdl models get classifier" in snippets and "eotdl predict classifier/" in snippets
+    tab.click("#trained-on")
+    tab.wait_for_load_state("load")
+    assert tab.url.endswith("datasets/land-cover/versions/1.1.0.html")
     tab.context.close()

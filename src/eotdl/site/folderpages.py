@@ -19,11 +19,13 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.published import published_versions
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import DatasetBuild, ItemEntry, quote_name, safe_file_name
 from eotdl.errors import InputError
 from eotdl.site import pages
 from eotdl.site.markdown import local_links, render_markdown
+from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
 from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, dataset_summary, footprints
@@ -132,6 +134,32 @@ class FolderPages:
         is_model = build.group == "models"
         card_html = render_markdown(card.body) if card.body.strip() else ""
         self._card_files(build, card_html)
+        citation = bibtex(
+            build.name,
+            summary["title"],
+            summary["authors"],
+            f"{root_url}{rel}/",
+            summary["version"],
+            card.doi,
+            summary["license"],
+            citation_year(card.extra, build.collection),
+        )
+        if is_model:
+            first = next(build.folder.iter_items(), None)
+            view = model_view(first, build.name, root_url)
+            for chart in view["curves"]:  # numbers only (modelpages.curve_svg)
+                chart["svg"] = pages.safe_html(chart["svg"])
+            self._render(
+                f"{rel}/index.html",
+                "model.html",
+                d=summary,
+                m=view,
+                card_html=pages.safe_html(card_html) if card_html else "",
+                trained_on=self._trained_on(view["dataset"], self._derived(build)),
+                assets=_assets(first or {}),
+                bibtex=citation,
+            )
+            return
         self._render(
             f"{rel}/index.html",
             "dataset.html",
@@ -149,16 +177,7 @@ class FolderPages:
             has_parquet=True,
             versions=versions,
             snippets=download_snippets(build.group, build.name, collection_id, root_url, True),
-            bibtex=bibtex(
-                build.name,
-                summary["title"],
-                summary["authors"],
-                f"{root_url}{rel}/",
-                summary["version"],
-                card.doi,
-                summary["license"],
-                citation_year(card.extra, build.collection),
-            ),
+            bibtex=citation,
             original_citation=card.citation,
             mlm=_mlm(build) if is_model else [],
             derived=self._derived(build) if is_model else [],
@@ -271,6 +290,22 @@ class FolderPages:
             "bands": bands,
             "band_fields": band_fields,
         }
+
+    def _trained_on(self, dataset: dict[str, str], derived: list[dict[str, str]]) -> dict[str, str]:
+        """The dataset version a model was trained on: its version page when published."""
+        name, version = dataset.get("name", ""), dataset.get("version", "")
+        if name in self.dataset_names:
+            label = f"{name} {version}".strip()
+            published = {p.version for p in published_versions(self.lab, name)}
+            if version and version in published:
+                return {"label": label, "href": f"../../datasets/{name}/versions/{version}.html"}
+            return {"label": label, "href": f"../../datasets/{name}/"}
+        if derived:
+            return {
+                "label": derived[0]["name"],
+                "href": derived[0]["href"] and f"../../{derived[0]['href']}",
+            }
+        return {"label": f"{name} {version}".strip(), "href": ""}
 
     def _derived(self, build: DatasetBuild) -> list[dict[str, str]]:
         """The datasets a model was trained on (``derived_from`` links), linked when in the lab."""
