@@ -142,8 +142,9 @@ def test_dataset_page(site_dir: Path) -> None:
 
 def test_model_page_links_its_dataset(site_dir: Path) -> None:
     html = (site_dir / "models/classifier/index.html").read_text()
-    assert "mlm:architecture" in html and "ResNet-18" in html
+    assert "Architecture" in html and "ResNet-18" in html
     assert 'href="../../datasets/chips/"' in html
+    assert "Browse all" not in html and 'id="footprints-map"' not in html  # no dataset sections
 
 
 def test_item_lists_are_paginated(site_dir: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sitelab import add_model, write_qa_report
 
+from conftest import link_objects_if_missing
 from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import Lab, init_lab
@@ -152,9 +153,7 @@ def views_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         patch.setenv("EOTDL_SITE_TILES", "none")
         lab = make_views_lab(base / "lab", base / "source")
         build_site(lab, qa=False)
-    objects = lab.site_dir / "objects"
-    if not objects.exists():  # the build links the store's objects beside the site (issue 13)
-        objects.symlink_to(lab.root / "store" / "objects", target_is_directory=True)
+    link_objects_if_missing(lab)
     return lab
 
 
