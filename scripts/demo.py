@@ -191,6 +191,9 @@ def main() -> None:
     print(f"dataset:      {LAB / 'datasets/land-cover'}")
     print(f"STAC catalog: {LAB / '_site/catalog.json'}")
     print(f"site:         {LAB / '_site/index.html'}")
+    print(f"previews:     {LAB / '_site/datasets/land-cover/items/index.html'}")
+    print(f"version page: {LAB / '_site/datasets/land-cover/versions/1.1.0.html'}")
+    print(f"model page:   {LAB / '_site/models/land-cover-cnn/index.html'}")
     print("preview:      cd demo-lab && eotdl preview   # then open http://127.0.0.1:8000/")
     print("STAC API:     cd demo-lab && eotdl serve     # pystac_client.Client.open(URL)")
 
