@@ -371,3 +371,23 @@ def test_model_page_is_a_model_page(browser: Any, served: RunningSite) -> None:
     tab.wait_for_load_state("load")
     assert tab.url.endswith("datasets/land-cover/versions/1.1.0.html")
     tab.context.close()
+
+
+def test_footprints_on_the_map_show_their_preview(browser: Any, served: RunningSite) -> None:
+    tab = _open(browser, served, DESKTOP)
+    tab.goto(f"{served.url}datasets/land-cover/")
+    tab.wait_for_selector("#footprints-map[data-drawn]")
+    assert tab.get_attribute("#footprints-map", "data-drawn") == "18"
+    tab.evaluate(
+        """() => {
+        const map = document.getElementById('footprints-map').eotdlMap;
+        let shape = null;
+        map.eachLayer(l => {
+            if (!shape && l.getTooltip && l.getTooltip() && l.getBounds) shape = l;
+        });
+        shape.openTooltip();
+        }"""
+    )
+    tab.wait_for_selector(".leaflet-tooltip .map-tip img")
+    assert _loaded(tab, ".leaflet-tooltip .map-tip img")[0] >= 128
+    tab.context.close()

@@ -211,15 +211,21 @@ def _providers(collection: dict[str, Any]) -> list[dict[str, str]]:
 def footprints(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, Any]:
     """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`."""
     boxes = []
+    previews: list[Any] = []
     for entry in entries:
         facts = entry.facts
         if isinstance(facts, list) and facts and facts[0]:
             boxes.append((entry.id, facts[0], facts[3]))
+            previews.append(facts[5] if len(facts) > 5 else None)
     if len(boxes) <= MAX_FOOTPRINTS:
         return {
             "kind": "items",
             "pages": item_pages,
-            "items": [[item_id, *box, split] for item_id, box, split in boxes],
+            # [id, w, s, e, n, split, preview (store key or URL, or null)]
+            "items": [
+                [item_id, *box, split, preview]
+                for (item_id, box, split), preview in zip(boxes, previews, strict=True)
+            ],
         }
     return {"kind": "grid", "cells": _grid(boxes)}
 

@@ -60,6 +60,22 @@
     return span;
   }
 
+  /* A footprint's tooltip: its preview (when it has one) above its id; no HTML from the lab. */
+  function previewTip(text, preview, objects) {
+    var box = document.createElement("span");
+    box.className = "map-tip";
+    if (preview) {
+      var img = document.createElement("img");
+      img.src = /^https?:\/\//.test(preview) ? preview : objects + preview;
+      img.alt = "";
+      img.width = 96;
+      img.height = 96;
+      box.appendChild(img);
+    }
+    box.appendChild(tip(text));
+    return box;
+  }
+
   function itemHref(base, id, pages) {
     return base + encodeURIComponent(id) + (pages ? ".html" : ".json");
   }
@@ -72,6 +88,7 @@
       var bounds = L.latLngBounds([]);
       var counts = {};
       var base = el.getAttribute("data-items") || "items/";
+      var objects = el.getAttribute("data-objects") || "";
       if (data.kind === "grid") {
         var top = Math.max.apply(null, data.cells.map(function (c) { return c[4]; }).concat([1]));
         data.cells.forEach(function (c) {
@@ -91,7 +108,7 @@
             ? L.circleMarker([row[2], row[1]], { renderer: renderer, radius: 4, color: colour, weight: 1, fillOpacity: 0.6 })
             : L.rectangle(b, { renderer: renderer, color: colour, weight: 1, fillOpacity: 0.25 });
           shape.on("click", function () { location.href = itemHref(base, row[0], data.pages); });
-          shape.bindTooltip(tip(row[0] + (row[5] ? " · " + row[5] : "")));
+          shape.bindTooltip(previewTip(row[0] + (row[5] ? " · " + row[5] : ""), row[6], objects));
           shape.addTo(map);
           bounds.extend(L.latLngBounds(b));
         });
