@@ -299,6 +299,14 @@ def test_band_table_has_readable_numbers_and_headers(browser: Any, served: Runni
     cells = tab.eval_on_selector_all(".band-table td", "ds => ds.map(d => d.innerText)")
     assert "image B02" in cells and "18,432" in cells and "1,621" in cells and "865.2" in cells
     assert not any("e+" in c or "e-" in c for c in cells)
+    plots = tab.eval_on_selector_all(
+        ".plots figure",
+        "fs => fs.map(f => [f.getBoundingClientRect().width, f.querySelector('a').href])",
+    )
+    assert plots and all(width >= 600 for width, _ in plots)  # legible, not squeezed in 300 px
+    for _, href in plots:  # each opens full size
+        with urllib.request.urlopen(href) as response:
+            assert response.headers["Content-Type"] == "image/png"
     tab.context.close()
 
 

@@ -90,6 +90,7 @@ def site_key(lab: Lab, site: pages.SiteInfo) -> str:
         site.base_url,
         site.tiles,
         site.generator,
+        lab.config.store.public_url,  # where pages link previews and asset downloads
         leaflet_version,
         folderpages.PAGE_SIZE,
         folderpages.ITEM_PAGES_MAX,
