@@ -166,3 +166,23 @@ def test_a_reingest_keeps_the_previews_of_unchanged_chips(tmp_path: Path):
     same = {k for k in before if k in after and before[k] == after[k]}
     changed = set(after) - same
     assert len(same) == 8 and all(("water9" in k or "urban0" in k) for k in changed)
+
+
+def test_png_chips_get_previews_too(tmp_path: Path):
+    import warnings
+
+    import rasterio
+
+    for n, name in enumerate(("sea", "land")):
+        for k in range(2):
+            path = tmp_path / "src" / name / f"{name}{k}_20230415.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            profile = {"driver": "PNG", "width": 16, "height": 16, "count": 3, "dtype": "uint8"}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with rasterio.open(path, "w", **profile) as dst:
+                    dst.write(np.full((3, 16, 16), 40 + 100 * n + k, dtype="uint8"))
+    lab = init_lab(tmp_path / "lab")
+    ingest(lab, "classification-folders", str(tmp_path / "src"), "pngs", progress=False)
+    items = list(lab.dataset("pngs").iter_items())
+    assert len(items) == 4 and all(preview_href(i) for i in items)

@@ -41,8 +41,8 @@ PREVIEW_KEY = "thumbnail"
 #: Chips read (at ``_SAMPLE_SIDE`` px) to compute a dataset's stretch.
 SAMPLE_CHIPS = 24
 _SAMPLE_SIDE = 64
-_RASTER_TYPES = ("tiff", "geotiff", "jp2", "cog")
-_RASTER_SUFFIXES = (".tif", ".tiff", ".jp2")
+_RASTER_TYPES = ("tiff", "geotiff", "jp2", "cog", "image/png", "image/jpeg")
+_RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".png", ".jpg", ".jpeg")
 
 
 @dataclass
