@@ -212,7 +212,9 @@ def add_previews(
 
 
 class _Locator:
-    """Where rasterio reads an asset: a local file of the embedded store, or a URL."""
+    """Where rasterio reads an asset of the lab's store: a local file of a folder store, the
+    store's public URL, or the store itself. Assets outside the store (a catalog imported with
+    its assets left where they are) get no preview: nothing is fetched from elsewhere."""
 
     def __init__(self, lab: Lab, dataset_dir: Path) -> None:
         self.lab = lab
@@ -220,27 +222,34 @@ class _Locator:
         self.embedded = embedded_store_dir(lab)
         self._store: Any = None
 
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = open_lab_store(self.lab)
+        return self._store
+
     def __call__(self, href: str) -> Any:
         if not href:
             return None
         parts = urllib.parse.urlsplit(href)
-        if parts.scheme in ("http", "https"):
-            return href
-        if parts.scheme == "file":
-            return urllib.parse.unquote(parts.path)
-        if not parts.scheme and href.startswith("/"):
-            return href
-        key = resolve_asset(self.lab, self.dataset_dir, href)
+        relative = not parts.scheme and not href.startswith("/")
+        if relative:
+            key = resolve_asset(self.lab, self.dataset_dir, href)
+        else:
+            try:
+                key = self.store.key_for_href(href)
+            except Exception:  # noqa: BLE001 - a foreign href is simply not ours
+                key = None
         if key is None:
             return None
-        if self.embedded is not None and not parts.scheme:
+        if self.embedded is not None and relative:
             return str(self.embedded / key)
-        if self._store is None:
-            self._store = open_lab_store(self.lab)
-        public = self._store.href(key)
+        public = self.store.href(key)
+        if public.startswith("file://"):
+            return urllib.parse.unquote(urllib.parse.urlsplit(public).path)
         if public.startswith(("http://", "https://")):
             return public
-        return _StoreObject(self._store, key)
+        return _StoreObject(self.store, key)
 
 
 @dataclass(frozen=True)
