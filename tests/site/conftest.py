@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sitelab import make_site_lab
+from sitelab import link_objects_if_missing, make_site_lab
 
 from eotdl.catalog.lab import Lab
 from eotdl.site import folderpages
@@ -34,15 +34,6 @@ def built_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         build_site(lab, qa=False)
     link_objects_if_missing(lab)
     yield lab
-
-
-def link_objects_if_missing(lab: Lab) -> None:
-    """Pages link assets at ``objects/…`` beside the site (issue 13's rule: the build links the
-    store's objects there); until every build does, the tests make that link themselves."""
-    objects = lab.site_dir / "objects"
-    store = lab.root / "store" / "objects"
-    if not objects.exists() and store.is_dir():
-        objects.symlink_to(store, target_is_directory=True)
 
 
 @pytest.fixture

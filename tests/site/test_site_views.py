@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sitelab import add_model, write_qa_report
+from sitelab import add_model, link_objects_if_missing, write_qa_report
 
-from conftest import link_objects_if_missing
 from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import Lab, init_lab
