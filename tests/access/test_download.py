@@ -60,8 +60,8 @@ def test_filters_and_asset_keys(chips: Lab, tmp_path: Path):
 
     from eotdl.errors import InputError
 
-    with pytest.raises(InputError, match="no asset 'thumbnail'"):
-        get("chips", tmp_path / "a", lab=chips.root, assets="thumbnail", progress=False)
+    with pytest.raises(InputError, match="no asset 'overview'"):
+        get("chips", tmp_path / "a", lab=chips.root, assets="overview", progress=False)
     with pytest.raises(InputError, match="unknown split"):
         get("chips", tmp_path / "a", lab=chips.root, split="dev", progress=False)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sitelab import make_site_lab
+from sitelab import link_objects_if_missing, make_site_lab
 
 from eotdl.catalog.lab import Lab
 from eotdl.site import folderpages
@@ -32,6 +32,7 @@ def built_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         patch.setattr(folderpages, "ITEM_PAGES_MAX", 100)
         lab = make_site_lab(tmp_path_factory.mktemp("site") / "lab", many=210)
         build_site(lab, qa=False)
+    link_objects_if_missing(lab)
     yield lab
 
 

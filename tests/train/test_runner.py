@@ -39,6 +39,10 @@ def test_classification_on_two_ranks(chips_lab: Lab, chips_model: dict[str, Any]
     test = props["eotdl:metrics"]["test"]
     assert set(test) == {"loss", "accuracy", "macro_f1"}
     assert test["accuracy"] >= 0.75  # two classes told apart by brightness
+    confusion = props["eotdl:confusion"]["test"]  # rows: true class, columns: predicted
+    assert len(confusion) == 2 and all(len(row) == 2 for row in confusion)
+    total = sum(map(sum, confusion))
+    assert total > 0 and abs((confusion[0][0] + confusion[1][1]) / total - test["accuracy"]) < 1e-6
     assert checkpoints(chips_lab, "chips-small-cnn") == ["epoch-0001.pt", "epoch-0002.pt"]
     kinds = [e["kind"] for e in chips_model["_events"]]
     assert kinds.count("start") == 1 and kinds.count("epoch") == 2 and "step" in kinds

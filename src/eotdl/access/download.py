@@ -256,6 +256,8 @@ def _localise(
         found_keys.add(key)
         if keys is not None and key not in keys:
             continue
+        if keys is None and ("thumbnail" in (asset.get("roles") or []) or key == "thumbnail"):
+            continue  # previews are for browsing: fetched only when --assets names them
         href = asset["href"]
         relative = f"{folder}/{safe_name(key)}{asset_extension(href, asset.get('type'))}"
         checksum = asset.get("file:checksum")

@@ -22,6 +22,7 @@ from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.locks import dataset_lock, scratch
+from eotdl.catalog.previews import add_previews, kept_previews
 from eotdl.catalog.save import SaveResult, save_dataset
 from eotdl.errors import InputError
 
@@ -90,6 +91,7 @@ def ingest(
             "steps": _plain(getattr(builder, "steps", [])),
         }
         has_splits = spec is not None
+        kept = kept_previews(lab.dataset(dataset))
         saved = save_dataset(
             lab,
             dataset,
@@ -99,6 +101,7 @@ def ingest(
             recipe,
             progress=progress,
         )
+        add_previews(lab, saved.folder, keep=kept)  # a PNG quicklook per raster item
     return IngestResult(dataset, kind, saved)
 
 

@@ -106,16 +106,17 @@ def plot_bands(eda: dict[str, Any], folder: Path) -> str | None:
     bands = [b for b in eda.get("bands") or [] if b.get("histogram")][:MAX_BAND_PANELS]
     if not bands:
         return None
-    columns = min(4, len(bands))
+    columns = min(2, len(bands))
     rows = (len(bands) + columns - 1) // columns
     figure, grid = plt.subplots(
-        rows, columns, figsize=(3 * columns, 2.2 * rows), squeeze=False, layout="constrained"
+        rows, columns, figsize=(4.5 * columns, 2.8 * rows), squeeze=False, layout="constrained"
     )
     for axes, band in zip(grid.flat, bands, strict=False):
         edges, counts = band["histogram"]["edges"], band["histogram"]["counts"]
         axes.stairs(counts, edges, fill=True, color="#66a61e")
-        axes.set_title(f"{band['asset']} {band['name']}", fontsize=8)
-        axes.tick_params(labelsize=6)
+        axes.set_title(f"{band['asset']} {band['name']}", fontsize=11)
+        axes.set_ylabel("pixels", fontsize=9)
+        axes.tick_params(labelsize=9)
     for axes in list(grid.flat)[len(bands) :]:
         axes.axis("off")
     return _save(figure, folder, "bands")

@@ -32,6 +32,7 @@ from eotdl.catalog.croissant import stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.install import install_line
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.previews import ensure_previews
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage, disk_full
 from eotdl.catalog.store import link_objects, public_url
@@ -43,9 +44,10 @@ from eotdl.site.folderpages import FolderPages
 from eotdl.site.qareport import QAResult, is_fresh, prepare_qa, qa_input_files, read_qa
 from eotdl.site.search_index import search_index_bytes
 from eotdl.site.summary import item_facts
+from eotdl.site.versionpages import version_tags
 
 #: Bumped whenever what the site build writes changes in a way templates do not show.
-SITE_FORMAT = 1
+SITE_FORMAT = 2
 Progress = Callable[[str], None]
 
 
@@ -93,6 +95,7 @@ def site_key(lab: Lab, site: pages.SiteInfo) -> str:
         site.tiles,
         site.generator,
         site.install,
+        lab.config.store.public_url,  # where pages link previews and asset downloads
         leaflet_version,
         folderpages.PAGE_SIZE,
         folderpages.ITEM_PAGES_MAX,
@@ -125,6 +128,8 @@ def build_site(
     summary = SiteSummary(target.resolve(), 0, 0, 0, 0.0)
     problems: dict[str, str] = {}
     for folder in lab.datasets():
+        drawn = ensure_previews(lab, folder, say)
+        summary.warnings += drawn.problems[:5] if drawn is not None else []
         if qa and not is_fresh(lab, folder):
             say(f"datasets/{folder.name}: running QA (its report is missing or out of date)")
         problem = prepare_qa(lab, folder, run=qa)
@@ -142,7 +147,9 @@ def build_site(
         return extra
 
     def context_data(folder: DatasetFolder) -> bytes:
-        return names_bytes if folder.path.parent == lab.models_dir else b""
+        if folder.path.parent == lab.models_dir:
+            return names_bytes
+        return version_tags(lab, folder.name)  # a new tag rebuilds the dataset's pages
 
     stage = CheckedStage(target, local_needles(lab))
     tree: TreeBuilder | None = None

@@ -19,20 +19,30 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.published import published_versions
 from eotdl.catalog.staging import Stage
-from eotdl.catalog.tree import DatasetBuild, ItemEntry, quote_name
+from eotdl.catalog.tree import DatasetBuild, ItemEntry, quote_name, safe_file_name
 from eotdl.errors import InputError
 from eotdl.site import pages
 from eotdl.site.markdown import local_links, render_markdown
+from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
-from eotdl.site.summary import FactsAccumulator, dataset_summary, footprints
+from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, dataset_summary, footprints
 from eotdl.site.thumbnail import thumbnail_svg
+from eotdl.site.versionpages import (
+    change_pages,
+    compare,
+    page_name,
+    page_slice,
+    version_history,
+)
 
 PAGE_SIZE = 100
 #: Datasets with at most this many items get one HTML page per item; bigger ones list pages.
 ITEM_PAGES_MAX = 1000
 PREVIEW_ROWS = 10
+GALLERY_PER_GROUP = 6
 MAX_FINDINGS = 60
 MAX_CLASSES = 30
 _THUMB_BOXES = 5000
@@ -75,7 +85,13 @@ class FolderPages:
         data = footprints(build.entries, item_pages)
         self._write(f"{rel}/footprints.json", canonical.dumps(data) + b"\n")
         qa_view = self._qa(rel, qa) if build.group == "datasets" else _no_qa()
-        self._dataset_page(build, summary, card, qa_view, item_pages, data["kind"] == "grid")
+        versions: list[dict[str, Any]] = []
+        if build.group == "datasets":
+            versions = version_history(self.lab, build.name, level)
+            self._version_pages(build, summary, versions)
+        self._dataset_page(
+            build, summary, card, qa_view, item_pages, data["kind"] == "grid", versions
+        )
         self._list_pages(build, summary, item_pages)
         if item_pages:
             self._item_pages(build, summary)
@@ -89,7 +105,9 @@ class FolderPages:
 
     def _render(self, relative: str, template: str, **context: Any) -> None:
         root = "../" * relative.count("/")
-        html = pages.render(template, self.site, root, **context)
+        public = self.lab.config.store.public_url.rstrip("/")
+        objects_root = f"{public}/" if public else root
+        html = pages.render(template, self.site, root, objects_root=objects_root, **context)
         self._write(relative, html.encode("utf-8"))
 
     # -- the dataset page ---------------------------------------------------------------
@@ -102,6 +120,7 @@ class FolderPages:
         qa: dict[str, Any],
         item_pages: bool,
         grid: bool,
+        versions: list[dict[str, Any]],
     ) -> None:
         rel = build.relative_dir
         root_url = site_root(self.site.base_url)
@@ -115,6 +134,32 @@ class FolderPages:
         is_model = build.group == "models"
         card_html = render_markdown(card.body) if card.body.strip() else ""
         self._card_files(build, card_html)
+        citation = bibtex(
+            build.name,
+            summary["title"],
+            summary["authors"],
+            f"{root_url}{rel}/",
+            summary["version"],
+            card.doi,
+            summary["license"],
+            citation_year(card.extra, build.collection),
+        )
+        if is_model:
+            first = next(build.folder.iter_items(), None)
+            view = model_view(first, build.name, root_url)
+            for chart in view["curves"]:  # numbers only (modelpages.curve_svg)
+                chart["svg"] = pages.safe_html(chart["svg"])
+            self._render(
+                f"{rel}/index.html",
+                "model.html",
+                d=summary,
+                m=view,
+                card_html=pages.safe_html(card_html) if card_html else "",
+                trained_on=self._trained_on(view["dataset"], self._derived(build)),
+                assets=_assets(first or {}),
+                bibtex=citation,
+            )
+            return
         self._render(
             f"{rel}/index.html",
             "dataset.html",
@@ -128,25 +173,59 @@ class FolderPages:
             classes_more=classes_more,
             footprints_grid=grid,
             preview=[_row(e, n, item_pages) for n, e in enumerate(build.entries[:PREVIEW_ROWS])],
+            gallery=gallery(build.entries, item_pages),
             has_parquet=True,
-            versions=[],
+            versions=versions,
             snippets=download_snippets(
                 build.group, build.name, collection_id, root_url, True, self.site.install
             ),
-            bibtex=bibtex(
-                build.name,
-                summary["title"],
-                summary["authors"],
-                f"{root_url}{rel}/",
-                summary["version"],
-                card.doi,
-                summary["license"],
-                citation_year(card.extra, build.collection),
-            ),
+            bibtex=citation,
             original_citation=card.citation,
             mlm=_mlm(build) if is_model else [],
             derived=self._derived(build) if is_model else [],
         )
+
+    def _version_pages(
+        self, build: DatasetBuild, summary: dict[str, Any], versions: list[dict[str, Any]]
+    ) -> None:
+        """A page per published version (paged lists of changes), its diff as JSON beside it
+        and the changed footprints as GeoJSON."""
+        rel = build.relative_dir
+        for record in versions:
+            version = record["version"]
+            diff = record["diff"]
+            data = {
+                "dataset": build.name,
+                "version": version,
+                "previous": record["previous"],
+                "tag": record["tag"],
+                "date": record["date"],
+                "diff": diff,
+                "before": record["before"],
+                "after": record["after"],
+            }
+            self._write(f"{rel}/versions/{version}.json", canonical.dumps_pretty(data))
+            self._write(
+                f"{rel}/versions/{version}.geojson", canonical.dumps(record["footprints"]) + b"\n"
+            )
+            total = change_pages(diff)
+            for page in range(1, total + 1):
+                self._render(
+                    f"{rel}/versions/{page_name(version, page)}",
+                    "version.html",
+                    d=summary,
+                    v=record,
+                    diff=diff,
+                    shown=page_slice(diff, page),
+                    page=page,
+                    pages=total,
+                    page_names=[page_name(version, n) for n in range(1, total + 1)],
+                    splits=compare(record["before"].get("splits", {}), record["after"]["splits"]),
+                    classes=compare(
+                        record["before"].get("classes", {}), record["after"]["classes"]
+                    ),
+                    item_file=safe_file_name,
+                )
 
     def _card_files(self, build: DatasetBuild, card_html: str) -> None:
         """Copy the images and documents the card links to from the dataset folder."""
@@ -214,6 +293,22 @@ class FolderPages:
             "band_fields": band_fields,
         }
 
+    def _trained_on(self, dataset: dict[str, str], derived: list[dict[str, str]]) -> dict[str, str]:
+        """The dataset version a model was trained on: its version page when published."""
+        name, version = dataset.get("name", ""), dataset.get("version", "")
+        if name in self.dataset_names:
+            label = f"{name} {version}".strip()
+            published = {p.version for p in published_versions(self.lab, name)}
+            if version and version in published:
+                return {"label": label, "href": f"../../datasets/{name}/versions/{version}.html"}
+            return {"label": label, "href": f"../../datasets/{name}/"}
+        if derived:
+            return {
+                "label": derived[0]["name"],
+                "href": derived[0]["href"] and f"../../{derived[0]['href']}",
+            }
+        return {"label": f"{name} {version}".strip(), "href": ""}
+
     def _derived(self, build: DatasetBuild) -> list[dict[str, str]]:
         """The datasets a model was trained on (``derived_from`` links), linked when in the lab."""
         links = list(build.collection.get("links") or [])
@@ -279,6 +374,7 @@ class FolderPages:
                 pages=pages_count,
                 per_page=PAGE_SIZE,
                 item_pages=item_pages,
+                facets=_facets(rows),
             )
         build.memo["list_pages"] = digests
 
@@ -320,6 +416,9 @@ class FolderPages:
             bbox=facts[0],
             assets=_assets(item),
             properties=sorted(props.items()),
+            groups=property_groups(props),
+            preview=facts[5] if len(facts) > 5 else None,
+            label=facts[6] if len(facts) > 6 else None,
         )
 
 
@@ -346,7 +445,68 @@ def _row(entry: ItemEntry, n: int, item_pages: bool) -> dict[str, Any]:
         "split": facts[3],
         "size": facts[4],
         "bbox": facts[0],
+        "preview": facts[5] if len(facts) > 5 else None,
+        "label": facts[6] if len(facts) > 6 else None,
     }
+
+
+def _facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The classes and splits of a list page's rows (its client-side filters)."""
+    return {
+        "classes": sorted({str(r["label"]) for r in rows if r.get("label")}),
+        "splits": sorted({str(r["split"]) for r in rows if r.get("split")}),
+    }
+
+
+def gallery(entries: list[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
+    """Examples with previews, per class and per split (a few each, spread over the items)."""
+    by_class: dict[str, list[ItemEntry]] = {}
+    by_split: dict[str, list[ItemEntry]] = {}
+    for entry in entries:
+        facts = entry.facts if isinstance(entry.facts, list) else []
+        if len(facts) < 7 or not facts[5]:
+            continue
+        if facts[6]:
+            by_class.setdefault(str(facts[6]), []).append(entry)
+        if facts[3]:
+            by_split.setdefault(str(facts[3]), []).append(entry)
+
+    def pick(groups: dict[str, list[ItemEntry]]) -> list[tuple[str, list]]:
+        shown = []
+        for name in sorted(groups)[:MAX_CLASSES]:
+            found = groups[name]
+            stride = max(1, len(found) // GALLERY_PER_GROUP)
+            rows = [_row(e, 0, item_pages) for e in found[::stride][:GALLERY_PER_GROUP]]
+            shown.append((name, rows))
+        return shown
+
+    return {"classes": pick(by_class), "splits": pick(by_split)}
+
+
+#: Property groups of the item page, by the prefix of the property name.
+EXTENSION_GROUPS = {
+    "label": "Label",
+    "ml-aoi": "ML AOI (splits)",
+    "eo": "Electro-optical (eo)",
+    "proj": "Projection",
+    "file": "File",
+    "raster": "Raster",
+    "mlm": "Machine-learning model (mlm)",
+    "processing": "Processing",
+    "sat": "Satellite",
+    "view": "View geometry",
+}
+
+
+def property_groups(props: dict[str, Any]) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """An item's properties grouped by extension (core ones first, then by group name)."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for key, value in sorted(props.items()):
+        prefix = key.split(":", 1)[0] if ":" in key else ""
+        name = EXTENSION_GROUPS.get(prefix, prefix or "Core") if prefix else "Core"
+        groups.setdefault(name, []).append((key, value))
+    core = groups.pop("Core", [])
+    return ([("Core", core)] if core else []) + sorted(groups.items())
 
 
 def card_files(folder_path: Path) -> list[Path]:
@@ -457,17 +617,73 @@ def _classes(counts: dict[str, Any]) -> tuple[list[tuple[str, int, float]], int]
     return shown, max(0, len(pairs) - MAX_CLASSES)
 
 
+#: The band table's columns: header, key in the EDA's band record (percentiles: ``p2``…).
+BAND_COLUMNS = (
+    ("Band", "band"),
+    ("Pixels", "count"),
+    ("Nodata", "nodata_share"),
+    ("Min", "min"),
+    ("Max", "max"),
+    ("Mean", "mean"),
+    ("Std", "std"),
+    ("P2", "p2"),
+    ("P25", "p25"),
+    ("Median", "p50"),
+    ("P75", "p75"),
+    ("P98", "p98"),
+)
+
+
 def _bands(bands: Any) -> tuple[list[str], list[list[str]]]:
-    """Per-band statistics as a table, whatever keys the EDA used."""
+    """Per-band statistics as a table with readable headers and numbers."""
     if not isinstance(bands, list) or not bands or not all(isinstance(b, dict) for b in bands):
         return [], []
-    fields: list[str] = []
+    rows = []
     for band in bands[:50]:
-        for key, value in band.items():
-            if key not in fields and isinstance(value, str | int | float) and len(fields) < 8:
-                fields.append(key)
-    rows = [[_short(b.get(k)) if b.get(k) is not None else "" for k in fields] for b in bands[:50]]
-    return fields, rows
+        percentiles = band.get("percentiles") if isinstance(band.get("percentiles"), dict) else {}
+        assert isinstance(percentiles, dict)
+        values = {**band, **percentiles}
+        name = " ".join(str(band[k]) for k in ("asset", "name") if band.get(k) not in (None, ""))
+        values["band"] = name or str(band.get("band") or "")
+        row = []
+        for _, key in BAND_COLUMNS:
+            value = values.get(key)
+            if key == "band":
+                row.append(str(value))
+            elif key == "nodata_share":
+                row.append(readable_share(value))
+            else:
+                row.append(readable_number(value))
+        rows.append(row)
+    return [h for h, _ in BAND_COLUMNS], rows
+
+
+def readable_number(value: Any) -> str:
+    """A statistic as people read it: ``1,620``, ``931.2``, ``0.0312`` (never ``1.62e+03``)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return "—"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    magnitude = abs(float(value))
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:,.1f}"
+    if magnitude >= 1:
+        return f"{value:,.2f}"
+    if magnitude >= 0.001:
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def readable_share(value: Any) -> str:
+    """A share (0..1) as a percentage."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return "—"
+    percent = 100 * float(value)
+    if percent == 0 or percent >= 1:
+        return f"{percent:.1f} %"
+    return f"{percent:.2f} %" if percent >= 0.01 else "< 0.01 %"
 
 
 def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -480,6 +696,7 @@ def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         href = str(asset.get("href") or "")
         size = asset.get("file:size")
+        key_of = href.find(OBJECTS_PREFIX)
         found.append(
             {
                 "key": key,
@@ -488,6 +705,7 @@ def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
                 "roles": ", ".join(str(r) for r in asset.get("roles") or []),
                 "size": size if isinstance(size, int) else None,
                 "href": href,
+                "object": urllib.parse.unquote(href[key_of:].split("#")[0]) if key_of >= 0 else "",
                 "link": href.startswith(("https://", "http://")),
             }
         )

@@ -9,6 +9,7 @@ share; the build stores it so an unchanged dataset costs nothing.
 from __future__ import annotations
 
 import math
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -20,10 +21,14 @@ from eotdl.site.markdown import plain_summary
 #: Above this many items the map shows a grid of counts instead of every footprint.
 MAX_FOOTPRINTS = 5000
 _ROUND = 5
+#: Where content-addressed objects live in a store (and beside a built site).
+OBJECTS_PREFIX = "objects/sha256/"
 
 
 def item_facts(item: dict[str, Any]) -> list[Any]:
-    """``[bbox, start, end, split, bytes]`` of an Item (compact: stored for every item)."""
+    """``[bbox, start, end, split, bytes, preview, label]`` of an Item (compact: stored for
+    every item). ``preview`` is the store key of its thumbnail (``objects/…``) or its absolute
+    URL; ``label`` its class (classification items)."""
     bbox = item.get("bbox")
     box = None
     if isinstance(bbox, list) and len(bbox) >= 4 and all(_is_number(v) for v in bbox):
@@ -46,7 +51,38 @@ def item_facts(item: dict[str, Any]) -> list[Any]:
         end if isinstance(end, str) else None,
         split if isinstance(split, str) else None,
         size,
+        _preview(assets),
+        _label(props),
     ]
+
+
+def _preview(assets: Any) -> str | None:
+    """Where an item's thumbnail is: its store key (``objects/…``), or an absolute URL."""
+    if not isinstance(assets, dict):
+        return None
+    for key, asset in assets.items():
+        if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
+            continue
+        if key != "thumbnail" and "thumbnail" not in (asset.get("roles") or []):
+            continue
+        href = str(asset["href"])
+        path = urllib.parse.urlsplit(href).path
+        marker = path.find(OBJECTS_PREFIX)
+        if marker >= 0 and (marker == 0 or path[marker - 1] == "/"):
+            return urllib.parse.unquote(path[marker:])
+        if href.startswith(("https://", "http://")):
+            return href
+    return None
+
+
+def _label(props: dict[str, Any]) -> str | None:
+    """The class of a classification item (its first ``label:properties`` value)."""
+    keys = props.get("label:properties")
+    if isinstance(keys, list) and keys and isinstance(keys[0], str):
+        value = props.get(keys[0])
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return None
 
 
 def _is_number(value: Any) -> bool:
@@ -175,15 +211,21 @@ def _providers(collection: dict[str, Any]) -> list[dict[str, str]]:
 def footprints(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, Any]:
     """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`."""
     boxes = []
+    previews: list[Any] = []
     for entry in entries:
         facts = entry.facts
         if isinstance(facts, list) and facts and facts[0]:
             boxes.append((entry.id, facts[0], facts[3]))
+            previews.append(facts[5] if len(facts) > 5 else None)
     if len(boxes) <= MAX_FOOTPRINTS:
         return {
             "kind": "items",
             "pages": item_pages,
-            "items": [[item_id, *box, split] for item_id, box, split in boxes],
+            # [id, w, s, e, n, split, preview (store key or URL, or null)]
+            "items": [
+                [item_id, *box, split, preview]
+                for (item_id, box, split), preview in zip(boxes, previews, strict=True)
+            ],
         }
     return {"kind": "grid", "cells": _grid(boxes)}
 

@@ -183,7 +183,8 @@ def train_rank(rank: int, world: int, device: torch.device, job: RankJob) -> dic
         reporter.send("epoch", **record)
         for hook in job.hooks:
             hook(rank, epoch + 1)
-    test = evaluate(model, job, job.test, rank, world, device)
+    confusion: list[list[int]] = []
+    test = evaluate(model, job, job.test, rank, world, device, confusion)
     reporter.send("test", metrics=test)
     if rank != 0:
         return None
@@ -193,6 +194,7 @@ def train_rank(rank: int, world: int, device: torch.device, job: RankJob) -> dic
         "state": buffer.getvalue(),
         "history": history,
         "test": test,
+        "test_confusion": confusion,
         "validate": history[-1]["validate"] if history else {},
         "parameters": count_parameters(model),
         "resumed_from": start,
@@ -248,8 +250,10 @@ def evaluate(
     rank: int,
     world: int,
     device: torch.device,
+    confusion_out: list[list[int]] | None = None,
 ) -> dict[str, float]:
-    """Metrics of rank 0's model on ``items`` (each rank scores every world-th item)."""
+    """Metrics of rank 0's model on ``items`` (each rank scores every world-th item); the
+    confusion matrix (rows: true class, columns: predicted) into ``confusion_out``."""
     for buffer in model.buffers():  # e.g. batch-norm statistics: everyone uses rank 0's
         dist.broadcast(buffer, 0)
     k = job.num_classes
@@ -273,6 +277,8 @@ def evaluate(
             confusion += torch.bincount(pairs.flatten(), minlength=k * k).double()
     dist.all_reduce(confusion)
     dist.all_reduce(loss_sum)
+    if confusion_out is not None:
+        confusion_out[:] = [[int(v) for v in row] for row in confusion.view(k, k).tolist()]
     return confusion_metrics(
         confusion.view(k, k).cpu().numpy(), float(loss_sum.item()), job.spec.task
     )

@@ -146,6 +146,8 @@ def model_item(
             {k: r[k] for k in HISTORY_FIELDS if k in r} for r in result.get("history") or []
         ],
     }
+    if result.get("test_confusion"):  # rows: true class, columns: predicted (mlm:output order)
+        properties["eotdl:confusion"] = {"test": result["test_confusion"]}
     if not properties["mlm:framework_version"]:
         del properties["mlm:framework_version"]
     return {

@@ -60,6 +60,22 @@
     return span;
   }
 
+  /* A footprint's tooltip: its preview (when it has one) above its id; no HTML from the lab. */
+  function previewTip(text, preview, objects) {
+    var box = document.createElement("span");
+    box.className = "map-tip";
+    if (preview) {
+      var img = document.createElement("img");
+      img.src = /^https?:\/\//.test(preview) ? preview : objects + preview;
+      img.alt = "";
+      img.width = 96;
+      img.height = 96;
+      box.appendChild(img);
+    }
+    box.appendChild(tip(text));
+    return box;
+  }
+
   function itemHref(base, id, pages) {
     return base + encodeURIComponent(id) + (pages ? ".html" : ".json");
   }
@@ -72,6 +88,7 @@
       var bounds = L.latLngBounds([]);
       var counts = {};
       var base = el.getAttribute("data-items") || "items/";
+      var objects = el.getAttribute("data-objects") || "";
       if (data.kind === "grid") {
         var top = Math.max.apply(null, data.cells.map(function (c) { return c[4]; }).concat([1]));
         data.cells.forEach(function (c) {
@@ -91,7 +108,7 @@
             ? L.circleMarker([row[2], row[1]], { renderer: renderer, radius: 4, color: colour, weight: 1, fillOpacity: 0.6 })
             : L.rectangle(b, { renderer: renderer, color: colour, weight: 1, fillOpacity: 0.25 });
           shape.on("click", function () { location.href = itemHref(base, row[0], data.pages); });
-          shape.bindTooltip(tip(row[0] + (row[5] ? " · " + row[5] : "")));
+          shape.bindTooltip(previewTip(row[0] + (row[5] ? " · " + row[5] : ""), row[6], objects));
           shape.addTo(map);
           bounds.extend(L.latLngBounds(b));
         });
@@ -120,6 +137,20 @@
       var layer = L.geoJSON(item.geometry, { style: { color: "#0b6e99", weight: 2, fillOpacity: 0.2 } }).addTo(map);
       map.fitBounds(layer.getBounds().pad(0.5), { maxZoom: 15 });
       el.setAttribute("data-drawn", "1");
+    }).catch(function () { el.setAttribute("data-drawn", "error"); });
+  }
+
+  function changesMap(el) {
+    var map = baseMap(el);
+    var colors = { added: "#059669", removed: "#c2410c", changed: "#b45309" };
+    fetch(el.getAttribute("data-src")).then(function (r) { return r.json(); }).then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) { return { color: colors[f.properties.change] || "#0b6e99", weight: 1.5, fillOpacity: 0.3 }; },
+        onEachFeature: function (f, shape) { shape.bindTooltip(f.properties.change + ": " + f.properties.id); }
+      }).addTo(map);
+      if (data.features.length) map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 15 });
+      else map.setView([20, 0], 1);
+      el.setAttribute("data-drawn", String(data.features.length));
     }).catch(function () { el.setAttribute("data-drawn", "error"); });
   }
 
@@ -267,9 +298,33 @@
     });
   }
 
+  function itemFilters(form) {
+    // Filters over the rows of this page; without JavaScript the form stays hidden.
+    var rows = document.querySelectorAll("#item-rows tbody tr");
+    var count = document.getElementById("item-filter-count");
+    function apply() {
+      var cls = form.elements["class"] ? form.elements["class"].value : "";
+      var split = form.elements.split ? form.elements.split.value : "";
+      var shown = 0;
+      rows.forEach(function (row) {
+        var ok = (!cls || row.getAttribute("data-class") === cls) &&
+          (!split || row.getAttribute("data-split") === split);
+        row.hidden = !ok;
+        if (ok) shown += 1;
+      });
+      if (count) count.textContent = shown + " of " + rows.length + " items on this page";
+    }
+    form.hidden = false;
+    form.addEventListener("change", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
+    apply();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     fillSiteUrls();
     copyButtons();
+    var filters = document.getElementById("item-filters");
+    if (filters) itemFilters(filters);
     var form = document.getElementById("search");
     if (form) homeSearch(form);
     if (typeof L === "undefined") return;
@@ -277,5 +332,7 @@
     if (footprints) footprintsMap(footprints);
     var item = document.getElementById("item-map");
     if (item) itemMap(item);
+    var changes = document.getElementById("changes-map");
+    if (changes) changesMap(changes);
   });
 })();

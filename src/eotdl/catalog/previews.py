@@ -1,0 +1,421 @@
+"""Previews of a dataset's raster items: a PNG quicklook per item, as a ``thumbnail`` asset.
+
+:func:`add_previews` gives every raster item of a dataset folder that has no ``thumbnail``
+asset one: it reads a sample of the dataset's chips (decimated) for one 2–98 % stretch shared
+by the whole dataset, so chips are comparable; draws each missing preview with its label
+(:mod:`eotdl.catalog.quicklook`); stores the PNGs content-addressed in the lab's store like
+every other asset; and rewrites ``items.ndjson`` with the new assets. Ingest calls it for the
+dataset it made, the site build for datasets that have none; items that have one are left
+alone, so a second run reads nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eotdl.catalog import canonical
+from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.lab import Lab
+from eotdl.catalog.quicklook import (
+    MAX_SIDE,
+    Box,
+    Chip,
+    display_bands,
+    read_chip,
+    read_mask,
+    render_png,
+    stretch_limits,
+)
+from eotdl.catalog.store import asset_href, embedded_store_dir, open_lab_store, resolve_asset
+
+FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+PREVIEW_KEY = "thumbnail"
+#: Chips read (at ``_SAMPLE_SIDE`` px) to compute a dataset's stretch.
+SAMPLE_CHIPS = 24
+_SAMPLE_SIDE = 64
+_RASTER_TYPES = ("tiff", "geotiff", "jp2", "cog", "image/png", "image/jpeg")
+_RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".png", ".jpg", ".jpeg")
+
+
+@dataclass
+class PreviewResult:
+    """What :func:`add_previews` did."""
+
+    dataset: str
+    made: int = 0
+    had: int = 0
+    skipped: int = 0
+    limits: list[list[float]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Job:
+    item_id: str
+    location: Any
+    bands: list[int]
+    caption: str = ""
+    caption_index: int = 0
+    mask: Any = None
+    mask_values: tuple[int, ...] = ()
+    boxes: Any = None
+    classes: tuple[str, ...] = ()
+
+
+def has_preview(item: Mapping[str, Any]) -> bool:
+    """Whether an item already has a thumbnail asset."""
+    for key, asset in (item.get("assets") or {}).items():
+        if key == PREVIEW_KEY or PREVIEW_KEY in (asset.get("roles") or []):
+            return True
+    return False
+
+
+def preview_href(item: Mapping[str, Any]) -> str | None:
+    """The href of an item's thumbnail asset, if it has one."""
+    for key, asset in (item.get("assets") or {}).items():
+        if key == PREVIEW_KEY or PREVIEW_KEY in (asset.get("roles") or []):
+            href = asset.get("href")
+            return str(href) if href else None
+    return None
+
+
+def raster_asset(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The item's image to preview: its first raster data asset that is not a label."""
+    found = []
+    for key, asset in (item.get("assets") or {}).items():
+        roles = asset.get("roles") or []
+        if "labels" in roles or "label" in roles or PREVIEW_KEY in roles or "overview" in roles:
+            continue
+        kind = str(asset.get("type") or "").lower()
+        href = str(asset.get("href") or "")
+        suffix = urllib.parse.urlsplit(href).path.lower()
+        if any(t in kind for t in _RASTER_TYPES) or suffix.endswith(_RASTER_SUFFIXES):
+            found.append((0 if "data" in roles else 1, key, asset))
+    if not found:
+        return None
+    _, key, asset = min(found, key=lambda f: f[0])
+    return key, asset
+
+
+def kept_previews(folder: DatasetFolder) -> dict[str, tuple[str, dict[str, Any]]]:
+    """item id -> (checksum of its image, its thumbnail asset), for the items of ``folder`` as
+    they are now: a re-ingest hands them to :func:`add_previews` so unchanged chips keep
+    their preview (and a new version's diff shows no change for them)."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    if not folder.items_path.is_file():
+        return found
+    for item in folder.iter_items():
+        picked = raster_asset(item)
+        assets = item.get("assets") or {}
+        thumbnail = assets.get(PREVIEW_KEY)
+        if picked is not None and isinstance(thumbnail, dict):
+            key = _drawn_from(item, picked[1])
+            if key:
+                found[str(item["id"])] = (key, thumbnail)
+    return found
+
+
+def _drawn_from(item: Mapping[str, Any], image: Mapping[str, Any]) -> str:
+    """What a preview shows: its image's checksum, its labels' checksums and its class."""
+    checksum = str(image.get("file:checksum") or "")
+    if not checksum:
+        return ""
+    props = item.get("properties") or {}
+    keys = props.get("label:properties") or []
+    label = props.get(keys[0]) if isinstance(keys, list) and keys else None
+    labels = sorted(
+        str(a.get("file:checksum") or a.get("href"))
+        for a in (item.get("assets") or {}).values()
+        if "labels" in (a.get("roles") or []) or "label" in (a.get("roles") or [])
+    )
+    return canonical.dumps([checksum, labels, label]).decode()
+
+
+def add_previews(
+    lab: Lab,
+    folder: DatasetFolder,
+    *,
+    max_side: int = MAX_SIDE,
+    workers: int = 4,
+    progress: Callable[[str], None] | None = None,
+    keep: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+) -> PreviewResult:
+    """Give every raster item of ``folder`` without a thumbnail one (see the module).
+
+    ``keep`` (from :func:`kept_previews`) gives back an item's earlier thumbnail when its
+    image has the same checksum."""
+    result = PreviewResult(folder.name)
+    if not folder.items_path.is_file():
+        return result
+    locate = _Locator(lab, folder.path)
+    samples: list[tuple[Any, list[int]]] = []
+    jobs: list[_Job] = []
+    reused: dict[str, dict[str, Any]] = {}
+    for item in folder.iter_items():
+        picked = raster_asset(item)
+        if picked is None:
+            continue
+        location = locate(str(picked[1].get("href") or ""))
+        if location is None:
+            result.skipped += 1
+            continue
+        bands = display_bands(picked[1])
+        samples.append((location, bands))
+        if has_preview(item):
+            result.had += 1
+            continue
+        earlier = (keep or {}).get(str(item["id"]))
+        if earlier is not None and earlier[0] == _drawn_from(item, picked[1]):
+            reused[str(item["id"])] = earlier[1]
+            continue
+        jobs.append(_job(item, location, bands, locate))
+    if not jobs:
+        if reused:
+            folder.write_items(_with_assets(folder, reused))
+            result.made = len(reused)
+        return result
+    if progress is not None:
+        progress(f"{folder.name}: drawing {len(jobs):,} previews")
+    stride = max(1, len(samples) // SAMPLE_CHIPS)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        sampled = samples[::stride][:SAMPLE_CHIPS]
+        sample = list(pool.map(lambda s: _try_read(s[0], s[1], _SAMPLE_SIDE), sampled))
+        result.limits = stretch_limits([c for c in sample if c is not None])
+        workdir = Path(tempfile.mkdtemp(prefix=".eotdl-previews-", dir=lab.root))
+        try:
+            drawn = list(pool.map(lambda j: _draw(j, result.limits, max_side, workdir), jobs))
+            files = {job.item_id: path for job, path in zip(jobs, drawn, strict=True) if path}
+            for job, path in zip(jobs, drawn, strict=True):
+                if path is None:
+                    result.problems.append(f"{folder.name}/{job.item_id}: image not readable")
+            assets = dict(reused)
+            if files:
+                paths = list(map(str, files.values()))
+                stored = open_lab_store(lab).put_files(paths, progress=False)
+                for item_id, path in files.items():
+                    assets[item_id] = _asset(lab, folder.path, stored.objects[str(path)])
+            if not assets:
+                return result
+            folder.write_items(_with_assets(folder, assets))
+            result.made = len(assets)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+class _Locator:
+    """Where rasterio reads an asset of the lab's store: a local file of a folder store, the
+    store's public URL, or the store itself. Assets outside the store (a catalog imported with
+    its assets left where they are) get no preview: nothing is fetched from elsewhere."""
+
+    def __init__(self, lab: Lab, dataset_dir: Path) -> None:
+        self.lab = lab
+        self.dataset_dir = dataset_dir
+        self.embedded = embedded_store_dir(lab)
+        self._store: Any = None
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = open_lab_store(self.lab)
+        return self._store
+
+    def __call__(self, href: str) -> Any:
+        if not href:
+            return None
+        parts = urllib.parse.urlsplit(href)
+        relative = not parts.scheme and not href.startswith("/")
+        if relative:
+            key = resolve_asset(self.lab, self.dataset_dir, href)
+        else:
+            try:
+                key = self.store.key_for_href(href)
+            except Exception:  # noqa: BLE001 - a foreign href is simply not ours
+                key = None
+        if key is None:
+            return None
+        if self.embedded is not None and relative:
+            return str(self.embedded / key)
+        public = self.store.href(key)
+        if public.startswith("file://"):
+            return urllib.parse.unquote(urllib.parse.urlsplit(public).path)
+        if public.startswith(("http://", "https://")):
+            return public
+        return _StoreObject(self.store, key)
+
+
+@dataclass(frozen=True)
+class _StoreObject:
+    """An object of a store without public URLs: opened through the store."""
+
+    store: Any
+    key: str
+
+
+def _open_location(location: Any) -> Any:
+    if isinstance(location, _StoreObject):
+        return location.store.open(location.key)
+    return location
+
+
+def _try_read(location: Any, bands: list[int], side: int) -> Chip | None:
+    try:
+        return read_chip(_open_location(location), bands, side)
+    except Exception:  # noqa: BLE001 - an unreadable chip is reported, not fatal
+        return None
+
+
+def _job(item: Mapping[str, Any], location: Any, bands: list[int], locate: _Locator) -> _Job:
+    """What to draw over an item's chip, from its label extension fields and label asset."""
+    props = item.get("properties") or {}
+    classes = _classes(props)
+    caption, index = "", 0
+    tasks = [str(t) for t in props.get("label:tasks") or []]
+    keys = [str(p) for p in props.get("label:properties") or []]
+    if keys and ("classification" in tasks or not tasks) and keys[0] in props:
+        caption = str(props[keys[0]])
+        index = classes.index(caption) if caption in classes else 0
+    mask = boxes = None
+    values: tuple[int, ...] = ()
+    for asset in (item.get("assets") or {}).values():
+        roles = asset.get("roles") or []
+        if "labels" not in roles and "label" not in roles:
+            continue
+        kind = str(asset.get("type") or "").lower()
+        where = locate(str(asset.get("href") or ""))
+        if where is None:
+            continue
+        if "geo+json" in kind or "json" in kind:
+            boxes = where
+        elif any(t in kind for t in _RASTER_TYPES) or "image" in kind:
+            mask = where
+            declared = asset.get("classification:classes") or []
+            values = tuple(
+                int(c["value"]) for c in declared if isinstance(c, dict) and "value" in c
+            )
+    if mask is not None or boxes is not None:
+        caption = ""
+    return _Job(
+        str(item["id"]), location, bands, caption, index, mask, values, boxes, tuple(classes)
+    )
+
+
+def _classes(props: Mapping[str, Any]) -> list[str]:
+    for entry in props.get("label:classes") or []:
+        if isinstance(entry, dict):
+            return [str(c) for c in entry.get("classes") or []]
+    return []
+
+
+def _draw(job: _Job, limits: list[list[float]], max_side: int, workdir: Path) -> Path | None:
+    chip = _try_read(job.location, job.bands, max_side)
+    if chip is None:
+        return None
+    shape = chip.valid.shape
+    mask = None
+    if job.mask is not None:
+        try:
+            raw = read_mask(_open_location(job.mask), shape)
+        except Exception:  # noqa: BLE001 - the image is still worth showing
+            raw = None
+        if raw is not None:
+            mask = raw
+            if job.mask_values:
+                lookup = {v: i for i, v in enumerate(job.mask_values)}
+                mask = raw.copy()
+                for value in set(raw.ravel().tolist()):
+                    mask[raw == value] = lookup.get(int(value), -1)
+    boxes = _boxes(job, chip) if job.boxes is not None else []
+    png = render_png(
+        chip, limits, mask=mask, boxes=boxes, caption=job.caption, caption_index=job.caption_index
+    )
+    name = hashlib.sha256(job.item_id.encode()).hexdigest()[:24]
+    path = workdir / f"{name}.png"
+    path.write_bytes(png)
+    return path
+
+
+def _boxes(job: _Job, chip: Chip) -> list[Box]:
+    """Detection boxes of the item's GeoJSON labels, in the preview's pixels."""
+    try:
+        where = job.boxes
+        if isinstance(where, _StoreObject):
+            with where.store.open(where.key) as handle:
+                data = canonical.loads(handle.read())
+        elif isinstance(where, str) and where.startswith(("http://", "https://")):
+            return []
+        else:
+            data = canonical.loads(Path(where).read_bytes())
+    except (OSError, ValueError):
+        return []
+    height, width = chip.valid.shape
+    sy, sx = height / chip.source_shape[0], width / chip.source_shape[1]
+    boxes = []
+    for feature in data.get("features") or [] if isinstance(data, dict) else []:
+        props = feature.get("properties") or {}
+        pixels = props.get("pixel_bbox")
+        if not isinstance(pixels, list) or len(pixels) != 4:
+            continue
+        name = str(props.get("class", ""))
+        index = job.classes.index(name) if name in job.classes else 0
+        x0, y0, x1, y1 = (float(v) for v in pixels)
+        boxes.append(Box((x0 * sx, y0 * sy, x1 * sx, y1 * sy), index))
+    return boxes
+
+
+def _asset(lab: Lab, dataset_dir: Path, stored: Any) -> dict[str, Any]:
+    return {
+        "href": asset_href(lab, dataset_dir, stored),
+        "type": "image/png",
+        "roles": [PREVIEW_KEY],
+        "title": "Preview",
+        "file:checksum": stored.checksum,
+        "file:size": stored.size,
+    }
+
+
+def _with_assets(folder: DatasetFolder, assets: dict[str, dict[str, Any]]) -> Iterator[dict]:
+    for item in folder.iter_items():
+        asset = assets.get(str(item.get("id")))
+        if asset is not None:
+            item.setdefault("assets", {})[PREVIEW_KEY] = asset
+            extensions = item.setdefault("stac_extensions", [])
+            if FILE_EXT not in extensions:
+                extensions.append(FILE_EXT)
+        yield item
+
+
+def ensure_previews(
+    lab: Lab, folder: DatasetFolder, progress: Callable[[str], None] | None = None
+) -> PreviewResult | None:
+    """:func:`add_previews`, unless ``items.ndjson`` is unchanged since the last pass (None).
+
+    The site build calls it for every dataset: a marker under ``.eotdl/previews/`` (size and
+    mtime of the items file after the pass) keeps an unchanged dataset from being read again.
+    """
+    if not folder.items_path.is_file():
+        return None
+    marker = lab.root / ".eotdl" / "previews" / f"{folder.name}.json"
+    try:
+        if marker.read_bytes() == _stamp(folder.items_path):
+            return None
+    except OSError:
+        pass
+    result = add_previews(lab, folder, progress=progress)
+    if not result.problems:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_bytes(_stamp(folder.items_path))
+    return result
+
+
+def _stamp(path: Path) -> bytes:
+    stat = path.stat()
+    return canonical.dumps([stat.st_size, stat.st_mtime_ns])
