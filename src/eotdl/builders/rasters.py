@@ -39,6 +39,7 @@ from eotdl.builders.features import (
     write_cog,
 )
 from eotdl.builders.rasterinfo import open_raster, raster_item
+from eotdl.children import die_with_parent
 from eotdl.errors import InputError
 from eotdl.storage.hashcache import HashCache
 from eotdl.storage.hashing import sha256_and_size
@@ -412,7 +413,9 @@ def _in_processes(
     sys.stderr.flush()
     _WORKER_BUILDER = builder
     chunk = max(1, min(16, len(files) // (processes * 8)))
-    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent
+    )
     try:
         yield from pool.map(_describe_in_worker, files, chunksize=chunk)
     except BaseException:

@@ -12,8 +12,6 @@ alone, so a second run reads nothing.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.locks import scratch
 from eotdl.catalog.quicklook import (
     MAX_SIDE,
     Box,
@@ -189,8 +188,7 @@ def add_previews(
         sampled = samples[::stride][:SAMPLE_CHIPS]
         sample = list(pool.map(lambda s: _try_read(s[0], s[1], _SAMPLE_SIDE), sampled))
         result.limits = stretch_limits([c for c in sample if c is not None])
-        workdir = Path(tempfile.mkdtemp(prefix=".eotdl-previews-", dir=lab.root))
-        try:
+        with scratch(lab, "previews-") as workdir:
             drawn = list(pool.map(lambda j: _draw(j, result.limits, max_side, workdir), jobs))
             files = {job.item_id: path for job, path in zip(jobs, drawn, strict=True) if path}
             for job, path in zip(jobs, drawn, strict=True):
@@ -206,8 +204,6 @@ def add_previews(
                 return result
             folder.write_items(_with_assets(folder, assets))
             result.made = len(assets)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 

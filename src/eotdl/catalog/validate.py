@@ -37,6 +37,7 @@ from eotdl.catalog.schemas import (
     extension_schema_url,
     normalise_url,
 )
+from eotdl.children import die_with_parent
 from eotdl.errors import InputError, SchemaUnavailableError
 
 if TYPE_CHECKING:  # imported where used: `eotdl validate FILE.ndjson` needs neither
@@ -755,6 +756,7 @@ def _parallel_chunks(
             if pid == 0:  # pragma: no cover - the child process, measured by the parent's tests
                 code = 1
                 try:
+                    die_with_parent()
                     os.close(result_read)
                     data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
                     with os.fdopen(result_write, "wb") as out:
