@@ -52,13 +52,14 @@ def load_index(
     reader: Reader | None = None,
     *,
     prefer_site: bool = True,
+    endpoint_url: str | None = None,
 ) -> SiteIndex:
     """Load a built site (folder, URL or ``s3://`` prefix with catalog.json) or a lab folder.
 
     ``where`` is found by :func:`~eotdl.catalog.lab.locate_lab_or_site` (default:
     ``$EOTDL_LAB``, else the lab here: its built site when there is one, with ``prefer_site``).
     """
-    reader = reader or Reader()
+    reader = reader or Reader(endpoint_url)
     found = locate_lab_or_site(where, prefer_site=prefer_site)
     if isinstance(found, Lab):
         return _from_lab(found)

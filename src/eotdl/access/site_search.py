@@ -18,7 +18,6 @@ import orjson
 from eotdl.access.index import SiteIndex, load_index
 from eotdl.access.locate import absolute_assets
 from eotdl.access.search import SearchResult, parse_query
-from eotdl.access.urls import Reader
 from eotdl.errors import InputError
 
 if TYPE_CHECKING:
@@ -57,7 +56,6 @@ def search_lab(
     sortby: str | None = None,
     limit: int = 100,
     endpoint_url: str | None = None,
-    reader: Reader | None = None,
 ) -> SearchPage:
     """Search the Items of a lab or a built site.
 
@@ -66,6 +64,7 @@ def search_lab(
     there is one). ``ids`` and ``bbox`` take lists or comma-separated text; ``datetime`` is
     ``A``, ``A/B``, ``../B`` or ``A/..`` (RFC 3339 or plain dates); ``filter`` is CQL2-text or
     CQL2-JSON (text or a dict); ``sortby`` like ``-datetime,+id``; ``limit`` 0 means all.
+    ``endpoint_url``: the S3 endpoint for an ``s3://`` site (default: ``AWS_ENDPOINT_URL``).
     Bad input raises :class:`~eotdl.errors.InputError` naming what to fix.
     """
     if limit < 0:
@@ -80,7 +79,7 @@ def search_lab(
     }
     query = parse_query(params, "GET", strict=False)
     query.limit = limit or sys.maxsize
-    site = load_index(lab, reader or Reader(endpoint_url))
+    site = load_index(lab, endpoint_url=endpoint_url)
     unknown = sorted(set(collections) - set(site.entries))
     if unknown:
         raise InputError(

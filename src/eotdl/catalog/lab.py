@@ -317,8 +317,8 @@ def _given(where: str | os.PathLike[str] | None) -> str | None:
 
 
 def _is_url(location: str) -> bool:
-    scheme = location.partition("://")[0] if "://" in location else ""
-    return bool(scheme) and scheme != "file"
+    """Whether ``location`` is remote (``http(s)://`` or ``s3://``), not a local path."""
+    return location.partition("://")[0].lower() in ("http", "https", "s3") and "://" in location
 
 
 def _local(location: str) -> str:
