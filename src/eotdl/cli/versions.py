@@ -8,6 +8,9 @@ import click
 
 from eotdl.cli.output import console, emit_json, lab_option
 
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
+
 
 @click.command("versions")
 @click.argument("name")
@@ -30,10 +33,6 @@ def versions(name: str, lab: Lab, as_json: bool) -> None:
         console.print(f"{row['version']}  {row['tag']}{note}")
     if not rows:
         console.print(f"{name} has no published version yet (`eotdl publish --tag`)")
-
-
-if TYPE_CHECKING:
-    from eotdl.catalog.lab import Lab
 
 
 @click.command("yank")
