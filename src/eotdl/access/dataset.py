@@ -27,6 +27,8 @@ from eotdl.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
+    from eotdl.catalog.lab import Lab
+
 
 class Dataset:
     """A dataset found by :func:`open_dataset`: its Items, downloads and ML loaders."""
@@ -194,7 +196,7 @@ class Dataset:
 def open_dataset(
     name_or_url: str | os.PathLike[str],
     version: str | None = None,
-    lab: str | os.PathLike[str] | None = None,
+    lab: Lab | str | os.PathLike[str] | None = None,
     *,
     endpoint_url: str | None = None,
 ) -> Dataset:

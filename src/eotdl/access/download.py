@@ -34,6 +34,7 @@ from eotdl.access.urls import local_path, scheme, split_s3
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.lab import Lab
 from eotdl.catalog.paths import check_local_source
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore, TransferError, TransferSummary, open_store
@@ -169,7 +170,7 @@ def get(
     out: str | os.PathLike[str] | None = None,
     *,
     version: str | None = None,
-    lab: str | os.PathLike[str] | None = None,
+    lab: Lab | str | os.PathLike[str] | None = None,
     split: str | None = None,
     bbox: str | Iterable[float] | None = None,
     datetime: str | None = None,

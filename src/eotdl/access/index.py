@@ -18,7 +18,7 @@ from eotdl.access.parquet import items_to_table, read_parquet
 from eotdl.access.search import ItemIndex
 from eotdl.access.table import ItemTable
 from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
-from eotdl.catalog.lab import CONFIG_NAME, Lab
+from eotdl.catalog.lab import CONFIG_NAME, Lab, locate_lab_or_site
 from eotdl.errors import InputError
 
 
@@ -47,11 +47,23 @@ class SiteIndex:
         return str(self.catalog.get("title") or self.catalog.get("id") or "eotdl")
 
 
-def load_index(where: str, reader: Reader | None = None) -> SiteIndex:
-    """Load a built site (folder, URL or ``s3://`` prefix with catalog.json) or a lab folder."""
-    reader = reader or Reader()
-    if not is_remote(where) and (Path(local_path(where)) / CONFIG_NAME).is_file():
-        return _from_lab(Lab(local_path(where)))
+def load_index(
+    where: Lab | str | os.PathLike[str] | None = None,
+    reader: Reader | None = None,
+    *,
+    prefer_site: bool = True,
+    endpoint_url: str | None = None,
+) -> SiteIndex:
+    """Load a built site (folder, URL or ``s3://`` prefix with catalog.json) or a lab folder.
+
+    ``where`` is found by :func:`~eotdl.catalog.lab.locate_lab_or_site` (default:
+    ``$EOTDL_LAB``, else the lab here: its built site when there is one, with ``prefer_site``).
+    """
+    reader = reader or Reader(endpoint_url)
+    found = locate_lab_or_site(where, prefer_site=prefer_site)
+    if isinstance(found, Lab):
+        return _from_lab(found)
+    where = found
     root = where if where.endswith(".json") else join(where, "catalog.json")
     try:
         catalog = load_json(reader, root)

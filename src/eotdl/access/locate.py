@@ -23,12 +23,11 @@ import pyarrow as pa
 from eotdl.access.parquet import read_parquet, table_items
 from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.catalog import git
-from eotdl.catalog.lab import CONFIG_NAME, NAME_PATTERN, Lab
-from eotdl.errors import InputError, LabError
+from eotdl.catalog.lab import CONFIG_NAME, NAME_PATTERN, Lab, locate_lab_or_site
+from eotdl.errors import InputError
 
 PARQUET = "items.parquet"
 ITEMS_NDJSON = "items.ndjson"
-LAB_ENV = "EOTDL_LAB"
 
 
 @dataclass
@@ -96,7 +95,7 @@ def absolute_assets(item: dict[str, Any], base: str) -> dict[str, Any]:
 def locate(
     target: str,
     version: str | None = None,
-    lab: str | os.PathLike[str] | None = None,
+    lab: Lab | str | os.PathLike[str] | None = None,
     *,
     endpoint_url: str | None = None,
     reader: Reader | None = None,
@@ -110,25 +109,14 @@ def locate(
     if version and at_version and version != at_version:
         raise InputError(f"two versions given: {target} and version={version!r}")
     version = version or at_version
-    where = os.fspath(lab) if lab is not None else os.environ.get(LAB_ENV) or _lab_from_cwd()
-    if not is_remote(where) and (Path(local_path(where)) / CONFIG_NAME).is_file():
-        return _from_lab(Lab(local_path(where)), name, version, reader)
+    where = locate_lab_or_site(lab)
+    if isinstance(where, Lab):
+        return _from_lab(where, name, version, reader)
     return _from_site(where, name, version, reader)
 
 
 def _is_dataset_folder(target: str) -> bool:
     return os.path.isfile(os.path.join(target, "collection.json"))
-
-
-def _lab_from_cwd() -> str:
-    try:
-        return str(Lab.find().root)
-    except LabError:
-        raise InputError(
-            "no lab given and none here",
-            hint="pass --lab URL (a site URL or folder, s3://bucket/prefix, or a lab folder),"
-            f" set {LAB_ENV}, or run inside a lab",
-        ) from None
 
 
 def _open_direct(target: str, version: str | None, reader: Reader) -> Located:

@@ -23,6 +23,8 @@ from eotdl.catalog.install import default_install_line
 from eotdl.errors import InputError, LabError
 
 CONFIG_NAME = "eotdl.toml"
+#: The environment variable naming the lab (or, for readers, a site) when ``--lab`` is not given.
+LAB_ENV = "EOTDL_LAB"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 DEFAULT_STORE = "store"
 DEFAULT_SITE = "_site"
@@ -207,6 +209,25 @@ class Lab:
             hint="run `eotdl init DIR` to make a lab, or pass --lab DIR",
         )
 
+    @classmethod
+    def locate(cls, where: Lab | str | os.PathLike[str] | None = None) -> Lab:
+        """The lab, by the one policy every command follows.
+
+        ``where`` (``--lab``) if given, else ``$EOTDL_LAB``, else the current folder; from
+        there the lab is searched upwards, so ``--lab lab/datasets`` finds ``lab/``. A
+        :class:`Lab` is returned as it is.
+        """
+        if isinstance(where, Lab):
+            return where
+        given = _given(where)
+        if given is not None and _is_url(given):
+            raise LabError(
+                f"{given} is not a lab folder",
+                hint="this command needs a lab folder: pass --lab DIR"
+                + (f" or unset {LAB_ENV}" if where is None else ""),
+            )
+        return cls.find(_local(given) if given is not None else None)
+
     @property
     def datasets_dir(self) -> Path:
         return self.root / "datasets"
@@ -246,6 +267,68 @@ class Lab:
     def models(self) -> Iterator[DatasetFolder]:
         for name in self.model_names():
             yield self.model(name)
+
+
+def locate_lab_or_site(
+    where: Lab | str | os.PathLike[str] | None = None, *, prefer_site: bool = False
+) -> Lab | str:
+    """What a reader reads: a :class:`Lab`, or the location of a built site (a folder, an
+    ``http(s)://`` URL or an ``s3://`` prefix holding ``catalog.json``).
+
+    ``where`` (``--lab``) if given, else ``$EOTDL_LAB``: a URL is a site; a folder holding
+    ``eotdl.toml`` or ``catalog.json`` is that lab or site; any other folder is the lab above
+    it if there is one (else it is taken for a site, whose reader says what is missing).
+    With neither, the lab around the current folder, or its built site with ``prefer_site``
+    when that site has been built.
+    """
+    if isinstance(where, Lab):
+        return where
+    given = _given(where)
+    if given is not None:
+        if _is_url(given) or given.endswith(".json"):
+            return given
+        folder = Path(_local(given))
+        if (folder / CONFIG_NAME).is_file():
+            return Lab(folder)
+        if (folder / "catalog.json").is_file():
+            return given
+        try:
+            return Lab.find(folder)
+        except LabError:
+            return given
+    try:
+        lab = Lab.find()
+    except LabError:
+        raise InputError(
+            "no lab given and none here",
+            hint="pass --lab (a site folder or URL, s3://bucket/prefix, or a lab folder),"
+            f" set {LAB_ENV}, or run inside a lab",
+        ) from None
+    if prefer_site and (lab.site_dir / "catalog.json").is_file():
+        return str(lab.site_dir)
+    return lab
+
+
+def _given(where: str | os.PathLike[str] | None) -> str | None:
+    """``where`` as a string, else ``$EOTDL_LAB`` (None when neither is set)."""
+    if where is not None and os.fspath(where) != "":
+        return os.fspath(where)
+    return os.environ.get(LAB_ENV) or None
+
+
+def _is_url(location: str) -> bool:
+    """Whether ``location`` is remote (``http(s)://`` or ``s3://``), not a local path."""
+    return location.partition("://")[0].lower() in ("http", "https", "s3") and "://" in location
+
+
+def _local(location: str) -> str:
+    """A local path for a path or ``file://`` URL."""
+    if location.startswith("file://"):
+        from urllib.parse import urlsplit
+        from urllib.request import url2pathname
+
+        return url2pathname(urlsplit(location).path)
+    return os.path.expanduser(location)
 
 
 def _folder_names(path: Path) -> list[str]:

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
 
-from eotdl.cli.output import console, emit_json, err_console
-from eotdl.errors import InputError, LabError
-
-LAB_HELP = (
-    "Where the lab is: a built site (folder or http(s) URL holding catalog.json), an"
-    " s3://bucket/prefix holding one, or a lab folder. Default: $EOTDL_LAB, else the lab"
-    " around the current folder."
-)
+from eotdl.cli.output import console, emit_json, err_console, lab_option
+from eotdl.errors import InputError
 
 
 @click.command()
 @click.argument("target", metavar="NAME[@VERSION]")
-@click.option("--lab", default=None, help=LAB_HELP)
+@lab_option(reader=True)
 @click.option("--split", default=None, help="Only this split: train, validate (validation), test.")
 @click.option("--bbox", default=None, help="Only items intersecting minx,miny,maxx,maxy (lon/lat).")
 @click.option(
@@ -83,7 +76,7 @@ def get(
 
 
 @click.command()
-@click.option("--lab", default=None, help=LAB_HELP)
+@lab_option(reader=True)
 @click.option("--collection", "collections", multiple=True, help="Only this collection (repeat).")
 @click.option("--ids", default=None, help="Only these item ids, comma separated.")
 @click.option("--bbox", default=None, help="Items intersecting minx,miny,maxx,maxy (lon/lat).")
@@ -118,49 +111,30 @@ def search(
     endpoint_url: str | None,
 ) -> None:
     """Search the items of a lab's site (its stac-geoparquet files), locally or over HTTP."""
-    from eotdl.access.index import load_index
-    from eotdl.access.search import parse_query
-    from eotdl.access.urls import Reader
+    from eotdl.access.site_search import search_lab
 
-    params: dict[str, Any] = {
-        "collections": ",".join(collections) or None,
-        "ids": ids,
-        "bbox": bbox,
-        "datetime": when,
-        "filter": _read_filter(expression),
-        "sortby": sortby,
-    }
-    query = parse_query(params, "GET", strict=False)
-    if limit < 0:
-        raise InputError("--limit must be 0 (all) or more")
-    query.limit = limit or sys.maxsize
-    site = load_index(_where(lab), Reader(endpoint_url))
-    if collections:
-        unknown = sorted(set(collections) - set(site.entries))
-        if unknown:
-            raise InputError(
-                f"no collection {', '.join(map(repr, unknown))} here",
-                hint=f"collections: {', '.join(site.entries) or 'none'}",
-            )
-    result = site.index.search(query)
-    items = _absolute(site, result)
+    page = search_lab(
+        lab,
+        collections=collections,
+        ids=ids,
+        bbox=bbox,
+        datetime=when,
+        filter=_read_filter(expression),
+        sortby=sortby,
+        limit=limit,
+        endpoint_url=endpoint_url,
+    )
     if fmt == "ids":
-        for item in items:
+        for item in page.items:
             sys.stdout.write(f"{item['id']}\n")
     elif fmt == "ndjson":
-        for item in items:
+        for item in page.items:
             sys.stdout.buffer.write(orjson.dumps(item) + b"\n")
     else:
-        collection = {
-            "type": "FeatureCollection",
-            "features": items,
-            "numberMatched": result.matched,
-            "numberReturned": len(items),
-        }
-        sys.stdout.buffer.write(orjson.dumps(collection) + b"\n")
+        sys.stdout.buffer.write(orjson.dumps(page.feature_collection()) + b"\n")
     sys.stdout.flush()
-    if len(items) < result.matched:
-        err_console.print(f"{len(items)} of {result.matched} matching items shown (--limit)")
+    if page.returned < page.matched:
+        err_console.print(f"{page.returned} of {page.matched} matching items shown (--limit)")
 
 
 def _read_filter(expression: str | None) -> str | None:
@@ -171,39 +145,6 @@ def _read_filter(expression: str | None) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--filter {expression}: cannot read {path}: {exc.strerror}") from None
-
-
-def _where(lab: str | None) -> str:
-    """The site or lab to read: --lab, $EOTDL_LAB, or the lab here (its built site if any)."""
-    import os
-
-    from eotdl.catalog.lab import Lab
-
-    if lab:
-        return lab
-    if os.environ.get("EOTDL_LAB"):
-        return os.environ["EOTDL_LAB"]
-    try:
-        found = Lab.find()
-    except LabError:
-        raise InputError(
-            "no lab given and none here",
-            hint="pass --lab (a site folder or URL, s3://bucket/prefix, or a lab folder)",
-        ) from None
-    if (found.site_dir / "catalog.json").is_file():
-        return str(found.site_dir)
-    return str(found.root)
-
-
-def _absolute(site: Any, result: Any) -> list[dict[str, Any]]:
-    """The page's items with asset hrefs made absolute (local paths or URLs)."""
-    from eotdl.access.locate import absolute_assets
-
-    items = result.items()
-    return [
-        absolute_assets(item, table.base or site.entries[table.collection_id].location)
-        for item, (table, _) in zip(items, result.rows, strict=True)
-    ]
 
 
 @click.command()
@@ -231,7 +172,7 @@ def serve(
     from eotdl.access.server import make_server
     from eotdl.access.urls import Reader
 
-    index = load_index(_where(site), Reader(endpoint_url))
+    index = load_index(site, Reader(endpoint_url))
     server = make_server(index, host, port, public_url)
     items = sum(len(e.table) for e in index.entries.values())
     address = f"http://{host}:{server.server_address[1]}"

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console, emit_json, err_console
+from eotdl.cli.output import console, emit_json, err_console, lab_option
+
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 @click.command()
-@click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+@lab_option()
 @click.option(
     "-o",
     "--output",
@@ -32,16 +30,14 @@ from eotdl.cli.output import console, emit_json, err_console
 )
 @click.option("--full", is_flag=True, help="Ignore the previous build and rewrite everything.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def build(lab_dir: Path | None, output: Path | None, qa: bool, full: bool, as_json: bool) -> None:
+def build(lab: Lab, output: Path | None, qa: bool, full: bool, as_json: bool) -> None:
     """Build the lab's static site: STAC tree, stac-geoparquet, search index and HTML pages.
 
     Incremental (only what changed since the last build is written again) and atomic (a
     failed build leaves the previous site as it was).
     """
-    from eotdl.catalog.lab import Lab
     from eotdl.site.build import build_site
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     progress = None if as_json else (lambda line: err_console.print(f"[dim]{line}[/]"))
     summary = build_site(lab, output, qa=qa, full=full, progress=progress)
     if as_json:

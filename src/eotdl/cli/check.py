@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import emit_json
+from eotdl.cli.output import emit_json, lab_option
 from eotdl.qa.pr_files import LARGE_FILE_BYTES
+
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 @click.command()
@@ -17,13 +21,7 @@ from eotdl.qa.pr_files import LARGE_FILE_BYTES
     show_default=True,
     help="The git ref the pull request goes into.",
 )
-@click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+@lab_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "-o",
@@ -40,9 +38,7 @@ from eotdl.qa.pr_files import LARGE_FILE_BYTES
     show_default=True,
     help="Name changed files larger than this many MiB (items.ndjson excepted).",
 )
-def check(
-    base: str, lab_dir: Path | None, as_json: bool, output: Path | None, large_file_mib: float
-) -> None:
+def check(base: str, lab: Lab, as_json: bool, output: Path | None, large_file_mib: float) -> None:
     """Check what this branch changed against BASE, as the lab's CI does on a pull request.
 
     First the changed files themselves (no symlinks, special files or files outside the lab
@@ -51,10 +47,8 @@ def check(
     already in the store with its checksum. Prints a Markdown report for the pull request.
     Exits 1 on errors, 3 when there are none but the branch changes eotdl.toml, .gitignore or
     .github/ (a maintainer must review). Needs no write credentials."""
-    from eotdl.catalog.lab import Lab
     from eotdl.qa.pull_request import check_pull_request, render_markdown
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     report = check_pull_request(lab, base, int(large_file_mib * 1024 * 1024))
     markdown = render_markdown(report)
     if output is not None:

@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import console, emit_json, lab_option
+
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 @click.command()
-@click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+@lab_option()
 @click.option("--dataset", default=None, help="Only this dataset's contributors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
-def credits(lab_dir: Path | None, dataset: str | None, as_json: bool) -> None:
+def credits(lab: Lab, dataset: str | None, as_json: bool) -> None:
     """The contributors ledger: commit authors and Co-authored-by trailers, weighted by what
     they changed (new datasets, items added or fixed, card improvements, reviews)."""
     from rich.table import Table
 
     from eotdl.catalog.credits import ledger
-    from eotdl.catalog.lab import Lab
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     book = ledger(lab.root)
     if dataset:
         book.contributions = book.for_dataset(dataset)

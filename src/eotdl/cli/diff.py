@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from eotdl.catalog.git import WORKTREE, is_repo, repo_root, resolve_ref, tags
-from eotdl.cli.output import emit_json
+from eotdl.cli.output import emit_json, lab_option
 from eotdl.errors import LabError
+
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 def resolve_version(repo: Path, name: str, version: str) -> str:
@@ -25,13 +29,7 @@ def resolve_version(repo: Path, name: str, version: str) -> str:
 @click.argument("name")
 @click.argument("a")
 @click.argument("b", required=False, default=WORKTREE)
-@click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+@lab_option()
 @click.option(
     "--format",
     "fmt",
@@ -41,7 +39,7 @@ def resolve_version(repo: Path, name: str, version: str) -> str:
     help="Output format.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def diff(name: str, a: str, b: str, lab_dir: Path | None, fmt: str, as_json: bool) -> None:
+def diff(name: str, a: str, b: str, lab: Lab, fmt: str, as_json: bool) -> None:
     """Items added, removed and changed, assets and metadata, from version A to B.
 
     A and B are versions (published as git tags NAME@VERSION), git refs, or WORKTREE (the
@@ -49,9 +47,8 @@ def diff(name: str, a: str, b: str, lab_dir: Path | None, fmt: str, as_json: boo
     """
     from eotdl.catalog.diff import diff_dataset
     from eotdl.catalog.diff_render import render_markdown, render_text
-    from eotdl.catalog.lab import Lab, check_name
+    from eotdl.catalog.lab import check_name
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     check_name(name)
     if not is_repo(lab.root):
         raise LabError(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console
+from eotdl.cli.output import console, lab_option
+
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 @click.group("export")
@@ -24,22 +28,14 @@ def export() -> None:
     default=None,
     help="Write the card to this file (default: print it).",
 )
-@click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
-def croissant(target: str, output: Path | None, lab_dir: Path | None) -> None:
+@lab_option()
+def croissant(target: str, output: Path | None, lab: Lab) -> None:
     """A Croissant 1.0 JSON-LD card (with GeoCroissant fields) of a dataset or one of its
     published versions; local asset paths are absolute so `mlcroissant` reads them."""
     from eotdl.atomic import write_bytes_atomic
     from eotdl.catalog.croissant import dataset_croissant, dumps
-    from eotdl.catalog.lab import Lab
 
     name, _, version = target.partition("@")
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     data = dumps(dataset_croissant(lab, name, version or None))
     if output is None:
         sys.stdout.buffer.write(data)

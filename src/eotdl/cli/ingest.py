@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import console, emit_json, lab_option, lab_param
 
 if TYPE_CHECKING:
     from eotdl.builders.base import Builder, Option
     from eotdl.builders.ingest import IngestResult
+    from eotdl.catalog.lab import Lab
 
 #: The one-line summary of every built-in builder, so `eotdl ingest --help` lists them without
 #: importing them (and numpy and rasterio); tests/cli/test_startup.py keeps them in step.
@@ -37,14 +38,6 @@ BUILTIN_SUMMARIES: dict[str, str] = {
     "pastis": "PASTIS time series from DATA_S2/, ANNOTATIONS/ and metadata.geojson",
     "dior": "DIOR detection from JPEGImages-*/, Annotations/ (Pascal VOC) and ImageSets/Main/",
 }
-
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
 
 
 def _flag(option: Option) -> click.Option:
@@ -87,15 +80,13 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         dataset: str,
         split: str | None,
         seed: int,
-        lab_dir: Path | None,
+        lab: Lab,
         as_json: bool,
         no_progress: bool,
         **options: Any,
     ) -> None:
         from eotdl.builders.ingest import ingest
-        from eotdl.catalog.lab import Lab
 
-        lab = Lab(lab_dir) if lab_dir else Lab.find()
         chosen = {k: v for k, v in options.items() if v not in (None, ())}
         result = ingest(
             lab, kind, source, dataset, chosen, split=split, seed=seed, progress=not no_progress
@@ -115,15 +106,7 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         click.Option(["--no-progress"], is_flag=True, help="No progress bars."),
         *[_flag(option) for option in cls.options],
     ]
-    params.insert(
-        4,
-        click.Option(
-            ["--lab", "lab_dir"],
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="The lab folder (default: the lab containing the current folder).",
-        ),
-    )
+    params.insert(4, lab_param())
     return click.Command(kind, callback=run, params=params, help=f"{cls.summary}.")
 
 
@@ -166,15 +149,13 @@ def ingest_group() -> None:
 
 @click.command("rebuild")
 @click.argument("dataset")
-@LAB_OPTION
+@lab_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-def rebuild_command(dataset: str, lab_dir: Path | None, as_json: bool, no_progress: bool) -> None:
+def rebuild_command(dataset: str, lab: Lab, as_json: bool, no_progress: bool) -> None:
     """Re-run a dataset's recipe.yaml (same items, same checksums)."""
     from eotdl.builders.ingest import rebuild
-    from eotdl.catalog.lab import Lab
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     _show(rebuild(lab, dataset, progress=not no_progress), as_json)
 
 

@@ -7,24 +7,12 @@ from pathlib import Path
 import click
 
 from eotdl.catalog.lab import Lab
-from eotdl.cli.output import console, emit_json, err_console
-
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
-
-
-def _lab(lab_dir: Path | None) -> Lab:
-    return Lab(lab_dir) if lab_dir else Lab.find()
+from eotdl.cli.output import console, emit_json, err_console, lab_option
 
 
 @click.command()
 @click.argument("name")
-@LAB_OPTION
+@lab_option()
 @click.option(
     "--task",
     type=click.Choice(["classification", "detection", "segmentation"]),
@@ -49,7 +37,7 @@ def _lab(lab_dir: Path | None) -> Lab:
 @click.option("--no-serve", is_flag=True, help="Write the page and print its path; serve nothing.")
 def label(
     name: str,
-    lab_dir: Path | None,
+    lab: Lab,
     task: str | None,
     queue: str,
     disagreements: Path | None,
@@ -64,7 +52,6 @@ def label(
     """
     from eotdl.site.labelling import write_label_page
 
-    lab = _lab(lab_dir)
     if not (lab.site_dir / "index.html").is_file():
         from eotdl.site.build import build_site
 
@@ -100,12 +87,10 @@ def labels() -> None:
 @labels.command("apply")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--dataset", "name", required=True, help="The dataset the labels are for.")
-@LAB_OPTION
+@lab_option()
 @click.option("--version", default=None, help="Set the dataset's new version (e.g. 1.2.0).")
 @click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
-def apply_command(
-    file: Path, name: str, lab_dir: Path | None, version: str | None, as_json: bool
-) -> None:
+def apply_command(file: Path, name: str, lab: Lab, version: str | None, as_json: bool) -> None:
     """Check FILE against dataset NAME and write its labels into the dataset.
 
     Unknown item ids, classes the dataset does not declare, shapes outside their chip and
@@ -115,7 +100,6 @@ def apply_command(
     from eotdl.builders.relabel import apply_labels
     from eotdl.qa.agreement_store import recorded_agreement
 
-    lab = _lab(lab_dir)
     result = apply_labels(
         lab, name, file, version=version, agreement=recorded_agreement(lab, name, file)
     )
@@ -138,7 +122,7 @@ def apply_command(
     "files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path)
 )
 @click.option("--dataset", "name", default=None, help="Record the figures for this dataset.")
-@LAB_OPTION
+@lab_option()
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1),
@@ -150,7 +134,7 @@ def apply_command(
 def agree_command(
     files: tuple[Path, ...],
     name: str | None,
-    lab_dir: Path | None,
+    lab: Lab,
     threshold: float,
     as_json: bool,
 ) -> None:
@@ -166,7 +150,7 @@ def agree_command(
 
     result = agreement([read_label_file(f) for f in files], threshold=threshold)
     if name:
-        folder = record_agreement(_lab(lab_dir), name, result)
+        folder = record_agreement(lab, name, result)
         err_console.print(f"kept in {folder}")
     if as_json:
         emit_json(result.to_dict())

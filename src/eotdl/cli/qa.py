@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import console, emit_json, lab_option
 
 #: The names of eotdl.qa.registry.CHECKS, in order, so `eotdl qa --help` needs no import of
 #: the checks (and of numpy and rasterio); tests/cli/test_startup.py keeps them in step.
@@ -29,6 +30,9 @@ CHECK_NAMES = (
 
 STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
+
 
 def _names(text: str | None) -> list[str] | None:
     if not text:
@@ -38,13 +42,7 @@ def _names(text: str | None) -> list[str] | None:
 
 @click.command()
 @click.argument("name")
-@click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+@lab_option()
 @click.option("--json", "as_json", is_flag=True, help="Print qa.json to stdout.")
 @click.option(
     "--checks",
@@ -71,7 +69,7 @@ def _names(text: str | None) -> list[str] | None:
 )
 def qa(
     name: str,
-    lab_dir: Path | None,
+    lab: Lab,
     as_json: bool,
     checks: str | None,
     skip: str | None,
@@ -84,10 +82,8 @@ def qa(
     from rich.table import Table
 
     from eotdl.catalog.compute import check_cluster, lab_cluster
-    from eotdl.catalog.lab import Lab
     from eotdl.qa import run_qa
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
     report = run_qa(
         lab, name, _names(checks), _names(skip), eda=not no_eda, output=output, cluster=where

@@ -7,29 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console, emit_json, err_console
+from eotdl.cli.output import console, emit_json, err_console, lab_option
 
 if TYPE_CHECKING:
     from eotdl.catalog.lab import Lab
 
 
-def _lab(lab_dir: Path | None) -> Lab:
-    from eotdl.catalog.lab import Lab
-
-    return Lab(lab_dir) if lab_dir else Lab.find()
-
-
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
-
-
 @click.command()
-@LAB_OPTION
+@lab_option(resolve=False)
 @click.option(
     "--dir",
     "site_dir",
@@ -42,7 +27,7 @@ LAB_OPTION = click.option(
 @click.option("--build/--no-build", "rebuild", default=False, help="Build the site first.")
 @click.option("--quiet", is_flag=True, help="Do not log every request.")
 def preview(
-    lab_dir: Path | None,
+    lab: str | None,
     site_dir: Path | None,
     host: str,
     port: int,
@@ -53,13 +38,15 @@ def preview(
     from eotdl.site.serve import make_server, server_url
 
     if site_dir is None:
-        lab = _lab(lab_dir)
+        from eotdl.catalog.lab import Lab
+
+        the_lab = Lab.locate(lab)
         if rebuild:
             from eotdl.site.build import build_site
 
-            summary = build_site(lab)
+            summary = build_site(the_lab)
             err_console.print(f"[green]built[/] {summary.items:,} items in {summary.seconds:.2f} s")
-        site_dir = lab.site_dir
+        site_dir = the_lab.site_dir
     server = make_server(site_dir, host, port, quiet=quiet)
     url = server_url(server)
     console.print(f"Serving {site_dir} at [bold]{url}[/]  (STAC: {url}catalog.json; Ctrl-C stops)")
@@ -72,7 +59,7 @@ def preview(
 
 
 @click.command()
-@LAB_OPTION
+@lab_option()
 @click.option(
     "--to",
     "target",
@@ -98,7 +85,7 @@ def preview(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def publish(
-    lab_dir: Path | None,
+    lab: Lab,
     target: str | None,
     rebuild: bool,
     qa: bool,
@@ -110,7 +97,6 @@ def publish(
     """Build the site and upload it (only what changed) to the lab's store or another target."""
     from eotdl.site.publish import publish_site
 
-    lab = _lab(lab_dir)
     if tag:
         from eotdl.catalog.published import tag_versions
 

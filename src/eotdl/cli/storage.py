@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import console, emit_json, lab_option
 from eotdl.errors import InputError
 
 if TYPE_CHECKING:
@@ -19,20 +19,7 @@ if TYPE_CHECKING:
     from eotdl.catalog.repair import RepairReport
     from eotdl.storage import ObjectInfo
 
-lab_option = click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-
-
-def _lab(lab_dir: Path | None) -> Lab:
-    from eotdl.catalog.lab import Lab
-
-    return Lab.find(lab_dir)
 
 
 def _size(count: int) -> str:
@@ -65,13 +52,13 @@ def storage() -> None:
 
 @storage.command("ls")
 @click.argument("prefix", default="")
-@lab_option
+@lab_option()
 @json_option
-def ls(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
+def ls(prefix: str, lab: Lab, as_json: bool) -> None:
     """List the objects under PREFIX (default: all): size, date, key."""
     from eotdl.catalog.store import open_lab_store
 
-    objects = open_lab_store(_lab(lab_dir)).list(prefix)
+    objects = open_lab_store(lab).list(prefix)
     if as_json:
         emit_json(
             [
@@ -91,15 +78,15 @@ def ls(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
 
 @storage.command()
 @click.argument("prefix", default="")
-@lab_option
+@lab_option()
 @json_option
-def du(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
+def du(prefix: str, lab: Lab, as_json: bool) -> None:
     """Count objects and bytes under PREFIX, per folder."""
     from rich.table import Table
 
     from eotdl.catalog.store import open_lab_store
 
-    store = open_lab_store(_lab(lab_dir))
+    store = open_lab_store(lab)
     usage = store.usage(prefix)
     if as_json:
         emit_json(dict(usage.to_dict(), store=store.url))
@@ -115,16 +102,15 @@ def du(prefix: str, lab_dir: Path | None, as_json: bool) -> None:
 
 
 @storage.command()
-@lab_option
+@lab_option()
 @json_option
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
-def verify(lab_dir: Path | None, as_json: bool, workers: int, no_progress: bool) -> None:
+def verify(lab: Lab, as_json: bool, workers: int, no_progress: bool) -> None:
     """Re-hash every object the lab references; report missing, corrupt and unreferenced
     objects. Exits non-zero when an object is missing or corrupt."""
     from eotdl.catalog.assets import verify_lab
 
-    lab = _lab(lab_dir)
     report = verify_lab(lab, workers=workers, progress=not (as_json or no_progress))
     if as_json:
         emit_json(report.to_dict())
@@ -182,14 +168,14 @@ def _show_verify(report: VerifyReport) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="A folder (or file) holding the original files; may be given several times.",
 )
-@lab_option
+@lab_option()
 @json_option
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 def repair(
     names: tuple[str, ...],
     from_dirs: tuple[Path, ...],
-    lab_dir: Path | None,
+    lab: Lab,
     as_json: bool,
     workers: int,
     no_progress: bool,
@@ -202,7 +188,7 @@ def repair(
     from eotdl.builders.repair import repair_store
 
     report = repair_store(
-        _lab(lab_dir),
+        lab,
         names,
         from_dirs,
         workers=workers,
@@ -232,7 +218,7 @@ def _show_repair(report: RepairReport) -> None:
 
 
 @storage.command()
-@lab_option
+@lab_option()
 @json_option
 @click.option(
     "--grace",
@@ -241,7 +227,7 @@ def _show_repair(report: RepairReport) -> None:
     help="Keep unreferenced objects younger than this (e.g. 7d, 12h, 0).",
 )
 @click.option("--yes", is_flag=True, help="Really delete (default: only show what would go).")
-def gc(lab_dir: Path | None, as_json: bool, grace: str, yes: bool) -> None:
+def gc(lab: Lab, as_json: bool, grace: str, yes: bool) -> None:
     """Remove objects that no version of any dataset or model references.
 
     Looks at every version in git history; only content-addressed objects older than the
@@ -250,7 +236,6 @@ def gc(lab_dir: Path | None, as_json: bool, grace: str, yes: bool) -> None:
     from eotdl.catalog.assets import DEFAULT_GRACE, plan_gc, run_gc
     from eotdl.catalog.store import open_lab_store
 
-    lab = _lab(lab_dir)
     store = open_lab_store(lab)
     plan = plan_gc(lab, store, grace=parse_grace(grace) if grace else DEFAULT_GRACE)
     if yes:

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from eotdl.cli.output import console, emit_json, err_console
+from eotdl.cli.output import console, emit_json, err_console, lab_option
 
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 def _bands(value: str | None) -> list[int | str] | None:
@@ -65,7 +60,7 @@ def _bands(value: str | None) -> list[int | str] | None:
 @click.option("--retries", default=2, show_default=True, help="Restarts after a lost worker.")
 @click.option("--no-resume", is_flag=True, help="Start over, ignoring this job's checkpoints.")
 @click.option("--license", "license_id", default=None, help="The model's licence (SPDX id).")
-@LAB_OPTION
+@lab_option()
 @click.option("--no-progress", is_flag=True, help="Do not show the progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's STAC Item as JSON.")
 def train(
@@ -86,7 +81,7 @@ def train(
     retries: int,
     no_resume: bool,
     license_id: str | None,
-    lab_dir: Path | None,
+    lab: Lab,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -111,7 +106,7 @@ def train(
         cluster=cluster,
         workers=workers,
         name=name,
-        lab=lab_dir,
+        lab=lab,
         bands=_bands(bands),
         chip_size=chip_size,
         loader_workers=loader_workers,
@@ -141,11 +136,7 @@ def train(
     help="Where to write the class GeoTIFF (default: IMAGE-MODEL.tif beside IMAGE).",
 )
 @click.option("--batch-size", default=64, show_default=True, help="Chips per forward pass.")
-@click.option(
-    "--lab",
-    default=None,
-    help="The lab (folder) or built site (URL) holding MODEL (default: the lab here).",
-)
+@lab_option(reader=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def predict(
     model: str, image: Path, output: Path | None, batch_size: int, lab: str | None, as_json: bool
@@ -174,15 +165,15 @@ def models() -> None:
 
 
 @models.command("list")
-@LAB_OPTION
+@lab_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-def list_command(lab_dir: Path | None, as_json: bool) -> None:
+def list_command(lab: Lab, as_json: bool) -> None:
     """List the models of the lab: task, architecture, dataset and test metric."""
     from rich.table import Table
 
     from eotdl.train.library import list_models
 
-    found = list_models(lab_dir)
+    found = list_models(lab)
     if as_json:
         emit_json([m.to_dict() for m in found])
         return
@@ -205,9 +196,7 @@ def list_command(lab_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="Where to write the model (default: ./NAME).",
 )
-@click.option(
-    "--lab", default=None, help="The lab (folder) or built site (URL) (default: the lab here)."
-)
+@lab_option(reader=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def get_command(name: str, output: Path | None, lab: str | None, as_json: bool) -> None:
     """Download a model: its STAC Item, weights and job spec, every file verified.

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eotdl.cli.output import console, emit_json
+from eotdl.cli.output import console, emit_json, lab_option
 
-LAB_OPTION = click.option(
-    "--lab",
-    "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The lab folder (default: the lab containing the current folder).",
-)
+if TYPE_CHECKING:
+    from eotdl.catalog.lab import Lab
 
 
 @click.command("versions")
 @click.argument("name")
-@LAB_OPTION
+@lab_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
-def versions(name: str, lab_dir: Path | None, as_json: bool) -> None:
+def versions(name: str, lab: Lab, as_json: bool) -> None:
     """List the published versions (git tags NAME@VERSION) of a dataset."""
-    from eotdl.catalog.lab import Lab
     from eotdl.catalog.published import published_versions, yanked
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     gone = yanked(lab, name)
     rows = [
         {"version": p.version, "tag": p.tag, "yanked": gone.get(p.version)}
@@ -46,12 +39,10 @@ def versions(name: str, lab_dir: Path | None, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("version")
 @click.option("--reason", default="", help="Why readers should not use this version.")
-@LAB_OPTION
-def yank_command(name: str, version: str, reason: str, lab_dir: Path | None) -> None:
+@lab_option()
+def yank_command(name: str, version: str, reason: str, lab: Lab) -> None:
     """Mark a published version deprecated: it stays readable, its bytes are kept."""
-    from eotdl.catalog.lab import Lab
     from eotdl.catalog.published import yank
 
-    lab = Lab(lab_dir) if lab_dir else Lab.find()
     path = yank(lab, name, version, reason)
     console.print(f"{name}@{version} marked deprecated in {path}; commit it and publish")

@@ -12,14 +12,13 @@ import hashlib
 import io
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eotdl.access.dataset import Dataset, open_dataset
 from eotdl.access.download import GetResult, get
-from eotdl.access.urls import Reader, is_remote, join, local_path
-from eotdl.catalog.lab import CONFIG_NAME, Lab
-from eotdl.errors import InputError, LabError
+from eotdl.access.urls import Reader, join
+from eotdl.catalog.lab import Lab, locate_lab_or_site
+from eotdl.errors import InputError
 from eotdl.storage.hashing import sha256_of_checksum
 from eotdl.train.metrics import main_metric
 from eotdl.train.mlm import MODEL_ASSET
@@ -65,9 +64,10 @@ def summarise(name: str, item: dict[str, Any]) -> ModelSummary:
     )
 
 
-def list_models(lab: str | os.PathLike[str] | None = None) -> list[ModelSummary]:
-    """Every model of a lab folder (default: the lab around the current folder)."""
-    the_lab = Lab(lab) if lab is not None else Lab.find()
+def list_models(lab: Lab | str | os.PathLike[str] | None = None) -> list[ModelSummary]:
+    """Every model of a lab folder (found by :meth:`Lab.locate`: default ``$EOTDL_LAB``, else
+    the lab around the current folder)."""
+    the_lab = Lab.locate(lab)
     found = []
     for folder in the_lab.models():
         item = next(folder.iter_items(), None)
@@ -76,15 +76,15 @@ def list_models(lab: str | os.PathLike[str] | None = None) -> list[ModelSummary]
     return found
 
 
-def model_location(target: str, lab: str | os.PathLike[str] | None = None) -> str:
+def model_location(target: str, lab: Lab | str | os.PathLike[str] | None = None) -> str:
     """Where a model's ``collection.json`` (or folder) is, from a name or a location."""
     if lab is None and (
         "://" in target or target.endswith(".json") or os.path.isdir(target) or "/" in target
     ):
         return target
-    where = os.fspath(lab) if lab is not None else os.environ.get("EOTDL_LAB") or _lab_here()
-    if not is_remote(where) and (Path(local_path(where)) / CONFIG_NAME).is_file():
-        the_lab = Lab(local_path(where))
+    where = locate_lab_or_site(lab)
+    if isinstance(where, Lab):
+        the_lab = where
         folder = the_lab.model(target)
         if not folder.exists():
             names = ", ".join(the_lab.model_names()) or "none"
@@ -95,12 +95,12 @@ def model_location(target: str, lab: str | os.PathLike[str] | None = None) -> st
     return join(where, f"models/{target}/collection.json")
 
 
-def open_model(target: str, lab: str | os.PathLike[str] | None = None) -> Dataset:
+def open_model(target: str, lab: Lab | str | os.PathLike[str] | None = None) -> Dataset:
     """The model's folder or collection, opened like a dataset (one Item: the model)."""
     return open_dataset(model_location(target, lab))
 
 
-def model_item(target: str, lab: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def model_item(target: str, lab: Lab | str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The model's Item, asset hrefs absolute."""
     opened = open_model(target, lab)
     for item in opened.items():
@@ -112,7 +112,7 @@ def model_item(target: str, lab: str | os.PathLike[str] | None = None) -> dict[s
 def get_model(
     target: str,
     out: str | os.PathLike[str] | None = None,
-    lab: str | os.PathLike[str] | None = None,
+    lab: Lab | str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> GetResult:
     """Download a model (its Item, weights and job spec, verified) into ``out``."""
@@ -143,12 +143,3 @@ def load_state(item: dict[str, Any]) -> dict[str, Any]:
 
     state: dict[str, Any] = torch.load(io.BytesIO(read_weights(item)), weights_only=True)
     return state
-
-
-def _lab_here() -> str:
-    try:
-        return str(Lab.find().root)
-    except LabError:
-        raise InputError(
-            "no lab given and none here", hint="pass --lab DIR or URL, or run inside a lab"
-        ) from None

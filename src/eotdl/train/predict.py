@@ -20,6 +20,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from eotdl.catalog.lab import Lab
 from eotdl.errors import InputError
 from eotdl.train.library import load_state, model_item
 from eotdl.train.models import Factory, resolve_model
@@ -41,7 +42,7 @@ class LoadedModel:
 
 
 def load_model(
-    target: str, lab: str | os.PathLike[str] | None = None, factory: Factory | None = None
+    target: str, lab: Lab | str | os.PathLike[str] | None = None, factory: Factory | None = None
 ) -> LoadedModel:
     """Build the model its Item names (``eotdl:model``, or ``factory``) and load its weights."""
     item = model_item(target, lab)
@@ -99,7 +100,7 @@ def predict(
     image: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    lab: str | os.PathLike[str] | None = None,
+    lab: Lab | str | os.PathLike[str] | None = None,
     batch_size: int = 64,
     factory: Factory | None = None,
 ) -> dict[str, Any]:

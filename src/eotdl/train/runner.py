@@ -59,7 +59,7 @@ def train(
     cluster: str = LOCAL,
     workers: int | None = None,
     name: str | None = None,
-    lab: str | os.PathLike[str] | None = None,
+    lab: Lab | str | os.PathLike[str] | None = None,
     version: str | None = None,
     seed: int = 0,
     bands: Sequence[int | str] | None = None,
@@ -78,13 +78,13 @@ def train(
     ``package.module:factory`` string or a factory ``(in_channels, num_classes) -> nn.Module``.
     ``cluster`` is ``local``, ``cuda`` or a scheduler address. Returns the model's STAC Item.
     """
-    the_lab = Lab(lab) if lab is not None else Lab.find()
+    the_lab = Lab.locate(lab)
     dataset_name, at_version = split_name(dataset)
     if version and at_version and version != at_version:
         raise InputError(f"two versions given: {dataset} and version={version!r}")
     if check_cluster(cluster) == CUDA:
         check_cuda(workers)  # before anything slow: a missing GPU or dask-cuda is said at once
-    data = open_dataset(dataset_name, version or at_version, lab=str(the_lab.root))
+    data = open_dataset(dataset_name, version or at_version, lab=the_lab)
     task = task or data.task
     if task is None:
         raise InputError(
