@@ -247,7 +247,21 @@ def make_site_lab(root: Path, many: int = 210) -> Lab:
     add_dataset(lab, "many-chips", many, tasks=["regression"], kind="benchmark", offset=(20, 10))
     add_model(lab, "classifier", "chips")
     write_qa_report(lab, "chips")
+    from eotdl.catalog.previews import add_previews
+
+    for folder in lab.datasets():  # as `eotdl ingest` makes them
+        add_previews(lab, folder)
     return lab
+
+
+def with_public_url(lab: Lab, url: str = "https://data.example.org/lab/") -> Lab:
+    """The lab with ``[store] public_url`` set: publishing the site anywhere but the lab's own
+    store needs it (its readers must reach the bytes; tests/readers checks the rule)."""
+    config = lab.root / "eotdl.toml"
+    text = config.read_text()
+    assert "public_url" not in text
+    config.write_text(text.replace("[store]\n", f'[store]\npublic_url = "{url}"\n', 1))
+    return Lab(lab.root)
 
 
 def link_objects_if_missing(lab: Lab) -> None:

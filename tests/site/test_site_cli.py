@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sitelab import add_dataset
+from sitelab import add_dataset, with_public_url
 
 from eotdl.catalog.lab import init_lab
 from eotdl.cli.main import cli
@@ -23,6 +23,7 @@ def _run(*args: str) -> dict:
 def test_build_then_publish(tmp_path: Path) -> None:
     lab = init_lab(tmp_path / "lab", title="CLI lab")
     add_dataset(lab, "tiny", 6)
+    lab = with_public_url(lab)  # publishing --to elsewhere: readers need the store's URL
     first = _run("build", "--lab", str(lab.root), "--no-qa", "--json")
     assert first["datasets"] == 1 and first["items"] == 6 and first["items_written"] == 6
     again = _run("build", "--lab", str(lab.root), "--no-qa", "--json")

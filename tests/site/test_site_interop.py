@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from sitelab import make_site_lab
+from sitelab import make_site_lab, with_public_url
 
 from eotdl.catalog.geoparquet import read_items_parquet
 from eotdl.site.build import build_site
@@ -55,7 +55,7 @@ def test_stac_validator_finds_the_published_tree_valid(tmp_path: Path, shared_mi
     tool = shutil.which("stac-validator") or str(Path(sys.executable).with_name("stac-validator"))
     if not os.path.exists(tool):
         pytest.skip("stac-validator is not installed (pip install stac-valid)")
-    lab = make_site_lab(tmp_path / "lab", many=12)
+    lab = with_public_url(make_site_lab(tmp_path / "lab", many=12))
     target = tmp_path / "www"
     publish_site(lab, target.as_uri(), qa=False)
     config = _schema_config(shared_mirror, tmp_path / "schemas.json")

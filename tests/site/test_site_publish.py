@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sitelab import make_site_lab
+from sitelab import make_site_lab, with_public_url
 
 from eotdl.catalog.lab import Lab
 from eotdl.site import folderpages
@@ -17,7 +17,7 @@ from eotdl.storage import open_store
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     monkeypatch.setattr(folderpages, "PAGE_SIZE", 10)
     monkeypatch.setattr(folderpages, "ITEM_PAGES_MAX", 60)
-    return make_site_lab(tmp_path / "lab", many=80)
+    return with_public_url(make_site_lab(tmp_path / "lab", many=80))
 
 
 def _tree(root: Path) -> dict[str, bytes]:

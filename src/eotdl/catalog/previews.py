@@ -389,13 +389,32 @@ def _with_assets(folder: DatasetFolder, assets: dict[str, dict[str, Any]]) -> It
         yield item
 
 
+def lacks_previews(folder: DatasetFolder, sample: int = 50) -> bool:
+    """Whether raster items of ``folder`` lack a preview (looks at the first ``sample``
+    raster items only, so it costs nothing on a large dataset)."""
+    if not folder.items_path.is_file():
+        return False
+    seen = 0
+    for item in folder.iter_items():
+        if raster_asset(item) is None:
+            continue
+        if not has_preview(item):
+            return True
+        seen += 1
+        if seen >= sample:
+            break
+    return False
+
+
 def ensure_previews(
     lab: Lab, folder: DatasetFolder, progress: Callable[[str], None] | None = None
 ) -> PreviewResult | None:
     """:func:`add_previews`, unless ``items.ndjson`` is unchanged since the last pass (None).
 
-    The site build calls it for every dataset: a marker under ``.eotdl/previews/`` (size and
-    mtime of the items file after the pass) keeps an unchanged dataset from being read again.
+    ``eotdl previews`` calls it for every dataset it is given: a marker under
+    ``.eotdl/previews/`` (size and mtime of the items file after the pass) keeps an unchanged
+    dataset from being read again. (The site build never calls it: a build does not write
+    the lab; previews are a change to commit, made at ingest or by ``eotdl previews``.)
     """
     if not folder.items_path.is_file():
         return None

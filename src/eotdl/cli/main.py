@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "models": "eotdl.cli.train:models",
     "export": "eotdl.cli.export:export",
     "label": "eotdl.cli.label:label",
+    "previews": "eotdl.cli.previews:previews",
     "labels": "eotdl.cli.label:labels",
 }
 
@@ -75,6 +76,7 @@ SUMMARIES: dict[str, str] = {
     " georeferencing.",
     "models": "The lab's trained models: list them, download one.",
     "export": "Write a dataset's metadata in another format.",
+    "previews": "Draw PNG previews (thumbnail assets) for raster items that have none.",
     "label": "Build the labelling page of dataset NAME and serve it on 127.0.0.1.",
     "labels": "Apply exported label files to a dataset, and measure agreement between annotators.",
 }
