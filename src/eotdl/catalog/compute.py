@@ -8,8 +8,13 @@ No value means the default of each command (QA: threads in this process).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from eotdl.errors import InputError
 
@@ -41,3 +46,44 @@ def lab_cluster(root: Path) -> str | None:
     if not isinstance(value, str):
         raise InputError(f"{path}: [compute] cluster must be a string")
     return check_cluster(value)
+
+
+@contextlib.contextmanager
+def client_for(cluster: str, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` of ``cluster``: ``local`` starts worker processes here (``workers``
+    of them, one thread each; default one per CPU) and stops them on the way out; an address
+    connects to a running scheduler (a clear error when it cannot be reached)."""
+    from distributed import Client
+
+    if check_cluster(cluster) == LOCAL:
+        from distributed import LocalCluster
+
+        count = max(1, workers or _cpus())
+        with (
+            LocalCluster(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                memory_limit=0,
+                silence_logs=logging.ERROR,
+            ) as local,
+            Client(local) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(cluster, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise InputError(
+            f"cannot reach the Dask scheduler at {cluster}: {exc}",
+            hint="start it (`dask scheduler`) and its workers, or drop --cluster",
+        ) from None
+    with client:
+        yield client
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
