@@ -81,9 +81,10 @@ def put_files(paths: list[str], spec: StoreSpec) -> TransferSummary:
     return spec.open().put_files(paths, progress=False)
 
 
-def _task(function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)`` on a worker; a user's error comes back as itself, message and hint,
-    without what it was raised from (a GDAL or boto error the client may not unpickle)."""
+def portable_errors(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in another process; a user's error comes back as itself, message
+    and hint, without what it was raised from (a GDAL or boto error the caller may not
+    unpickle once tblib's pickling, which importing ``distributed`` installs, is on)."""
     try:
         return function(*args)
     except EotdlError as exc:
@@ -118,7 +119,8 @@ class ClusterWork:
         source = iter(args)
         try:
             for arg in source:
-                pending.append(self.client.submit(_task, function, arg, *extra, pure=False))
+                submitted = self.client.submit(portable_errors, function, arg, *extra, pure=False)
+                pending.append(submitted)
                 if len(pending) >= self.window:
                     yield pending.popleft().result()
             while pending:

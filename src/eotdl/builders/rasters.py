@@ -29,7 +29,13 @@ import numpy as np
 import rasterio
 
 from eotdl.builders.base import LABEL_EXT, Builder, Labels, Option
-from eotdl.builders.cluster import ClusterWork, StoreSpec, local_files, put_files
+from eotdl.builders.cluster import (
+    ClusterWork,
+    StoreSpec,
+    local_files,
+    portable_errors,
+    put_files,
+)
 from eotdl.builders.features import (
     BandStatistics,
     band_roles,
@@ -422,7 +428,8 @@ def _processes(workers: int, files: int) -> int:
 
 def _describe_in_worker(path: Path) -> _Described:
     assert _WORKER_BUILDER is not None
-    return _WORKER_BUILDER._process_and_hash(path)
+    described: _Described = portable_errors(_WORKER_BUILDER._process_and_hash, path)
+    return described
 
 
 def _in_processes(
