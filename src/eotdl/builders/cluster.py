@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from eotdl.catalog.compute import in_order
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.save import local_path
-from eotdl.errors import EotdlError, StorageError
-from eotdl.storage import ObjectStore, TransferError, TransferSummary, open_store
+from eotdl.storage import ObjectStore, TransferSummary, open_store
 
 #: Files uploaded by one task when a builder's items are made here and only stored there.
 BATCH = 32
@@ -81,25 +80,6 @@ def put_files(paths: list[str], spec: StoreSpec) -> TransferSummary:
     return spec.open().put_files(paths, progress=False)
 
 
-def portable_errors(function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)`` in another process; a user's error comes back as itself, message
-    and hint, without what it was raised from (a GDAL or boto error the caller may not
-    unpickle once tblib's pickling, which importing ``distributed`` installs, is on)."""
-    try:
-        return function(*args)
-    except EotdlError as exc:
-        error = _portable(exc)
-    raise error
-
-
-def _portable(error: EotdlError) -> EotdlError:
-    kind: type[EotdlError] = type(error)
-    if isinstance(error, TransferError):  # it is made from a summary holding exceptions
-        kind = StorageError
-    copy = kind(error.message, hint=error.hint)
-    return copy
-
-
 class ClusterWork:
     """A client of the cluster, the lab's store as the workers open it, and what they stored."""
 
@@ -107,27 +87,12 @@ class ClusterWork:
         self.client = client
         self.spec = StoreSpec.of(lab)
         self.summary = TransferSummary("upload")
-        threads = sum(client.nthreads().values()) or 1
-        self.window = max(2, 2 * threads)
 
     def map_in_order(
         self, function: Callable[..., Any], args: Iterable[Any], *extra: Any
     ) -> Iterator[Any]:
-        """``function(arg, *extra)`` for every arg on the workers, in order, with at most
-        ``window`` tasks submitted ahead; the first error cancels the rest and is raised."""
-        pending: deque[Any] = deque()
-        source = iter(args)
-        try:
-            for arg in source:
-                submitted = self.client.submit(portable_errors, function, arg, *extra, pure=False)
-                pending.append(submitted)
-                if len(pending) >= self.window:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            if pending:
-                self.client.cancel(list(pending))
+        """``function(arg, *extra)`` for every arg on the workers, in order."""
+        return in_order(self.client, function, args, *extra)
 
     def record(self, done: TransferSummary) -> None:
         """Add what a worker stored to the ingest's summary."""

@@ -29,13 +29,7 @@ import numpy as np
 import rasterio
 
 from eotdl.builders.base import LABEL_EXT, Builder, Labels, Option
-from eotdl.builders.cluster import (
-    ClusterWork,
-    StoreSpec,
-    local_files,
-    portable_errors,
-    put_files,
-)
+from eotdl.builders.cluster import ClusterWork, StoreSpec, local_files, put_files
 from eotdl.builders.features import (
     BandStatistics,
     band_roles,
@@ -47,6 +41,7 @@ from eotdl.builders.features import (
     write_cog,
 )
 from eotdl.builders.rasterinfo import open_raster, raster_item
+from eotdl.catalog.compute import portable_errors
 from eotdl.errors import InputError
 from eotdl.storage import TransferSummary
 from eotdl.storage.hashcache import HashCache

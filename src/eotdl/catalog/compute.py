@@ -12,11 +12,12 @@ import contextlib
 import logging
 import os
 import tomllib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from eotdl.errors import InputError
+from eotdl.errors import EotdlError, InputError, StorageError
 
 LOCAL = "local"
 SCHEMES = ("tcp://", "tls://", "inproc://")
@@ -81,6 +82,44 @@ def client_for(cluster: str, workers: int | None = None) -> Iterator[Any]:
         ) from None
     with client:
         yield client
+
+
+def in_order(
+    client: Any, function: Callable[..., Any], args: Iterable[Any], *extra: Any
+) -> Iterator[Any]:
+    """``function(arg, *extra)`` for every arg on the cluster's workers, results in order,
+    with at most two tasks per worker thread submitted ahead (memory stays flat); the first
+    error cancels the rest and is raised here, as itself when it is a user's error."""
+    window = max(2, 2 * (sum(client.nthreads().values()) or 1))
+    pending: deque[Any] = deque()
+    try:
+        for arg in args:
+            pending.append(client.submit(portable_errors, function, arg, *extra, pure=False))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        if pending:
+            client.cancel(list(pending))
+
+
+def portable_errors(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in another process; a user's error comes back as itself, message
+    and hint, without what it was raised from (a GDAL or boto error the caller may not
+    unpickle once tblib's pickling, which importing ``distributed`` installs, is on)."""
+    try:
+        return function(*args)
+    except EotdlError as exc:
+        error = _portable(exc)
+    raise error
+
+
+def _portable(error: EotdlError) -> EotdlError:
+    kind = type(error)
+    if kind.__init__ is not EotdlError.__init__:  # made otherwise (TransferError: a summary)
+        kind = StorageError if isinstance(error, StorageError) else EotdlError
+    return kind(error.message, hint=error.hint)
 
 
 def _cpus() -> int:
