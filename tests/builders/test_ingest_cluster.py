@@ -132,3 +132,50 @@ def test_the_cli_option_and_the_lab_setting(dask_cluster, tmp_path):
     result = runner.invoke(cli, [*args, "--lab", str(there.root), "--cluster", "nowhere"])
     assert isinstance(result.exception, InputError)
     assert "not a cluster" in str(result.exception)
+
+
+def test_workers_store_the_files_in_s3_by_its_url(dask_cluster, s3_bucket, tmp_path):
+    """The workers upload to S3 with their own credentials; an ingest here then finds every
+    object stored, with the right bytes, and writes the same dataset."""
+    import os
+
+    from distributed import Client
+
+    from eotdl.catalog.store import open_lab_store
+
+    source = _rasters(tmp_path / "tifs", 4)
+    labs = []
+    for name in ("there", "here"):
+        lab = init_lab(tmp_path / name, store_url=s3_bucket.url)
+        config = lab.root / "eotdl.toml"
+        text = config.read_text().replace(
+            "[store]\n", f'[store]\nendpoint_url = "{s3_bucket.endpoint_url}"\n'
+        )
+        config.write_text(text)
+        labs.append(type(lab)(lab.root))
+    there, here = labs
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    env = {k: os.environ[k] for k in names}
+    with Client(dask_cluster) as client:
+        client.run(lambda: os.environ.update(env))
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(uploads, "sha256_and_size", _refuse)
+                patch.setattr(ObjectStore, "put_files", _refuse)
+                b = ingest(there, "rasters", str(source), "s3", progress=False, cluster=dask_cluster)
+        finally:
+            client.run(lambda: [os.environ.pop(k, None) for k in names])
+    assert b.saved.uploaded == 4 and b.saved.skipped == 1  # s99 is s00's bytes
+    a = ingest(here, "rasters", str(source), "s3", progress=False)
+    assert a.saved.uploaded == 0 and a.saved.skipped == 5
+    for name in ("items.ndjson", "collection.json", "README.md"):
+        path = Path("datasets/s3") / name
+        assert (here.root / path).read_bytes() == (there.root / path).read_bytes()
+    store = open_lab_store(here)
+    entries = [(info.key, None, None) for info in store.list("objects/")]
+    assert len(entries) == 4
+    assert all(check.status == "ok" for check in store.verify_objects(entries, progress=False))
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the client hashed or stored a file itself")
