@@ -162,7 +162,9 @@ def test_workers_store_the_files_in_s3_by_its_url(dask_cluster, s3_bucket, tmp_p
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(uploads, "sha256_and_size", _refuse)
                 patch.setattr(ObjectStore, "put_files", _refuse)
-                b = ingest(there, "rasters", str(source), "s3", progress=False, cluster=dask_cluster)
+                b = ingest(
+                    there, "rasters", str(source), "s3", cluster=dask_cluster, progress=False
+                )
         finally:
             client.run(lambda: [os.environ.pop(k, None) for k in names])
     assert b.saved.uploaded == 4 and b.saved.skipped == 1  # s99 is s00's bytes
