@@ -99,3 +99,16 @@ def test_the_cli_option_and_a_bad_value(dask_cluster, tmp_path):
     result = runner.invoke(cli, ["build", "--lab", str(lab.root), "--cluster", "elsewhere"])
     assert isinstance(result.exception, InputError)
     assert Lab(lab.root).site_dir.is_dir()
+
+
+def test_a_bad_folder_on_a_worker_is_a_clear_error_and_the_site_stays(dask_cluster, tmp_path):
+    lab = make_site_lab(tmp_path / "lab", many=10)
+    build_site(lab, qa=False)
+    before = _site(lab.site_dir)
+    folder = lab.dataset("hostile")
+    items = list(folder.iter_items())
+    items[0]["assets"] = {"data": {"href": "/home/someone/chip.tif", "type": "image/tiff"}}
+    folder.write_items(items)
+    with pytest.raises(InputError, match="local path"):
+        build_site(lab, qa=False, cluster=dask_cluster)
+    assert _site(lab.site_dir) == before

@@ -3,7 +3,9 @@
 ``local`` is a Dask cluster of worker processes on this machine; ``tcp://HOST:PORT`` (or
 ``tls://``) the scheduler of a running cluster, whose workers read and write the lab's store
 themselves (S3, or a folder shared at the same path), so no bytes pass through the client.
-No value means the default of each command (QA: threads in this process).
+No value means the default of each command (QA: threads in this process; ingest and build:
+this machine's processes and threads). :func:`client_for` opens either kind; :func:`in_order`
+maps a task over many inputs on it, results in order, memory bounded.
 """
 
 from __future__ import annotations
