@@ -7,6 +7,7 @@ the same asset checksums.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ import yaml
 from eotdl import __version__
 from eotdl.builders import registry
 from eotdl.builders.base import ML_AOI_EXT, PROCESSING_EXT, Builder
+from eotdl.builders.cluster import ClusterWork
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog import canonical, ndjson
+from eotdl.catalog.compute import client_for
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.previews import add_previews, kept_previews
@@ -62,8 +65,14 @@ def ingest(
     split: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    cluster: str | None = None,
 ) -> IngestResult:
-    """Run builder ``kind`` on ``source`` and save the result as ``datasets/<dataset>/``."""
+    """Run builder ``kind`` on ``source`` and save the result as ``datasets/<dataset>/``.
+
+    ``cluster`` (``local`` or a Dask scheduler's address) stores the files from the workers,
+    and has a builder that can (rasters) describe them there too: the same dataset, byte for
+    byte, with no byte of the files passing through this process.
+    """
     check_name(dataset)
     cls = registry.load(kind)
     spec = parse_split(split) if split else None
@@ -74,9 +83,17 @@ def ingest(
     resolved = source if _is_remote(source) else os.path.abspath(source)
     options = _absolute_paths(cls, dict(options or {}), Path.cwd())
     # One writer per dataset: a second ingest into it is refused (BusyError, exit 75).
-    with dataset_lock(lab, dataset), scratch(lab, f"ingest-{dataset}-") as workdir:
+    with (
+        dataset_lock(lab, dataset),
+        scratch(lab, f"ingest-{dataset}-") as workdir,
+        _cluster_work(lab, cluster) as work,
+    ):
         builder = cls(source=resolved, dataset=dataset, workdir=workdir, **options)
-        items: Iterator[dict[str, Any]] = builder.items()
+        items: Iterator[dict[str, Any]]
+        if work is not None and hasattr(builder, "items_on"):
+            items = builder.items_on(work)
+        else:
+            items = builder.items()
         if spec is not None:
             previous = _previous_splits(lab, dataset)
             items = _with_splits(builder, items, workdir, spec, seed, previous)
@@ -100,12 +117,24 @@ def ingest(
             builder.card(),
             recipe,
             progress=progress,
+            upload=work.upload if work is not None else None,
         )
         add_previews(lab, saved.folder, keep=kept)  # a PNG quicklook per raster item
     return IngestResult(dataset, kind, saved)
 
 
-def rebuild(lab: Lab, dataset: str, progress: bool = True) -> IngestResult:
+@contextlib.contextmanager
+def _cluster_work(lab: Lab, cluster: str | None) -> Iterator[ClusterWork | None]:
+    if cluster is None:
+        yield None
+        return
+    with client_for(cluster) as client:
+        yield ClusterWork(client, lab)
+
+
+def rebuild(
+    lab: Lab, dataset: str, progress: bool = True, cluster: str | None = None
+) -> IngestResult:
     """Re-run ``datasets/<dataset>/recipe.yaml``."""
     folder = lab.dataset(dataset)
     if not folder.recipe_path.exists():
@@ -132,6 +161,7 @@ def rebuild(lab: Lab, dataset: str, progress: bool = True) -> IngestResult:
         split=recipe.get("split"),
         seed=int(recipe.get("seed") or 0),
         progress=progress,
+        cluster=cluster,
     )
 
 

@@ -9,7 +9,8 @@ Describing is CPU-bound Python and GDAL under the GIL, so the rasters are shared
 forked processes, one per CPU (each opens its own GDAL datasets); results come back in file
 order. Each worker also hashes the files its items point at while they are in the page cache,
 and the parent records those hashes in the stat-keyed hash cache that the upload reads, so no
-file is hashed twice.
+file is hashed twice. On a Dask cluster (``ingest --cluster``) the workers do the same per
+file and store the files themselves (:mod:`eotdl.builders.cluster`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 import rasterio
 
 from eotdl.builders.base import LABEL_EXT, Builder, Labels, Option
+from eotdl.builders.cluster import ClusterWork, StoreSpec, local_files, put_files
 from eotdl.builders.features import (
     BandStatistics,
     band_roles,
@@ -39,8 +41,10 @@ from eotdl.builders.features import (
     write_cog,
 )
 from eotdl.builders.rasterinfo import open_raster, raster_item
+from eotdl.catalog.compute import portable_errors
 from eotdl.children import die_with_parent
 from eotdl.errors import InputError
+from eotdl.storage import TransferSummary
 from eotdl.storage.hashcache import HashCache
 from eotdl.storage.hashing import sha256_and_size
 
@@ -185,6 +189,25 @@ class RastersBuilder(Builder):
             cache.flush()
         finally:
             cache.close()
+
+    def items_on(self, work: ClusterWork) -> Iterator[dict[str, Any]]:
+        """:meth:`items` with the heavy part on a Dask cluster: each raster is described, and
+        the files its items point at are hashed and stored, by a worker; in file order."""
+        files = self.files()
+        if self.settings["masks"]:
+            values: set[str] = set()
+            for found in work.map_in_order(_mask_values_of, files, self):
+                values |= found
+            self.classes = sorted(values, key=_natural)
+            if self.labels is not None:
+                self.labels.classes = self.classes
+        builder = work.client.scatter(self, broadcast=True, hash=False)
+        for produced, stats, stored in work.map_in_order(
+            _describe_and_store, files, builder, work.spec
+        ):
+            self.stats.merge(stats)
+            work.record(stored)
+            yield from produced
 
     def _collect(self, results: Iterable[_Described], cache: HashCache) -> Iterator[dict[str, Any]]:
         for produced, stats, hashes in results:
@@ -401,7 +424,8 @@ def _processes(workers: int, files: int) -> int:
 
 def _describe_in_worker(path: Path) -> _Described:
     assert _WORKER_BUILDER is not None
-    return _WORKER_BUILDER._process_and_hash(path)
+    described: _Described = portable_errors(_WORKER_BUILDER._process_and_hash, path)
+    return described
 
 
 def _in_processes(
@@ -424,6 +448,18 @@ def _in_processes(
     finally:
         pool.shutdown(wait=True)
         _WORKER_BUILDER = None
+
+
+def _mask_values_of(path: Path, builder: RastersBuilder) -> set[str]:
+    return builder._mask_values(path)
+
+
+def _describe_and_store(
+    path: Path, builder: RastersBuilder, spec: StoreSpec
+) -> tuple[list[dict[str, Any]], BandStatistics, TransferSummary]:
+    """A task: describe one raster, and store the files its items point at."""
+    produced, stats = builder._process(path)
+    return produced, stats, put_files(local_files(produced), spec)
 
 
 def _all_nodata(data: np.ndarray, nodata: Any) -> bool:

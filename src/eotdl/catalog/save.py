@@ -27,6 +27,7 @@ from eotdl.catalog.lab import Lab
 from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.store import asset_href, open_lab_store
 from eotdl.errors import InputError
+from eotdl.storage import TransferSummary
 
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 
@@ -64,11 +65,13 @@ def save_dataset(
     progress: bool = True,
     keep_card: bool = True,
     keep_recipe: bool = False,
+    upload: Callable[[list[str]], TransferSummary] | None = None,
 ) -> SaveResult:
     """Upload the items' local assets and write ``datasets/<name>/`` in one step.
 
     ``collection`` may be a function, called once every item has been made (so a builder can
-    put statistics over all its items in it).
+    put statistics over all its items in it). ``upload`` stores the local files instead of the
+    lab store's ``put_files`` (an ingest on a Dask cluster: the workers upload them).
     """
     folder = lab.dataset(name)
     with dataset_lock(lab, name), scratch(lab, f"save-{name}-") as workdir:
@@ -77,8 +80,10 @@ def save_dataset(
         count = _spool(items, spool, files, transform, progress)
         if count == 0:
             raise InputError(f"the builder produced no items for dataset {name!r}")
-        store = open_lab_store(lab)
-        summary = store.put_files(list(files), progress=progress)
+        if upload is not None:
+            summary = upload(list(files))
+        else:
+            summary = open_lab_store(lab).put_files(list(files), progress=progress)
         staging = workdir / "dataset"
         staging.mkdir()
         extent = ExtentAccumulator()

@@ -30,16 +30,26 @@ if TYPE_CHECKING:
 )
 @click.option("--full", is_flag=True, help="Ignore the previous build and rewrite everything.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def build(lab: Lab, output: Path | None, qa: bool, full: bool, as_json: bool) -> None:
+@click.option(
+    "--cluster",
+    default=None,
+    help="Build each dataset's tree, parquet and pages on a Dask cluster: 'local' or"
+    " tcp://HOST:PORT (default: the lab's [compute] cluster, else here).",
+)
+def build(
+    lab: Lab, output: Path | None, qa: bool, full: bool, as_json: bool, cluster: str | None
+) -> None:
     """Build the lab's static site: STAC tree, stac-geoparquet, search index and HTML pages.
 
     Incremental (only what changed since the last build is written again) and atomic (a
     failed build leaves the previous site as it was).
     """
+    from eotdl.catalog.compute import check_cluster, lab_cluster
     from eotdl.site.build import build_site
 
+    where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
     progress = None if as_json else (lambda line: err_console.print(f"[dim]{line}[/]"))
-    summary = build_site(lab, output, qa=qa, full=full, progress=progress)
+    summary = build_site(lab, output, qa=qa, full=full, progress=progress, cluster=where)
     if as_json:
         emit_json(summary.to_dict())
         return

@@ -39,6 +39,14 @@ BUILTIN_SUMMARIES: dict[str, str] = {
     "dior": "DIOR detection from JPEGImages-*/, Annotations/ (Pascal VOC) and ImageSets/Main/",
 }
 
+#: ``--cluster`` of ``ingest KIND`` and ``rebuild``.
+CLUSTER_OPTION = click.Option(
+    ["--cluster", "cluster"],
+    default=None,
+    help="Describe, hash and store the files on a Dask cluster: 'local' or tcp://HOST:PORT"
+    " (default: the lab's [compute] cluster, else here).",
+)
+
 
 def _flag(option: Option) -> click.Option:
     name = "--" + option.name.replace("_", "-")
@@ -83,13 +91,24 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         lab: Lab,
         as_json: bool,
         no_progress: bool,
+        cluster: str | None,
         **options: Any,
     ) -> None:
         from eotdl.builders.ingest import ingest
+        from eotdl.catalog.compute import check_cluster, lab_cluster
 
+        where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
         chosen = {k: v for k, v in options.items() if v not in (None, ())}
         result = ingest(
-            lab, kind, source, dataset, chosen, split=split, seed=seed, progress=not no_progress
+            lab,
+            kind,
+            source,
+            dataset,
+            chosen,
+            split=split,
+            seed=seed,
+            progress=not no_progress,
+            cluster=where,
         )
         _show(result, as_json)
 
@@ -104,6 +123,7 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Split seed."),
         click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON."),
         click.Option(["--no-progress"], is_flag=True, help="No progress bars."),
+        CLUSTER_OPTION,
         *[_flag(option) for option in cls.options],
     ]
     params.insert(4, lab_param())
@@ -152,11 +172,16 @@ def ingest_group() -> None:
 @lab_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-def rebuild_command(dataset: str, lab: Lab, as_json: bool, no_progress: bool) -> None:
+@click.option("--cluster", default=None, help=CLUSTER_OPTION.help)
+def rebuild_command(
+    dataset: str, lab: Lab, as_json: bool, no_progress: bool, cluster: str | None
+) -> None:
     """Re-run a dataset's recipe.yaml (same items, same checksums)."""
     from eotdl.builders.ingest import rebuild
+    from eotdl.catalog.compute import check_cluster, lab_cluster
 
-    _show(rebuild(lab, dataset, progress=not no_progress), as_json)
+    where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
+    _show(rebuild(lab, dataset, progress=not no_progress, cluster=where), as_json)
 
 
 @click.group("builders")

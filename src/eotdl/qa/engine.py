@@ -9,6 +9,7 @@ measured comparison is in bench/RESULTS.md (section "qa").
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
@@ -16,6 +17,7 @@ from typing import Any
 
 import dask
 
+from eotdl.catalog.compute import LOCAL, client_for
 from eotdl.errors import InputError
 
 SCHEDULERS = ("threads", "processes", "distributed", "sync")
@@ -33,8 +35,8 @@ class Engine:
         self.workers = max(1, workers)
         self.address = address  # a running scheduler's (``distributed`` only)
         self._pool: ProcessPoolExecutor | None = None
-        self._cluster: Any = None
         self._client: Any = None
+        self._cluster = contextlib.ExitStack()
 
     def __enter__(self) -> Engine:
         return self
@@ -49,11 +51,8 @@ class Engine:
 
     def close(self) -> None:
         """Stop the worker processes or the cluster, if any were started."""
-        if self._client is not None:
-            self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
-            self._client = self._cluster = None
+        self._cluster.close()
+        self._client = None
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -74,25 +73,7 @@ class Engine:
         return value
 
     def _distributed(self) -> Any:
-        if self._client is None and self.address:
-            from distributed import Client
-
-            try:
-                self._client = Client(self.address, timeout=10)
-            except OSError as exc:
-                raise InputError(
-                    f"cannot reach the Dask scheduler at {self.address}: {exc}",
-                    hint="start it (`dask scheduler`) and its workers, or drop --cluster",
-                ) from None
         if self._client is None:
-            from distributed import Client, LocalCluster
-
-            self._cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                memory_limit=0,
-            )
-            self._client = Client(self._cluster)
+            where = self.address or LOCAL
+            self._client = self._cluster.enter_context(client_for(where, self.workers))
         return self._client

@@ -17,16 +17,18 @@ patched parquet file and the few site-wide files (home, index, catalog).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from eotdl.catalog import canonical
+from eotdl.catalog.compute import client_for
 from eotdl.catalog.credits import ledger
 from eotdl.catalog.croissant import stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
@@ -36,7 +38,7 @@ from eotdl.catalog.previews import lacks_previews
 from eotdl.catalog.published import write_versions
 from eotdl.catalog.staging import Stage, disk_full
 from eotdl.catalog.store import link_objects, public_url
-from eotdl.catalog.tree import TreeBuilder
+from eotdl.catalog.tree import DatasetBuild, TreeBuilder
 from eotdl.errors import InputError
 from eotdl.site import folderpages, pages
 from eotdl.site.contributors import contributors
@@ -110,12 +112,28 @@ def build_site(
     qa: bool = True,
     full: bool = False,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> SiteSummary:
     """Build the lab's site into ``out`` (default: the lab's site folder).
 
     ``qa`` runs QA on datasets whose report is missing or older than their files (``False``:
     show what reports there are). ``full`` ignores the previous build and rewrites everything.
+    ``cluster`` (``local`` or a Dask scheduler's address) builds each dataset and model folder
+    (STAC tree, parquet, pages) on a worker, into the staging folder (shared at the same path).
     """
+    with contextlib.ExitStack() as stack:
+        return _build_site(lab, out, qa, full, progress, cluster, stack)
+
+
+def _build_site(
+    lab: Lab,
+    out: str | os.PathLike[str] | None,
+    qa: bool,
+    full: bool,
+    progress: Progress | None,
+    cluster: str | None,
+    stack: contextlib.ExitStack,
+) -> SiteSummary:
     start = time.perf_counter()
     say = progress or (lambda _: None)
     target = Path(out) if out is not None else lab.site_dir
@@ -141,46 +159,24 @@ def build_site(
             if problem.startswith("QA failed"):
                 summary.warnings.append(f"{folder.name}: {problem}")
     dataset_names = frozenset(lab.dataset_names())
-    names_bytes = "\n".join(sorted(dataset_names)).encode()
-
-    def context_files(folder: DatasetFolder) -> list[Path]:
-        extra = [folder.card_path, *folderpages.card_files(folder.path)]
-        if folder.path.parent == lab.datasets_dir:
-            extra += qa_input_files(lab, folder)
-        return extra
-
-    def context_data(folder: DatasetFolder) -> bytes:
-        if folder.path.parent == lab.models_dir:
-            return names_bytes
-        return version_tags(lab, folder.name)  # a new tag rebuilds the dataset's pages
-
+    client = None if cluster is None else stack.enter_context(client_for(cluster))
     stage = CheckedStage(target, local_needles(lab))
     tree: TreeBuilder | None = None
     try:
-        tree = TreeBuilder(
-            lab,
-            stage,
-            key=site_key(lab, site),
-            facts=item_facts,
-            context_files=context_files,
-            context_data=context_data,
-            keep_items=folderpages.ITEM_PAGES_MAX,
-            parquet=True,
-            html=True,
-            full=full,
-        )
+        tree = tree_builder(lab, stage, site, dataset_names, full)
         writer = FolderPages(lab, stage, site, dataset_names)
         summaries: list[dict[str, Any]] = []
-        for build in tree.datasets():
+        if client is None:
+            folders = built_folders(lab, tree, writer, problems)
+        else:
+            from eotdl.site.cluster import folders_on_cluster
+
+            folders = folders_on_cluster(client, lab, tree, writer, problems)
+        for build, qa_status in folders:
             if build.changed:
                 say(f"{build.relative_dir}: {build.status} build, {build.count:,} items")
-                qa_result: QAResult | None = None
-                if build.group == "datasets":
-                    qa_result = lab_relative_qa(
-                        lab, read_qa(lab, build.folder, problems.get(build.name, ""))
-                    )
-                    summary.qa[build.name] = qa_result.status
-                build.extra = writer.write(build, qa_result)
+                if qa_status is not None:
+                    summary.qa[build.name] = qa_status
                 summary.folders_rebuilt += 1
             else:
                 summary.folders_reused += 1
@@ -219,6 +215,56 @@ def build_site(
     summary.files_reused = stage.linked
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def tree_builder(
+    lab: Lab, stage: Stage, site: pages.SiteInfo, dataset_names: frozenset[str], full: bool
+) -> TreeBuilder:
+    """The STAC tree writer of a site build (here, or on a cluster's worker)."""
+    names_bytes = "\n".join(sorted(dataset_names)).encode()
+
+    def context_files(folder: DatasetFolder) -> list[Path]:
+        extra = [folder.card_path, *folderpages.card_files(folder.path)]
+        if folder.path.parent == lab.datasets_dir:
+            extra += qa_input_files(lab, folder)
+        return extra
+
+    def context_data(folder: DatasetFolder) -> bytes:
+        if folder.path.parent == lab.models_dir:
+            return names_bytes
+        return version_tags(lab, folder.name)  # a new tag rebuilds the dataset's pages
+
+    return TreeBuilder(
+        lab,
+        stage,
+        key=site_key(lab, site),
+        facts=item_facts,
+        context_files=context_files,
+        context_data=context_data,
+        keep_items=folderpages.ITEM_PAGES_MAX,
+        parquet=True,
+        html=True,
+        full=full,
+    )
+
+
+def built_folders(
+    lab: Lab, tree: TreeBuilder, writer: FolderPages, problems: dict[str, str]
+) -> Iterator[tuple[DatasetBuild, str | None]]:
+    """Every folder of the lab built here, with its pages, and its QA status when rebuilt."""
+    for build in tree.datasets():
+        yield build, (folder_pages(lab, build, writer, problems) if build.changed else None)
+
+
+def folder_pages(
+    lab: Lab, build: DatasetBuild, writer: FolderPages, problems: dict[str, str]
+) -> str | None:
+    """Write the pages of a rebuilt folder; its QA status (datasets), else None."""
+    qa_result: QAResult | None = None
+    if build.group == "datasets":
+        qa_result = lab_relative_qa(lab, read_qa(lab, build.folder, problems.get(build.name, "")))
+    build.extra = writer.write(build, qa_result)
+    return qa_result.status if qa_result is not None else None
 
 
 def _site_pages(
