@@ -69,9 +69,17 @@ class _Job:
     classes: tuple[str, ...] = ()
 
 
+def _assets(item: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The item's assets that are objects (validation reports the others)."""
+    assets = item.get("assets")
+    if not isinstance(assets, Mapping):
+        return []
+    return [(str(k), a) for k, a in assets.items() if isinstance(a, Mapping)]
+
+
 def has_preview(item: Mapping[str, Any]) -> bool:
     """Whether an item already has a thumbnail asset."""
-    for key, asset in (item.get("assets") or {}).items():
+    for key, asset in _assets(item):
         if key == PREVIEW_KEY or PREVIEW_KEY in (asset.get("roles") or []):
             return True
     return False
@@ -79,7 +87,7 @@ def has_preview(item: Mapping[str, Any]) -> bool:
 
 def preview_href(item: Mapping[str, Any]) -> str | None:
     """The href of an item's thumbnail asset, if it has one."""
-    for key, asset in (item.get("assets") or {}).items():
+    for key, asset in _assets(item):
         if key == PREVIEW_KEY or PREVIEW_KEY in (asset.get("roles") or []):
             href = asset.get("href")
             return str(href) if href else None
@@ -89,7 +97,7 @@ def preview_href(item: Mapping[str, Any]) -> str | None:
 def raster_asset(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
     """The item's image to preview: its first raster data asset that is not a label."""
     found = []
-    for key, asset in (item.get("assets") or {}).items():
+    for key, asset in _assets(item):
         roles = asset.get("roles") or []
         if "labels" in roles or "label" in roles or PREVIEW_KEY in roles or "overview" in roles:
             continue
