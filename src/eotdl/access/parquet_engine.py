@@ -84,9 +84,7 @@ class ParquetTable:
     def _ranges(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Per row group, the smallest and largest value of the bbox and time columns
         (NaN where unknown, ±inf where every value is null)."""
-        paths = {
-            self.metadata.schema.column(i).path: i for i in range(self.metadata.num_columns)
-        }
+        paths = {self.metadata.schema.column(i).path: i for i in range(self.metadata.num_columns)}
         wanted = {f"bbox.{n}": f"bbox.{n}" for n in _BBOX} | {n: n for n in _TIMES}
         groups = self.metadata.num_row_groups
         low: dict[str, np.ndarray] = {}
@@ -122,8 +120,7 @@ class ParquetTable:
             return crossing
         # a group can only hold one if its largest xmin exceeds its smallest xmax
         maybe = np.flatnonzero(
-            ~(self._high["bbox.xmin"] <= self._low["bbox.xmax"])
-            & ~np.isinf(self._low["bbox.xmin"])
+            ~(self._high["bbox.xmin"] <= self._low["bbox.xmax"]) & ~np.isinf(self._low["bbox.xmin"])
         )
         handle = self._file()
         for g in maybe:
@@ -152,13 +149,11 @@ class ParquetTable:
             bounds = query.intersects.bounds
         if bounds is not None and all(f"bbox.{n}" in self._low for n in _BBOX):
             minx, miny, maxx, maxy = bounds
-            away = (
-                (self._low["bbox.xmin"] > maxx)
-                | (self._high["bbox.xmax"] < minx)
-                | (self._low["bbox.ymin"] > maxy)
-                | (self._high["bbox.ymax"] < miny)
-            )
-            keep &= ~away | self._crossing
+            # an item across the antimeridian is tested on its geometry whatever its x: only
+            # y rules out a group holding one
+            away_x = (self._low["bbox.xmin"] > maxx) | (self._high["bbox.xmax"] < minx)
+            away_y = (self._low["bbox.ymin"] > maxy) | (self._high["bbox.ymax"] < miny)
+            keep &= ~((away_x & ~self._crossing) | away_y)
         return np.flatnonzero(keep)
 
     def _time_groups(self, interval: tuple[dt.datetime | None, dt.datetime | None]) -> np.ndarray:

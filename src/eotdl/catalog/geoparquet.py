@@ -316,7 +316,11 @@ def spatial_keys(table: pa.Table) -> np.ndarray:
         field = pc.fill_null(column.field(name), float("nan"))
         return np.asarray(field.to_numpy(zero_copy_only=False), dtype="float64")
 
-    cx = (values("xmin") + values("xmax")) / 2
+    xmin, xmax = values("xmin"), values("xmax")
+    cx = (xmin + xmax) / 2
+    across = xmin > xmax  # across the antimeridian: its centre is near ±180, not near 0
+    cx[across] = (xmin[across] + xmax[across] + 360) / 2
+    cx[cx > 180] -= 360
     cy = (values("ymin") + values("ymax")) / 2
     missing = np.isnan(cx) | np.isnan(cy) | pc.is_null(column).to_numpy(zero_copy_only=False)
     qx = np.clip((np.nan_to_num(cx) + 180) / 360 * 65535, 0, 65535).astype(np.uint64)
