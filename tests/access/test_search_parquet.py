@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -189,8 +188,6 @@ def _brute(site: dict[str, Any], query: SearchQuery) -> tuple[int, list[str]]:
         present = [h for h in hits if _value(h[2], name) is not None]
         missing = [h for h in hits if _value(h[2], name) is None]
         present.sort(key=lambda h: _value(h[2], name), reverse=descending)
-        if descending:  # ties keep their order: reverse=True keeps it in Python too
-            pass
         hits = present + missing
     page = hits[query.offset : query.offset + query.limit]
     return len(hits), [item["id"] for _, _, item in page]

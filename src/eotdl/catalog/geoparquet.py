@@ -144,8 +144,8 @@ def patch_items_parquet(
     removed: Collection[str] = (),
 ) -> bool:
     """Write ``path`` as ``previous`` with ``upserts`` replacing or adding rows (by id) and the
-    ``removed`` ids dropped, rows sorted as every file is. False when the schemas cannot be merged (the
-    caller then writes the whole file)."""
+    ``removed`` ids dropped, rows in the order of every file. False when the schemas cannot be
+    merged (the caller then writes the whole file)."""
     new_items = [dict(i) for i in upserts]
     drop = {str(i["id"]) for i in new_items} | set(removed)
     try:
