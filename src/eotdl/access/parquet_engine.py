@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: Time columns: an item's span runs from start_datetime (or datetime) to end_datetime.
 _TIMES = ("datetime", "start_datetime", "end_datetime")
 _BBOX = ("xmin", "ymin", "xmax", "ymax")
-#: Above this many matches, only the first rows of a page are put in order (select-k).
+#: Above this many matches, only the first rows of a page are put in order.
 _FULL_SORT = 20_000
 
 
@@ -75,6 +75,8 @@ class ParquetTable:
         self._low, self._high = self._ranges()
         self._crossing = self._antimeridian_groups()
         self.row_of = _IdLookup(self)
+        #: Each row's place in id order (the default order of results): 4 bytes an item.
+        self.rank = self._id_ranks()
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -130,6 +132,16 @@ class ParquetTable:
             crossing[g] = bool(np.any(xmin > xmax))
         return crossing
 
+    def _id_ranks(self) -> np.ndarray:
+        n = len(self)
+        if n == 0 or "id" not in self.schema.names:
+            return np.arange(n, dtype=np.int64)
+        ids = self._file().read(columns=["id"]).column("id")
+        order = pc.sort_indices(ids).to_numpy()
+        rank = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+        rank[order] = np.arange(n, dtype=rank.dtype)
+        return rank
+
     def _file(self) -> pq.ParquetFile:
         """A fresh handle (the footer is not parsed again): one per query, so threads share
         nothing mutable."""
@@ -180,10 +192,12 @@ class ParquetTable:
 
     def _columns(self, query: SearchQuery) -> list[str]:
         names = set(self.schema.names)
-        wanted = ["id", "bbox", *_TIMES]
+        wanted = ["id"] if query.ids is not None else []
+        if query.interval is not None:
+            wanted += _TIMES
         spatial = query.bbox is not None or query.intersects is not None
         if spatial or (query.filter is not None and _uses(query.filter, "s_intersects")):
-            wanted.append("geometry")
+            wanted += ["bbox", "geometry"]
         if query.filter is not None:
             wanted += [column_name(p) for p in _properties(query.filter)]
         wanted += [column_name(f) for f, _ in query.sortby]
@@ -210,24 +224,19 @@ class ParquetTable:
 
     def match(self, query: SearchQuery, stop: int, ordered: bool) -> tuple[ItemTable, np.ndarray]:
         """(a table, its matching rows): every match, the first ``stop`` in default order
-        (by id, then file row) unless ``ordered``, where all are (for a sort by fields)."""
+        (by id) unless ``ordered``, where all are (for a sort by fields)."""
         from eotdl.access.search import match_rows
 
         part = self.read(query)
         found = match_rows(part, _without_ids(query)) if len(part) else np.zeros(0, np.int64)
         if len(found) == 0:
             return part, found
-        keys = pa.table(
-            {
-                "id": part.table.column("id").take(pa.array(found, pa.int64())),
-                "row": pa.array(part.rows[found]),
-            }
-        )
-        order = [("id", "ascending"), ("row", "ascending")]
+        ranks = self.rank[part.rows[found]]
         if ordered or len(found) <= _FULL_SORT or stop >= len(found):
-            ranked = pc.sort_indices(keys, sort_keys=order).to_numpy()
-        else:
-            top = pc.select_k_unstable(keys, k=stop, sort_keys=order).to_numpy()
+            ranked = np.argsort(ranks, kind="stable")
+        else:  # only the first ``stop`` need their place
+            top = np.argpartition(ranks, stop)[:stop]
+            top = top[np.argsort(ranks[top], kind="stable")]
             rest = np.setdiff1d(np.arange(len(found)), top, assume_unique=True)
             ranked = np.concatenate([top, rest])
         chosen = found[ranked]
@@ -274,11 +283,19 @@ class Slice(ItemTable):
         self.source = source
         self.rows = rows
         self.row_of: dict[str, int] = {}
-        self.xmin, self.ymin, self.xmax, self.ymax = self._bbox_arrays()
-        self.start, self.end = self._time_arrays()
         self._geometries: np.ndarray | None = None
         self._columns: dict[str, Column | None] = {}
         self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        """The bbox and time arrays, made on first use (a query may need neither)."""
+        if name in ("xmin", "ymin", "xmax", "ymax"):
+            self.xmin, self.ymin, self.xmax, self.ymax = self._bbox_arrays()
+        elif name in ("start", "end"):
+            self.start, self.end = self._time_arrays()
+        else:
+            raise AttributeError(name)
+        return self.__dict__[name]
 
     def items(self, rows: Any) -> list[dict[str, Any]]:
         return self.source.items(self.rows[np.asarray(list(rows), dtype=np.int64)])
