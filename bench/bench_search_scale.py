@@ -204,7 +204,8 @@ def main() -> None:
         f" by the build's parquet writer: space-then-time order, row groups of 2,048), searched"
         f" in place from `items.parquet` ({args.queries} queries per kind, one client, one"
         " kept-alive connection, `limit=10`, after 5 warm-up queries). Start: from launching"
-        " the process to its first answer. bbox: a random 0.3° box; datetime: one random day of those the items have (1/84 of them each);"
+        " the process to its first answer. bbox: a random 0.3° box; datetime: one random day"
+        " of those the items have (1/84 of them each);"
         " property: `eo:cloud_cover < X` (CQL2 text, X in 0.1–3). Targets at 1M: start ≤ 5 s,"
         " RSS ≤ 1 GB, p50 ≤ 20 ms, p95 ≤ 100 ms.\n\n" + results.table(headers, rows)
     )

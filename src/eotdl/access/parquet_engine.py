@@ -41,6 +41,8 @@ _TIMES = ("datetime", "start_datetime", "end_datetime")
 _BBOX = ("xmin", "ymin", "xmax", "ymax")
 #: Above this many matches, only the first rows of a page are put in order.
 _FULL_SORT = 20_000
+#: Rows decoded at a time when a page's Items are read (a row group is read only so far).
+_BATCH = 128
 
 
 def _stat_value(value: Any) -> float | None:
@@ -247,17 +249,27 @@ class ParquetTable:
         return sorted_part, np.arange(len(chosen), dtype=np.int64)
 
     def items(self, rows: Sequence[int] | np.ndarray) -> list[dict[str, Any]]:
-        """The Items at these file rows, in this order: only their row groups are read."""
+        """The Items at these file rows, in this order: only their row groups are read, each
+        only as far as the last row wanted (a batch of :data:`_BATCH` rows at a time)."""
         wanted = np.asarray(list(rows), dtype=np.int64)
         if len(wanted) == 0:
             return []
         groups = np.searchsorted(self.offsets, wanted, side="right") - 1
-        unique = np.unique(groups)
-        table = self._file().read_row_groups([int(g) for g in unique])
-        starts = np.concatenate(
-            [[0], np.cumsum(self.offsets[unique + 1] - self.offsets[unique])]
-        ).astype(np.int64)
-        where = starts[np.searchsorted(unique, groups)] + (wanted - self.offsets[groups])
+        local = wanted - self.offsets[groups]
+        handle = self._file()
+        batches: list[pa.RecordBatch] = []
+        start_of: dict[int, int] = {}
+        position = 0
+        for group in np.unique(groups):
+            last = int(local[groups == group].max())
+            start_of[int(group)] = position
+            for batch in handle.iter_batches(batch_size=_BATCH, row_groups=[int(group)]):
+                batches.append(batch)
+                position += batch.num_rows
+                if position - start_of[int(group)] > last:
+                    break
+        table = pa.Table.from_batches(batches)
+        where = np.array([start_of[int(g)] for g in groups], dtype=np.int64) + local
         return rows_to_items(table.take(pa.array(where, pa.int64())))
 
     def find(self, item_id: str) -> int | None:
