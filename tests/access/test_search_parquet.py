@@ -88,7 +88,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tables: list[ParquetTable] = []
     memory: list[ItemTable] = []
     try:
-        for name, count in (("alpha", 1800), ("beta", 1200)):
+        for name, count in (("alpha", 1500), ("beta", 1000)):
             items[name] = [_item(rng, name, i) for i in range(count)]
             path = root / name / "items.parquet"
             shuffled = sorted(items[name], key=lambda _: rng.random())
@@ -157,19 +157,21 @@ def _truth(node: Any, item: dict[str, Any]) -> bool | None:
 
 def _brute(site: dict[str, Any], query: SearchQuery) -> tuple[int, list[str]]:
     hits: list[tuple[int, str, dict[str, Any]]] = []
+    area = None
+    if query.bbox is not None:
+        minx, miny, maxx, maxy = query.bbox
+        if minx > maxx:
+            area = box(minx, miny, 180, maxy).union(box(-180, miny, maxx, maxy))
+        else:
+            area = box(minx, miny, maxx, maxy)
     for c, (name, items) in enumerate(site["items"].items()):
         if query.collections is not None and name not in query.collections:
             continue
         for item in sorted(items, key=lambda i: i["id"]):
             if query.ids is not None and item["id"] not in query.ids:
                 continue
-            if query.bbox is not None:
+            if area is not None:
                 geometry = site["shapes"][item["id"]]
-                minx, miny, maxx, maxy = query.bbox
-                if minx > maxx:
-                    area = box(minx, miny, 180, maxy).union(box(-180, miny, maxx, maxy))
-                else:
-                    area = box(minx, miny, maxx, maxy)
                 if geometry is None or not geometry.intersects(area):
                     continue
             if query.interval is not None:
@@ -263,13 +265,13 @@ def _answer(index: ItemIndex, query: SearchQuery) -> tuple[int, list[str]]:
 def test_random_queries_match_brute_force_and_the_memory_engine(site: dict[str, Any]) -> None:
     rng = random.Random(2026)
     nonempty = 0
-    for n in range(250):
+    for n in range(200):
         query = _random_query(rng, site)
         expected = _brute(site, query)
         assert _answer(site["parquet"], query) == expected, (n, query)
         assert _answer(site["memory"], query) == expected, (n, query)
         nonempty += bool(expected[1])
-    assert nonempty > 100  # the queries found something
+    assert nonempty > 80  # the queries found something
 
 
 def test_files_are_in_row_groups_that_queries_skip(site: dict[str, Any]) -> None:
@@ -314,7 +316,7 @@ def test_items_and_lookups_read_back_whole(site: dict[str, Any]) -> None:
         assert item["properties"]["class"] == original[item_id]["properties"]["class"]
         assert item["assets"] == original[item_id]["assets"]
     assert table.row_of.get("no-such-item") is None
-    assert len(table) == 1200
+    assert len(table) == 1000
 
 
 def test_two_loads_answer_alike(site: dict[str, Any]) -> None:
