@@ -115,7 +115,7 @@ def _entry(location: str, collection: dict[str, Any], reader: Reader) -> Collect
             raise InputError(f"{parquet}: not a readable parquet file: {exc}") from None
         return CollectionEntry(collection_id, location, collection, searched)
     try:
-        table = read_parquet(parquet, reader)
+        table = read_parquet(parquet, reader, by_id=False)  # file order, as searched in place
     except NotFoundError:
         items = list(linked_items(location, collection, reader))
         return CollectionEntry(

@@ -27,9 +27,9 @@ DATETIMES = ("datetime", "start_datetime", "end_datetime", "created", "updated")
 _ZERO_MICROS = re.compile(r"\.0+Z$")
 
 
-def read_parquet(location: str, reader: Reader) -> pa.Table:
-    """A stac-geoparquet file as an Arrow table in id order (local, http(s) or s3);
-    NotFoundError if absent."""
+def read_parquet(location: str, reader: Reader, by_id: bool = True) -> pa.Table:
+    """A stac-geoparquet file as an Arrow table (local, http(s) or s3), in id order unless
+    ``by_id`` is False (file order: what search answers in); NotFoundError if absent."""
     try:
         # ParquetFile, not read_table: read_table imports pyarrow.dataset (a second or so)
         if not is_remote(location):
@@ -40,10 +40,10 @@ def read_parquet(location: str, reader: Reader) -> pa.Table:
         raise NotFoundError(f"{location}: no such file") from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{location}: not a readable parquet file: {exc}") from None
-    return by_id(table)
+    return in_id_order(table) if by_id else table
 
 
-def by_id(table: pa.Table) -> pa.Table:
+def in_id_order(table: pa.Table) -> pa.Table:
     """Rows in id order (files are written in space-time order; readers list items by id)."""
     if "id" not in table.column_names or table.num_rows < 2:
         return table

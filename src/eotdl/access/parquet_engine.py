@@ -8,9 +8,10 @@ the geometry, filter and sort columns when asked); the columnar evaluator of
 :mod:`.search` and :mod:`.evaluate` runs on those rows. The Items of a page are read last,
 from the row groups that hold them.
 
-Results are those of the in-memory engine: the same matches, in the same order (by id within
-a collection unless ``sortby`` says otherwise). Files never change under a server and a
-paging token is an offset, so any number of processes answer alike.
+Results are those of the in-memory engine over the same file: the same matches, in the same
+order (file order within a collection, space then time as the build writes it, unless
+``sortby`` says otherwise), so a page's Items sit in one or two row groups. Files never change
+under a server and a paging token is an offset, so any number of processes answer alike.
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 #: Time columns: an item's span runs from start_datetime (or datetime) to end_datetime.
 _TIMES = ("datetime", "start_datetime", "end_datetime")
 _BBOX = ("xmin", "ymin", "xmax", "ymax")
-#: Above this many matches, only the first rows of a page are put in order.
-_FULL_SORT = 20_000
 #: Rows decoded at a time when a page's Items are read (a row group is read only so far).
 _BATCH = 128
 
@@ -77,8 +76,6 @@ class ParquetTable:
         self._low, self._high = self._ranges()
         self._crossing = self._antimeridian_groups()
         self.row_of = _IdLookup(self)
-        #: Each row's place in id order (the default order of results): 4 bytes an item.
-        self.rank = self._id_ranks()
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -133,16 +130,6 @@ class ParquetTable:
             xmax = pc.fill_null(box.field("xmax"), math.inf).to_numpy(zero_copy_only=False)
             crossing[g] = bool(np.any(xmin > xmax))
         return crossing
-
-    def _id_ranks(self) -> np.ndarray:
-        n = len(self)
-        if n == 0 or "id" not in self.schema.names:
-            return np.arange(n, dtype=np.int64)
-        ids = self._file().read(columns=["id"]).column("id")
-        order = pc.sort_indices(ids).to_numpy()
-        rank = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
-        rank[order] = np.arange(n, dtype=rank.dtype)
-        return rank
 
     def _file(self) -> pq.ParquetFile:
         """A fresh handle (the footer is not parsed again): one per query, so threads share
@@ -225,28 +212,14 @@ class ParquetTable:
         return Slice(self, table, rows)
 
     def match(self, query: SearchQuery, stop: int, ordered: bool) -> tuple[ItemTable, np.ndarray]:
-        """(a table, its matching rows): every match, the first ``stop`` in default order
-        (by id) unless ``ordered``, where all are (for a sort by fields)."""
+        """(a table, its matching rows in file order): the in-memory engine's answer over
+        the same file (``stop`` and ``ordered`` are not needed: rows are read in order)."""
         from eotdl.access.search import match_rows
 
         part = self.read(query)
-        found = match_rows(part, _without_ids(query)) if len(part) else np.zeros(0, np.int64)
-        if len(found) == 0:
-            return part, found
-        ranks = self.rank[part.rows[found]]
-        if ordered or len(found) <= _FULL_SORT or stop >= len(found):
-            ranked = np.argsort(ranks, kind="stable")
-        else:  # only the first ``stop`` need their place
-            top = np.argpartition(ranks, stop)[:stop]
-            top = top[np.argsort(ranks[top], kind="stable")]
-            rest = np.setdiff1d(np.arange(len(found)), top, assume_unique=True)
-            ranked = np.concatenate([top, rest])
-        chosen = found[ranked]
-        if not ordered:
-            return part, chosen
-        # a sort by fields breaks ties by row: make row numbers follow the default order
-        sorted_part = Slice(self, part.table.take(pa.array(chosen, pa.int64())), part.rows[chosen])
-        return sorted_part, np.arange(len(chosen), dtype=np.int64)
+        if len(part) == 0:
+            return part, np.zeros(0, np.int64)
+        return part, match_rows(part, _without_ids(query))
 
     def items(self, rows: Sequence[int] | np.ndarray) -> list[dict[str, Any]]:
         """The Items at these file rows, in this order: only their row groups are read, each
