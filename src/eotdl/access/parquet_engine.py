@@ -32,7 +32,7 @@ from eotdl.access.columns import Column
 from eotdl.access.evaluate import column_name, micros
 from eotdl.access.filters import bbox_geometry
 from eotdl.access.parquet import rows_to_items
-from eotdl.access.table import ItemTable
+from eotdl.access.table import NO_END, NO_START, ItemTable
 
 if TYPE_CHECKING:
     from eotdl.access.search import SearchQuery
@@ -201,8 +201,10 @@ class ParquetTable:
             rows = np.zeros(0, np.int64)
         else:
             table = self._file().read_row_groups([int(g) for g in groups], columns=columns)
-            rows = np.concatenate(
-                [np.arange(self.offsets[g], self.offsets[g + 1], dtype=np.int64) for g in groups]
+            sizes = self.offsets[groups + 1] - self.offsets[groups]
+            firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            rows = np.repeat(self.offsets[groups] - firsts, sizes) + np.arange(
+                int(sizes.sum()), dtype=np.int64
             )
         if query.ids is not None and table.num_rows:
             keep = pc.is_in(table.column("id"), value_set=pa.array(query.ids, pa.string()))
@@ -284,6 +286,29 @@ class Slice(ItemTable):
 
     def items(self, rows: Any) -> list[dict[str, Any]]:
         return self.source.items(self.rows[np.asarray(list(rows), dtype=np.int64)])
+
+    def _time_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`ItemTable._time_arrays`, straight from int64 microseconds."""
+        found = {}
+        for name in _TIMES:
+            if name not in self.table.column_names:
+                continue
+            column = self.table.column(name)
+            if not pa.types.is_timestamp(column.type):
+                return super()._time_arrays()
+            if column.type.unit != "us":
+                column = column.cast(pa.timestamp("us", tz=column.type.tz))
+            ints = pc.fill_null(column.cast(pa.int64()), 0)
+            valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            found[name] = (np.asarray(ints.to_numpy(zero_copy_only=False), np.int64), valid)
+        n = self.table.num_rows
+        none = (np.zeros(n, np.int64), np.zeros(n, dtype=bool))
+        instant, has_instant = found.get("datetime", none)
+        first, has_first = found.get("start_datetime", none)
+        last, has_last = found.get("end_datetime", none)
+        start = np.where(has_first, first, np.where(has_instant, instant, NO_START))
+        end = np.where(has_last, last, np.where(has_instant, instant, NO_END))
+        return start.astype(np.int64), end.astype(np.int64)
 
 
 class _IdLookup:
