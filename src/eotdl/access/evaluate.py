@@ -315,7 +315,7 @@ def bbox_mask(table: ItemTable, bbox: BBox, rows: np.ndarray | None = None) -> n
     if minx > maxx:
         return spatial_mask(table, bbox_geometry(bbox), rows)
     xmin, ymin, xmax, ymax = _subset(table, rows)
-    inside = (xmin >= minx) & (xmax <= maxx) & (ymin >= miny) & (ymax <= maxy)
+    inside = (xmin >= minx) & (xmax <= maxx) & (ymin >= miny) & (ymax <= maxy) & (xmin <= xmax)
     partly = (xmin <= maxx) & (xmax >= minx) & (ymin <= maxy) & (ymax >= miny) & ~inside
     partly |= xmin > xmax
     mask = inside.copy()

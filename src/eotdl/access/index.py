@@ -1,8 +1,9 @@
-"""Every collection of a built site (or a local lab) with its Items in memory, searchable.
+"""Every collection of a built site (or a local lab), searchable.
 
-Loaded once per process: ``catalog.json`` and its child collections, and each collection's
-``items.parquet`` (its item links when a catalog has none). What ``eotdl search`` and
-``eotdl serve`` read.
+Loaded once per process: ``catalog.json`` and its child collections. A local
+``items.parquet`` is searched in place (:mod:`.parquet_engine`: only its footer is read at
+start); a remote one, a catalog's item links (when it has no parquet) and a lab's
+``items.ndjson`` are read into memory. What ``eotdl search`` and ``eotdl serve`` read.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from eotdl.access.locate import PARQUET, linked_items, load_json
 from eotdl.access.parquet import items_to_table, read_parquet
+from eotdl.access.parquet_engine import ParquetTable
 from eotdl.access.search import ItemIndex
 from eotdl.access.table import ItemTable
 from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
@@ -29,7 +33,7 @@ class CollectionEntry:
     id: str
     location: str
     collection: dict[str, Any]
-    table: ItemTable
+    table: ItemTable | ParquetTable
 
 
 @dataclass
@@ -82,6 +86,18 @@ def load_index(
     )
 
 
+def use_system_allocator() -> None:
+    """Arrow's buffers from the C library's malloc for a process that searches in place.
+
+    Each query allocates and frees a few row groups from one of the server's many threads;
+    Arrow's default pool (mimalloc or jemalloc) keeps such memory per thread and touches
+    fresh pages: measured at 100k items, 3-4x the latency and 3x the resident memory of
+    malloc (bench/bench_search_scale.py). ``ARROW_DEFAULT_MEMORY_POOL`` set by the user wins.
+    """
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def _collections(
     root: str, catalog: dict[str, Any], reader: Reader, depth: int = 4
 ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -103,8 +119,15 @@ def _collections(
 def _entry(location: str, collection: dict[str, Any], reader: Reader) -> CollectionEntry:
     collection_id = str(collection.get("id") or Path(location).parent.name)
     parquet = resolve(location, PARQUET)
+    if not is_remote(parquet) and os.path.isfile(local_path(parquet)):
+        use_system_allocator()
+        try:
+            searched = ParquetTable(collection_id, local_path(parquet), parquet)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{parquet}: not a readable parquet file: {exc}") from None
+        return CollectionEntry(collection_id, location, collection, searched)
     try:
-        table = read_parquet(parquet, reader)
+        table = read_parquet(parquet, reader, by_id=False)  # file order, as searched in place
     except NotFoundError:
         items = list(linked_items(location, collection, reader))
         return CollectionEntry(

@@ -1,9 +1,10 @@
-"""Item search over in-memory stac-geoparquet tables: no database, no DuckDB.
+"""Item search over stac-geoparquet tables: no database, no DuckDB.
 
 A :class:`SearchQuery` (collections, ids, bbox, intersects, datetime, a CQL2 filter, sortby,
 limit and offset) is evaluated column-wise: numpy on the pre-computed bbox and time arrays,
 pyarrow compute for property filters, shapely only on the few candidates a bbox pre-filter
-leaves. The same engine answers ``eotdl search`` and ``eotdl serve``.
+leaves. The same engine answers ``eotdl search`` and ``eotdl serve``, over tables in memory
+or over the row groups :mod:`.parquet_engine` reads from a file for each query.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
@@ -279,19 +280,37 @@ def match_rows(table: ItemTable, query: SearchQuery) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-class ItemIndex:
-    """Searchable Items of several collections, in a fixed order."""
+class Searchable(Protocol):
+    """A collection searched in place (:class:`eotdl.access.parquet_engine.ParquetTable`)."""
 
-    def __init__(self, tables: Iterable[ItemTable]) -> None:
+    collection_id: str
+
+    def match(self, query: SearchQuery, stop: int, ordered: bool) -> tuple[ItemTable, np.ndarray]:
+        """(a table, its matching rows): all matches, the first ``stop`` in default order,
+        or all of them when ``ordered``."""
+        ...
+
+
+class ItemIndex:
+    """Searchable Items of several collections, in a fixed order: in-memory tables, or
+    parquet files searched in place (:mod:`eotdl.access.parquet_engine`)."""
+
+    def __init__(self, tables: Iterable[ItemTable | Searchable]) -> None:
         self.tables = {t.collection_id: t for t in tables}
 
-    def table(self, collection_id: str) -> ItemTable | None:
+    def table(self, collection_id: str) -> ItemTable | Searchable | None:
         return self.tables.get(collection_id)
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Every match counted; the page ``offset:offset+limit`` returned."""
         chosen = self._chosen(query.collections)
-        matches = [(t, match_rows(t, query)) for t in chosen]
+        stop = query.offset + query.limit
+        matches = [
+            (t, match_rows(t, query))
+            if isinstance(t, ItemTable)
+            else t.match(query, stop, bool(query.sortby))
+            for t in chosen
+        ]
         matched = sum(len(rows) for _, rows in matches)
         start, stop = query.offset, query.offset + query.limit
         if query.sortby:
@@ -306,7 +325,7 @@ class ItemIndex:
             seen += len(rows)
         return SearchResult(matched, page)
 
-    def _chosen(self, collections: Sequence[str] | None) -> list[ItemTable]:
+    def _chosen(self, collections: Sequence[str] | None) -> list[ItemTable | Searchable]:
         if collections is None:
             return list(self.tables.values())
         wanted = set(collections)

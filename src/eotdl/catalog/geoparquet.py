@@ -3,7 +3,13 @@
 Written with stac-geoparquet (GeoParquet 1.1 metadata, one row per Item, properties as columns)
 in chunks, so memory stays bounded whatever the number of items. A build that changed a few
 items patches the previous file (read it with pyarrow, drop the changed rows, append the new
-ones, sort by id) instead of converting every item again. Reading gives back Item dicts.
+ones, sort) instead of converting every item again. Reading gives back Item dicts.
+
+Rows are written in space-then-time order (the Z-order key of each bbox centre, then the
+datetime, then the id) in row groups of :data:`ROW_GROUP` rows, so the row-group statistics
+of the ``bbox`` covering columns and of the datetimes let a reader skip most of a file
+(:mod:`eotdl.access.parquet_engine`). A large file is sorted a key range at a time (parts
+written sorted, read back range by range): memory stays bounded.
 
 Any valid Item goes in: a null geometry (an image with no place on Earth) is a null row of the
 ``geometry`` and ``bbox`` columns, and ``assets: {}`` everywhere (a struct Parquet cannot hold)
@@ -21,6 +27,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -34,6 +41,12 @@ from eotdl.errors import InputError
 
 MEDIA_TYPE = "application/vnd.apache.parquet"
 CHUNK = 8192
+#: Rows per row group: small enough that a bbox or datetime query reads few of them.
+ROW_GROUP = 2048
+#: Rows sorted in memory at once when a large file is written.
+SORT_BUCKET = 65_536
+#: The sort key column of temporary parts (never in a written file).
+_KEY = "__eotdl_sort_key"
 #: Datetime fields stac-geoparquet stores as timestamps; read back without zero microseconds.
 _DATETIMES = ("datetime", "start_datetime", "end_datetime", "created", "updated")
 _ZERO_MICROS = re.compile(r"\.0+Z$")
@@ -72,9 +85,8 @@ class ItemsParquetWriter:
             import pyarrow.dataset as ds
 
             dataset = ds.dataset([str(p) for p in self._parts], schema=self._schema)
-            reader = pa.RecordBatchReader.from_batches(
-                self._schema, dataset.to_batches(batch_size=self.chunk_size)
-            )
+            schema = self._schema.remove(self._schema.get_field_index(_KEY))
+            reader = pa.RecordBatchReader.from_batches(schema, _sorted_batches(dataset))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             to_parquet(reader, self.path)
             return self.count
@@ -93,9 +105,12 @@ class ItemsParquetWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._tmp = Path(tempfile.mkdtemp(prefix=".parts-", dir=self.path.parent))
         part = self._tmp / f"{len(self._parts):06d}.parquet"
-        pq.write_table(_storable(table), part)
+        stored = _storable(table)
+        stored = stored.append_column(_KEY, pa.array(spatial_keys(stored), pa.uint64()))
+        stored = stored.take(sort_order(stored))
+        pq.write_table(stored, part, row_group_size=ROW_GROUP)
         self._parts.append(part)
-        schema = _storable(table).schema
+        schema = stored.schema
         if self._schema is None:
             self._schema = schema
         elif not self._schema.equals(schema):
@@ -129,8 +144,8 @@ def patch_items_parquet(
     removed: Collection[str] = (),
 ) -> bool:
     """Write ``path`` as ``previous`` with ``upserts`` replacing or adding rows (by id) and the
-    ``removed`` ids dropped, rows sorted by id. False when the schemas cannot be merged (the
-    caller then writes the whole file)."""
+    ``removed`` ids dropped, rows in the order of every file. False when the schemas cannot be
+    merged (the caller then writes the whole file)."""
     new_items = [dict(i) for i in upserts]
     drop = {str(i["id"]) for i in new_items} | set(removed)
     try:
@@ -146,7 +161,6 @@ def patch_items_parquet(
             table = pa.concat_tables([table, added], promote_options="permissive")
         except (pa.ArrowException, ValueError):
             return False
-    table = table.sort_by("id")
     try:
         _write_table(table, Path(path))
     except (pa.ArrowException, ValueError):
@@ -281,7 +295,85 @@ def _write_table(table: pa.Table | None, path: Path) -> None:
         # no items: an empty file with the core columns, still valid GeoParquet
         empty = parse_stac_items_to_arrow([_PLACEHOLDER], schema="FullFile").read_all()
         table = empty.slice(0, 0)
-    to_parquet(table, path)
+    elif table.num_rows:
+        table = table.take(sort_order(table)).combine_chunks()
+    batches = table.to_batches(max_chunksize=ROW_GROUP)
+    to_parquet(pa.RecordBatchReader.from_batches(table.schema, batches), path)
+
+
+def spatial_keys(table: pa.Table) -> np.ndarray:
+    """The Z-order (Morton) key of each row's bbox centre, 16 bits per axis; rows with no
+    bbox sort last."""
+    n = table.num_rows
+    if "bbox" not in table.column_names or not pa.types.is_struct(table.column("bbox").type):
+        return np.full(n, np.iinfo(np.uint64).max, np.uint64)
+    column = table.column("bbox").combine_chunks()
+    names = {column.type.field(i).name for i in range(column.type.num_fields)}
+    if not {"xmin", "ymin", "xmax", "ymax"} <= names:
+        return np.full(n, np.iinfo(np.uint64).max, np.uint64)
+
+    def values(name: str) -> np.ndarray:
+        field = pc.fill_null(column.field(name), float("nan"))
+        return np.asarray(field.to_numpy(zero_copy_only=False), dtype="float64")
+
+    xmin, xmax = values("xmin"), values("xmax")
+    cx = (xmin + xmax) / 2
+    across = xmin > xmax  # across the antimeridian: its centre is near ±180, not near 0
+    cx[across] = (xmin[across] + xmax[across] + 360) / 2
+    cx[cx > 180] -= 360
+    cy = (values("ymin") + values("ymax")) / 2
+    missing = np.isnan(cx) | np.isnan(cy) | pc.is_null(column).to_numpy(zero_copy_only=False)
+    qx = np.clip((np.nan_to_num(cx) + 180) / 360 * 65535, 0, 65535).astype(np.uint64)
+    qy = np.clip((np.nan_to_num(cy) + 90) / 180 * 65535, 0, 65535).astype(np.uint64)
+    keys = _spread(qx) | (_spread(qy) << np.uint64(1))
+    keys[missing] = np.iinfo(np.uint64).max
+    return keys
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """16-bit integers with a zero bit inserted between each of their bits."""
+    v = values & np.uint64(0xFFFF)
+    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def sort_order(table: pa.Table) -> pa.Array:
+    """Row order of a written file: spatial key, then datetime, then id (then as given)."""
+    keys: dict[str, pa.Array] = {}
+    if _KEY in table.column_names:
+        keys["k"] = table.column(_KEY)
+    else:
+        keys["k"] = pa.array(spatial_keys(table), pa.uint64())
+    if "datetime" in table.column_names and pa.types.is_timestamp(table.column("datetime").type):
+        keys["t"] = table.column("datetime")
+    keys["i"] = table.column("id")
+    keys["n"] = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    order = [(name, "ascending", "at_end") for name in keys]
+    return pc.sort_indices(pa.table(keys), sort_keys=order)
+
+
+def _sorted_batches(dataset: Any) -> Iterator[pa.RecordBatch]:
+    """The rows of sorted parts in file order, a key range (about SORT_BUCKET rows) at a time."""
+    import pyarrow.dataset as ds
+
+    keys = dataset.to_table(columns=[_KEY]).column(_KEY).to_numpy()
+    keys.sort()
+    bounds = sorted({int(k) for k in keys[SORT_BUCKET::SORT_BUCKET]})
+    del keys
+    edges: list[int | None] = [None, *bounds, None]
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        condition = None
+        if low is not None:
+            condition = ds.field(_KEY) >= pa.scalar(low, pa.uint64())
+        if high is not None:
+            below = ds.field(_KEY) < pa.scalar(high, pa.uint64())
+            condition = below if condition is None else condition & below
+        table = dataset.to_table(filter=condition)
+        if table.num_rows == 0:
+            continue
+        table = table.take(sort_order(table)).drop_columns([_KEY]).combine_chunks()
+        yield from table.to_batches(max_chunksize=ROW_GROUP)
 
 
 def tidy_item(item: dict[str, Any]) -> dict[str, Any]:
