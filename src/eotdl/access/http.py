@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from eotdl.access.urls import HTTP_TIMEOUT, USER_AGENT
+from eotdl.catalog.locations import USER_AGENT, http_timeout
 from eotdl.errors import StorageError
 from eotdl.storage import StoredObject, TransferOptions, TransferSummary
 from eotdl.storage.base import TransferFailure
@@ -108,7 +108,7 @@ class _Connections:
         )
         connection = pool.get((scheme, netloc))
         if connection is None:
-            timeout = max(self.options.read_timeout, HTTP_TIMEOUT)
+            timeout = max(self.options.read_timeout, http_timeout())
             if scheme == "https":
                 connection = http.client.HTTPSConnection(
                     netloc, timeout=timeout, context=ssl.create_default_context()

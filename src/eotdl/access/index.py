@@ -17,8 +17,8 @@ from eotdl.access.locate import PARQUET, linked_items, load_json
 from eotdl.access.parquet import items_to_table, read_parquet
 from eotdl.access.search import ItemIndex
 from eotdl.access.table import ItemTable
-from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.catalog.lab import CONFIG_NAME, Lab
+from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.errors import InputError
 
 

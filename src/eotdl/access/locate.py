@@ -21,9 +21,9 @@ import orjson
 import pyarrow as pa
 
 from eotdl.access.parquet import read_parquet, table_items
-from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.catalog import git
 from eotdl.catalog.lab import CONFIG_NAME, NAME_PATTERN, Lab
+from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.errors import InputError, LabError
 
 PARQUET = "items.parquet"

@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from eotdl.access.urls import NotFoundError, Reader, is_remote, local_path
+from eotdl.catalog.locations import NotFoundError, Reader, is_remote, local_path
 from eotdl.errors import InputError
 
 #: Top-level Item fields; every other column of stac-geoparquet is a property.

@@ -19,7 +19,7 @@ import rasterio
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from eotdl.access.urls import Reader, scheme
+from eotdl.catalog.locations import Reader, scheme
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore
 

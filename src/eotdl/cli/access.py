@@ -120,7 +120,7 @@ def search(
     """Search the items of a lab's site (its stac-geoparquet files), locally or over HTTP."""
     from eotdl.access.index import load_index
     from eotdl.access.search import parse_query
-    from eotdl.access.urls import Reader
+    from eotdl.catalog.locations import Reader
 
     params: dict[str, Any] = {
         "collections": ",".join(collections) or None,
@@ -229,7 +229,7 @@ def serve(
     """
     from eotdl.access.index import load_index
     from eotdl.access.server import make_server
-    from eotdl.access.urls import Reader
+    from eotdl.catalog.locations import Reader
 
     index = load_index(_where(site), Reader(endpoint_url))
     server = make_server(index, host, port, public_url)

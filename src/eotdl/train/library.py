@@ -17,8 +17,8 @@ from typing import Any
 
 from eotdl.access.dataset import Dataset, open_dataset
 from eotdl.access.download import GetResult, get
-from eotdl.access.urls import Reader, is_remote, join, local_path
 from eotdl.catalog.lab import CONFIG_NAME, Lab
+from eotdl.catalog.locations import Reader, is_remote, join, local_path
 from eotdl.errors import InputError, LabError
 from eotdl.storage.hashing import sha256_of_checksum
 from eotdl.train.metrics import main_metric
