@@ -12,14 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eotdl.catalog.vocabulary import SPLIT_ALIASES, SPLITS, properties_split
 from eotdl.errors import InputError
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-SPLITS = ("train", "validate", "test")
-SPLIT_ALIASES = {"validation": "validate", "val": "validate", "valid": "validate"}
-SPLIT_PROPERTY = "ml-aoi:split"
 BBox = tuple[float, float, float, float]
 #: An interval of UTC instants; None is open.
 Interval = tuple[dt.datetime | None, dt.datetime | None]
@@ -36,14 +34,6 @@ def parse_split(split: str | None) -> str | None:
             f"unknown split {split!r}", hint="use train, validate (or validation) or test"
         )
     return name
-
-
-def item_split(properties: Mapping[str, Any]) -> str | None:
-    """An item's ``ml-aoi:split`` (``validation`` read as ``validate``)."""
-    value = properties.get(SPLIT_PROPERTY)
-    if not isinstance(value, str):
-        return None
-    return SPLIT_ALIASES.get(value, value)
 
 
 def parse_bbox(value: str | Sequence[float] | Sequence[str]) -> BBox:
@@ -232,7 +222,7 @@ class ItemFilter:
         if self.ids is not None and item.get("id") not in self.ids:
             return False
         properties = item.get("properties") or {}
-        if self.split is not None and item_split(properties) != self.split:
+        if self.split is not None and properties_split(properties) != self.split:
             return False
         if self.interval is not None and not overlaps(item_times(properties), self.interval):
             return False

@@ -30,7 +30,7 @@ from typing import Any
 from eotdl.builders.base import Builder, Labels, Option
 from eotdl.builders.stac_archive import extract_archive, find_root, is_archive
 from eotdl.builders.stac_assets import Fetcher, Mirror
-from eotdl.builders.stac_migrate import is_label_item, migrate, source_version
+from eotdl.builders.stac_migrate import migrate, source_version
 from eotdl.builders.stac_samples import (
     Entry,
     MissingAsset,
@@ -47,9 +47,9 @@ from eotdl.catalog.card import TASKS, Card
 from eotdl.catalog.locations import is_url, resolve, split_s3
 from eotdl.catalog.paths import readable_path
 from eotdl.catalog.sources import FOLLOWED, walk
+from eotdl.catalog.vocabulary import SCIENTIFIC_EXT, is_label_item
 from eotdl.errors import EotdlError, InputError
 
-SCIENTIFIC_EXT = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 _BATCH = 64
 _TASK_NAMES = {"detection": "object-detection", "object_detection": "object-detection"}
 

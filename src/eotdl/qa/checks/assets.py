@@ -7,8 +7,9 @@ import posixpath
 import urllib.parse
 from collections.abc import Iterator
 
+from eotdl.catalog.vocabulary import AssetRef, asset_refs, is_label_item
 from eotdl.errors import EotdlError
-from eotdl.qa.context import AssetRef, QAContext, asset_refs
+from eotdl.qa.context import QAContext
 from eotdl.qa.findings import Finding, error, info, item_ref, warning
 from eotdl.storage.hashing import sha256_of_checksum
 
@@ -91,14 +92,6 @@ def _valid_checksum(checksum: str) -> bool:
     except EotdlError:
         return False
     return True
-
-
-def is_label_item(item: dict[str, object]) -> bool:
-    """Whether an item is a label item (label extension fields or a ``labels`` asset)."""
-    props = item.get("properties")
-    if isinstance(props, dict) and any(str(k).startswith("label:") for k in props):
-        return True
-    return any(ref.is_label for ref in asset_refs(item))
 
 
 def source_link_target(href: str) -> str:
