@@ -199,6 +199,33 @@ def _stream_to(response: IO[bytes], path: Path) -> int:
     return written
 
 
+#: File extensions GDAL may open through ``/vsicurl/`` besides the one of the URL read.
+RASTER_EXTENSIONS = (".tif", ".tiff", ".TIF", ".TIFF")
+
+
+def gdal_http_options(href: str | None = None) -> dict[str, str]:
+    """GDAL settings for reading rasters over HTTP with this reader's timeout and user agent:
+    no directory listings, merged range requests, a few retries; ``href``'s file extension is
+    allowed through ``/vsicurl/``. (GDAL reads the proxy variables itself, through curl.)"""
+    options = {
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+        "GDAL_HTTP_MULTIPLEX": "YES",
+        "GDAL_HTTP_MAX_RETRY": str(ATTEMPTS - 1),
+        "GDAL_HTTP_RETRY_DELAY": "1",
+        "GDAL_HTTP_TIMEOUT": str(max(1, round(http_timeout()))),
+        "GDAL_HTTP_USERAGENT": USER_AGENT,
+        "VSI_CACHE": "TRUE",
+    }
+    suffix = posixpath.splitext(urllib.parse.urlsplit(href).path)[1] if href else ""
+    if suffix:
+        allowed = list(RASTER_EXTENSIONS)
+        if suffix not in allowed:
+            allowed.append(suffix)
+        options["CPL_VSIL_CURL_ALLOWED_EXTENSIONS"] = ",".join(allowed)
+    return options
+
+
 def scheme(location: str) -> str:
     """``http``, ``https``, ``s3`` or ``file`` (local paths and ``file://`` URLs)."""
     parts = urllib.parse.urlsplit(location)
