@@ -25,8 +25,8 @@ from typing import Any
 from eotdl.builders.base import LABEL_EXT, STAC_VERSION, Builder, Labels, Option
 from eotdl.builders.geoinputs import read_geojson
 from eotdl.builders.labelled import safe_id
-from eotdl.builders.times import format_utc, parse_utc
 from eotdl.catalog.card import Card
+from eotdl.catalog.times import format_utc, parse_utc
 from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 

@@ -27,7 +27,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 
-from eotdl.builders.times import format_utc, parse_utc
+from eotdl.catalog.times import format_utc, parse_utc
 from eotdl.catalog.vocabulary import PROJ_EXT, extension_url
 from eotdl.errors import InputError
 
