@@ -478,7 +478,10 @@ def test_a_missing_asset_key_is_reported(world: StacApi, tmp_path: Path):
         ({"bbox": "1,2,3"}, "four numbers"),
         ({"bbox": "3,2,1,4"}, "W < E"),
         ({"bbox": "1,2,3,4", "time_buffer": "soon"}, "not a duration"),
-        ({"bbox": "1,2,3,4", "datetime": "May"}, "--datetime 'May': 'May' is not an RFC 3339 date-time"),
+        (
+            {"bbox": "1,2,3,4", "datetime": "May"},
+            "--datetime 'May': 'May' is not an RFC 3339 date-time",
+        ),
         ({"bbox": "1,2,3,4", "assets": ["landsat:red"]}, "not one of the --collection"),
         ({"bbox": "1,2,3,4", "crs": "EPSG:nope"}, "not a CRS"),
         ({}, "needs an area"),

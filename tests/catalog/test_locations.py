@@ -230,3 +230,27 @@ def test_an_unreachable_host_is_marked_and_not_retried(monkeypatch: pytest.Monke
         http_get("http://127.0.0.1:9/nothing")  # the discard port: nobody listens
     assert caught.value.unreachable
     assert tries == []
+
+
+def test_proxy_for_reads_the_variables_at_each_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert locations.proxy_for("https://data.example/x") is None
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,.internal")
+    assert locations.proxy_for("https://data.example/x") == "http://proxy.example:3128"
+    assert locations.proxy_for("https://127.0.0.1:9000/x") is None
+    assert locations.proxy_for("https://a.internal/x") is None
+    assert locations.proxy_for("http://data.example/x") is None  # HTTPS_PROXY only
+
+
+def test_the_parallel_downloader_goes_through_the_proxy(
+    serve: Callable[[Handler], _Server], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from eotdl.access.http import HttpDownloader, HttpGet
+
+    proxy = serve(lambda r: _answer(r, 200, b"via proxy"))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    get = HttpGet("http://data.example.invalid/a.bin", str(tmp_path / "a.bin"))
+    summary = HttpDownloader().get_files([get], progress=False)
+    assert not summary.failed
+    assert (tmp_path / "a.bin").read_bytes() == b"via proxy"
+    assert proxy.requests[0][0] == "http://data.example.invalid/a.bin"

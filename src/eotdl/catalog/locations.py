@@ -93,6 +93,19 @@ def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler())
 
 
+def proxy_for(url: str) -> str | None:
+    """The proxy URL the standard variables give for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``), or None when there is none or ``NO_PROXY`` names its host: for clients
+    that open connections themselves (:mod:`eotdl.access.http`)."""
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # not in stubs
+    if not proxy or bypass(parts.hostname or "", proxies):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
 def is_url(target: str) -> bool:
     """Whether ``target`` is an ``http(s)://`` URL."""
     return urllib.parse.urlsplit(target).scheme in ("http", "https")
