@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eotdl.catalog.locations import FetchError, download, is_url, split_s3
+from eotdl.catalog.locations import FetchError, Reader, download, is_url, split_s3
 from eotdl.catalog.paths import readable_path
 from eotdl.errors import EotdlError, InputError
 
@@ -80,7 +80,7 @@ class Fetcher:
         self.mirror = mirror
         self._done: dict[str, Fetched] = {}
         self._down_hosts: dict[str, str] = {}
-        self._stores: dict[str, ObjectStore] = {}
+        self._reader = Reader(endpoint_url)  # opens each bucket once
         self._lock = threading.Lock()
 
     def fetch_all(self, hrefs: Iterable[str]) -> dict[str, Fetched]:
@@ -160,20 +160,10 @@ class Fetcher:
         if not bucket or not key:
             return Fetched(None, "not an s3://bucket/key URL")
         try:
-            store = self._store(bucket)
+            store = self._reader.store(bucket)
         except EotdlError as exc:
             return Fetched(None, exc.message)
         return self._from_store(store, key, self._destination(url))
-
-    def _store(self, bucket: str) -> ObjectStore:
-        from eotdl.storage import open_store
-
-        with self._lock:
-            store = self._stores.get(bucket)
-            if store is None:
-                store = open_store(f"s3://{bucket}", endpoint_url=self.endpoint_url)
-                self._stores[bucket] = store
-        return store
 
     def _from_store(self, store: ObjectStore, key: str, dest: Path) -> Fetched:
         dest.parent.mkdir(parents=True, exist_ok=True)
