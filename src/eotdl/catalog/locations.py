@@ -8,9 +8,11 @@ remote document never leads to a local file); :class:`Reader` reads the bytes of
 Every HTTP request eotdl makes goes through :func:`open_url`: one timeout
 (``EOTDL_HTTP_TIMEOUT``, default :data:`DEFAULT_TIMEOUT` seconds), one user agent
 (``eotdl/<version>``), retries with backoff on transient failures (connection reset, 408, 429,
-5xx) and the standard proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``), read at
-each request. :func:`http_get` reads a document (size-limited), :func:`download` streams one to
-a file.
+5xx; not timeouts, which would only multiply the wait) and the standard proxy variables
+(``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``), read at each request. :func:`http_get` reads
+a document (size-limited), :func:`download` streams one to a file. The parallel, resumable
+downloader (:mod:`eotdl.access.http`) keeps its own connections but takes the same timeout,
+user agent and proxy (:func:`proxy_for`); GDAL takes them from :func:`gdal_http_options`.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def open_url(
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             unreachable = isinstance(reason, (socket.gaierror, ConnectionRefusedError))
-            if unreachable or attempt == attempts:
+            # a timeout is not retried: asking again would only multiply the wait
+            if unreachable or isinstance(reason, TimeoutError) or attempt == attempts:
                 raise FetchError(
                     f"{url}: could not be fetched ({reason})",
                     hint="is the server up and the URL right?",
@@ -161,7 +164,7 @@ def http_get(url: str, *, limit: int | None = None, attempts: int = ATTEMPTS) ->
             try:
                 data = response.read() if limit is None else response.read(limit + 1)
             except (http.client.HTTPException, OSError) as exc:
-                if attempt == attempts:
+                if attempt == attempts or isinstance(exc, TimeoutError):
                     raise FetchError(f"{url}: transfer failed ({exc!r})") from None
                 time.sleep(0.2 * 2 ** (attempt - 1))
                 continue
