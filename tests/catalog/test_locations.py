@@ -255,3 +255,9 @@ def test_the_parallel_downloader_goes_through_the_proxy(
     assert not summary.failed
     assert (tmp_path / "a.bin").read_bytes() == b"via proxy"
     assert proxy.requests[0][0] == "http://data.example.invalid/a.bin"
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "ftp://example/x", "http://"])
+def test_a_malformed_url_is_a_clear_error(url: str) -> None:
+    with pytest.raises(FetchError, match="URL"):
+        http_get(url)

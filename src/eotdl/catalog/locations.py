@@ -122,9 +122,12 @@ def open_url(
     Failures raise :class:`FetchError` naming the URL (:class:`NotFoundError` for 404/410).
     Only opening is retried: a failure while the body is read is the caller's to handle.
     """
-    if not is_url(url):
-        raise FetchError(f"{url}: not an http(s) URL")
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    try:
+        if not is_url(url):
+            raise FetchError(f"{url}: not an http(s) URL")
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    except ValueError as exc:  # a malformed URL
+        raise FetchError(f"{url}: not a valid URL ({exc})") from None
     timeout = http_timeout()
     opener = _opener()
     for attempt in range(1, attempts + 1):
