@@ -19,6 +19,7 @@ from typing import Any
 
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
+from eotdl.catalog.vocabulary import extension_url
 from eotdl.errors import SchemaUnavailableError
 
 #: STAC versions whose core schemas we know how to name.
@@ -47,7 +48,7 @@ SYNC_URLS = tuple(
     for v in ("1.0.0", "1.1.0")
     for p in CORE_PATHS.values()
 ) + tuple(
-    f"https://stac-extensions.github.io/{name}/schema.json"
+    extension_url(*name.split("/"))
     for name in (
         "eo/v1.1.0",
         "eo/v2.0.0",
