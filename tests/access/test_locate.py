@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from eotdl.access.locate import locate, split_name
-from eotdl.access.urls import resolve
 from eotdl.catalog.geoparquet import read_items_parquet
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.locations import resolve
 from eotdl.catalog.tree import write_stac_tree
 from eotdl.errors import InputError
 

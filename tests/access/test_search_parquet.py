@@ -21,9 +21,9 @@ from eotdl.access.parquet import read_parquet
 from eotdl.access.parquet_engine import ParquetTable
 from eotdl.access.search import ItemIndex, SearchQuery
 from eotdl.access.table import ItemTable
-from eotdl.access.urls import Reader
 from eotdl.catalog import geoparquet
 from eotdl.catalog.geoparquet import write_items_parquet
+from eotdl.catalog.locations import Reader
 
 CLASSES = ["forest", "water", "urban", "crop"]
 START = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT
 from eotdl.builders.folders import ClassificationFoldersBuilder
 from eotdl.catalog.validate import Validator
+from eotdl.catalog.vocabulary import LABEL_EXT, ML_AOI_EXT
 from eotdl.errors import InputError
 from rastergen import write_tif
 

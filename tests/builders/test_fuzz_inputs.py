@@ -28,8 +28,8 @@ from eotdl.builders.detection import DetectionBuilder
 from eotdl.builders.geoinputs import LabelShapes, check_geometry, features_of, read_points
 from eotdl.builders.pairs import load_class_map
 from eotdl.builders.points import PointsBuilder
-from eotdl.builders.scenes import parse_interval, widen
-from eotdl.builders.times import parse_utc
+from eotdl.builders.scenes import widen
+from eotdl.catalog.times import parse_interval, parse_utc
 from eotdl.errors import EotdlError
 from rastergen import write_tif
 

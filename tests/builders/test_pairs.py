@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from eotdl.builders.labelled import CLASSIFICATION_EXT
 from eotdl.builders.pairs import SegmentationPairsBuilder, load_class_map
 from eotdl.catalog.validate import Validator
+from eotdl.catalog.vocabulary import CLASSIFICATION_EXT
 from eotdl.errors import InputError
 from rastergen import write_mask, write_tif
 

@@ -11,9 +11,9 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from eotdl.builders.base import LABEL_EXT
 from eotdl.builders.points import PointsBuilder, parse_time, parse_units
 from eotdl.catalog.validate import Validator
+from eotdl.catalog.vocabulary import LABEL_EXT
 from eotdl.errors import InputError
 
 CSV = """lon,lat,time,soil_moisture,crop_type

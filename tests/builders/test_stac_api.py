@@ -18,8 +18,9 @@ from shapely.geometry import box
 
 from eotdl.builders.chips import Grid, point_frame, utm_crs
 from eotdl.builders.cogread import read_band
-from eotdl.builders.scenes import find_asset, parse_duration, parse_interval
+from eotdl.builders.scenes import find_asset, parse_duration
 from eotdl.builders.stac_api import StacApiBuilder
+from eotdl.catalog.times import parse_interval
 from eotdl.errors import InputError
 from stacapi_server import (
     S1,
@@ -477,7 +478,10 @@ def test_a_missing_asset_key_is_reported(world: StacApi, tmp_path: Path):
         ({"bbox": "1,2,3"}, "four numbers"),
         ({"bbox": "3,2,1,4"}, "W < E"),
         ({"bbox": "1,2,3,4", "time_buffer": "soon"}, "not a duration"),
-        ({"bbox": "1,2,3,4", "datetime": "May"}, "not an ISO date"),
+        (
+            {"bbox": "1,2,3,4", "datetime": "May"},
+            "--datetime 'May': 'May' is not an RFC 3339 date-time",
+        ),
         ({"bbox": "1,2,3,4", "assets": ["landsat:red"]}, "not one of the --collection"),
         ({"bbox": "1,2,3,4", "crs": "EPSG:nope"}, "not a CRS"),
         ({}, "needs an area"),
@@ -500,13 +504,16 @@ def test_parsing_helpers():
     utc = dt.UTC
     assert parse_interval("2023-05-01/2023-05-31") == (
         dt.datetime(2023, 5, 1, tzinfo=utc),
-        dt.datetime(2023, 5, 31, 23, 59, 59, tzinfo=utc),
+        dt.datetime(2023, 5, 31, 23, 59, 59, 999999, tzinfo=utc),
     )
     assert parse_interval("2023-12") == (
         dt.datetime(2023, 12, 1, tzinfo=utc),
-        dt.datetime(2023, 12, 31, 23, 59, 59, tzinfo=utc),
+        dt.datetime(2023, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
     )
-    assert parse_interval("../2020") == (None, dt.datetime(2020, 12, 31, 23, 59, 59, tzinfo=utc))
+    assert parse_interval("../2020") == (
+        None,
+        dt.datetime(2020, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+    )
     assert parse_duration("3d") == dt.timedelta(days=3)
     assert parse_duration("1w2d12h") == dt.timedelta(days=9, hours=12)
     assert utm_crs(1.4, 43.6) == "EPSG:32631"

@@ -85,7 +85,7 @@ def test_assets_resolve_to_store_keys(lab: Lab, tmp_path: Path):
     a = upload(lab, tmp_path, b"a")
     write_dataset(lab, "ds", {"x": a}, extra={"y": {"href": "https://other.example/y.tif"}})
     refs = list(iter_lab_assets(lab))
-    assert [(r.item_id, r.key, r.checksum, r.size) for r in refs] == [
+    assert [(r.item_id, r.store_key, r.checksum, r.size) for r in refs] == [
         ("x", a.key, a.checksum, 1),
         ("y", None, None, None),
     ]

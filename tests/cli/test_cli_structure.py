@@ -30,9 +30,6 @@ ALLOWED_URL_OPENERS = {
 #: one stops, the test asks for its line to go (issue 15 moves them behind catalog's reader).
 KNOWN_URL_OPENERS = {
     "access/http.py",  # pooled keep-alive HTTP for parallel, resumable downloads
-    "access/urls.py",  # access's own Reader (a copy of the catalog reader)
-    "builders/stac_assets.py",  # `_http`: a builder's own HTTP reader
-    "catalog/schemas.py",  # the schema cache's own HTTP reader
 }
 
 #: What opening a URL looks like: module imports, and names called or referenced.

@@ -66,8 +66,16 @@ def test_findings_reject_unknown_severity():
 
 
 def test_registry_selection():
-    assert check_names()[0] == "schema" and len(CHECKS) == len(set(check_names()))
+    assert check_names()[0] == "schema" and len(CHECKS) == len(set(check_names(pull_request=True)))
     assert [c.name for c in select(["leakage", "schema"])] == ["schema", "leakage"]
     assert "schema" not in [c.name for c in select(skip=["schema"])]
     with pytest.raises(InputError, match="no QA check named 'nope'"):
         select(["nope"])
+
+
+def test_the_pull_request_asset_check_is_registered_for_eotdl_check_only():
+    assert "changed-assets" in check_names(pull_request=True)
+    assert "changed-assets" not in check_names()  # `eotdl qa` re-hashes with "assets" instead
+    assert "changed-assets" in [c.name for c in select(pull_request=True)]
+    with pytest.raises(InputError, match="no QA check named 'changed-assets'"):
+        select(["changed-assets"])

@@ -222,7 +222,7 @@ def _stac_hrefs(doc: Any) -> Iterator[str]:
 def _parquet_hrefs(data: bytes) -> Iterator[str]:
     import pyarrow.parquet as pq
 
-    from eotdl.access.parquet import table_items
+    from eotdl.catalog.parquet_items import table_items
 
     for item in table_items(pq.ParquetFile(io.BytesIO(data)).read()):
         yield from _stac_hrefs(item)

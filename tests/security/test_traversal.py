@@ -222,7 +222,7 @@ def test_get_of_a_local_catalog_refuses_absolute_paths_outside(tmp_path, secret)
 
 @pytest.mark.timeout(30)
 def test_the_location_reader_reads_only_regular_files(tmp_path):
-    from eotdl.access.urls import NotFoundError, Reader
+    from eotdl.catalog.locations import NotFoundError, Reader
 
     fifo = tmp_path / "collection.json"
     os.mkfifo(fifo)

@@ -11,7 +11,8 @@ import pytest
 from conftest import lab_file
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.validate import Validator, validate_target
-from eotdl.train.mlm import MLM, mlm_name
+from eotdl.catalog.vocabulary import MLM_EXT as MLM
+from eotdl.train.mlm import mlm_name
 
 
 def test_the_model_folder_validates_against_the_mlm_schema(

@@ -33,7 +33,7 @@ from eotdl.access.responses import (
     json_response,
 )
 from eotdl.access.search import SearchQuery, SearchResult, parse_query
-from eotdl.access.urls import is_remote, local_path, resolve
+from eotdl.catalog.locations import is_remote, local_path, resolve
 from eotdl.catalog.siteserver import Request
 from eotdl.errors import EotdlError
 

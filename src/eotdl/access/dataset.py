@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eotdl.access.download import GetResult, get_dataset
-from eotdl.access.filters import ItemFilter, item_split, parse_keys
+from eotdl.access.filters import ItemFilter, parse_keys
 from eotdl.access.labels import LabelSpec, label_spec
 from eotdl.access.locate import Located, locate
 from eotdl.access.rasters import RasterSource
 from eotdl.access.samples import SampleReader
+from eotdl.catalog.vocabulary import item_split
 from eotdl.errors import InputError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Dataset:
 
     def splits(self) -> dict[str, int]:
         """How many Items each split holds (``None`` for Items in none)."""
-        counts = Counter(item_split(item.get("properties") or {}) for item in self.items())
+        counts = Counter(item_split(item) for item in self.items())
         return {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
 
     def labels(self, task: str | None = None) -> LabelSpec:

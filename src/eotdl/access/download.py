@@ -30,11 +30,11 @@ from typing import Any
 from eotdl.access.filters import ItemFilter, parse_keys
 from eotdl.access.http import HttpDownloader, HttpGet, already_there
 from eotdl.access.locate import Located, locate
-from eotdl.access.urls import local_path, scheme, split_s3
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.locations import local_path, scheme, split_s3
 from eotdl.catalog.paths import check_local_source
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore, TransferError, TransferSummary, open_store

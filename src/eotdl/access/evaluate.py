@@ -22,8 +22,9 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from eotdl.access.columns import Column
-from eotdl.access.filters import BBox, bbox_geometry, parse_instant
+from eotdl.access.filters import BBox, bbox_geometry
 from eotdl.access.table import ItemTable
+from eotdl.catalog.times import parse_instant
 from eotdl.errors import InputError
 
 _NUMPY: dict[str, Callable[[Any, Any], Any]] = {

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from eotdl.access.urls import HTTP_TIMEOUT, USER_AGENT
+from eotdl.catalog.locations import USER_AGENT, http_timeout, proxy_for
 from eotdl.errors import StorageError
 from eotdl.storage import StoredObject, TransferOptions, TransferSummary
 from eotdl.storage.base import TransferFailure
@@ -108,17 +108,26 @@ class _Connections:
         )
         connection = pool.get((scheme, netloc))
         if connection is None:
-            timeout = max(self.options.read_timeout, HTTP_TIMEOUT)
+            timeout = max(self.options.read_timeout, http_timeout())
+            proxy = self.proxy(scheme, netloc)
             if scheme == "https":
                 connection = http.client.HTTPSConnection(
-                    netloc, timeout=timeout, context=ssl.create_default_context()
+                    proxy or netloc, timeout=timeout, context=ssl.create_default_context()
                 )
+                if proxy:
+                    connection.set_tunnel(netloc)
             else:
-                connection = http.client.HTTPConnection(netloc, timeout=timeout)
+                connection = http.client.HTTPConnection(proxy or netloc, timeout=timeout)
             pool[(scheme, netloc)] = connection
             with self._lock:
                 self._all.append(connection)
         return connection
+
+    @staticmethod
+    def proxy(scheme: str, netloc: str) -> str | None:
+        """The ``host:port`` of the proxy (from the standard variables) for this server."""
+        proxy = proxy_for(f"{scheme}://{netloc}/")
+        return urllib.parse.urlsplit(proxy).netloc if proxy else None
 
     def drop(self, scheme: str, netloc: str) -> None:
         pool = self._local.__dict__.get("pool", {})
@@ -235,6 +244,8 @@ class HttpDownloader:
         for _ in range(6):
             parts = urllib.parse.urlsplit(url)
             path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            if parts.scheme == "http" and self._connections.proxy(parts.scheme, parts.netloc):
+                path = urllib.parse.urlunsplit((*parts[:2], parts.path or "/", parts.query, ""))
             headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
             if state.written:
                 headers["Range"] = f"bytes={state.written}-"

@@ -21,8 +21,8 @@ from eotdl.access.parquet import items_to_table, read_parquet
 from eotdl.access.parquet_engine import ParquetTable
 from eotdl.access.search import ItemIndex
 from eotdl.access.table import ItemTable
-from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.catalog.lab import CONFIG_NAME, Lab, locate_lab_or_site
+from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.errors import InputError
 
 

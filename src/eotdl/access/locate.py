@@ -20,10 +20,11 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from eotdl.access.parquet import read_parquet, table_items
-from eotdl.access.urls import NotFoundError, Reader, is_remote, join, local_path, resolve
+from eotdl.access.parquet import read_parquet
 from eotdl.catalog import git
 from eotdl.catalog.lab import CONFIG_NAME, NAME_PATTERN, Lab, locate_lab_or_site
+from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
+from eotdl.catalog.parquet_items import table_items
 from eotdl.errors import InputError
 
 PARQUET = "items.parquet"

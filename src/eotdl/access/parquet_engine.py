@@ -31,8 +31,8 @@ import pyarrow.parquet as pq
 from eotdl.access.columns import Column
 from eotdl.access.evaluate import column_name, micros
 from eotdl.access.filters import bbox_geometry
-from eotdl.access.parquet import rows_to_items
 from eotdl.access.table import NO_END, NO_START, ItemTable
+from eotdl.catalog.parquet_items import rows_to_items
 
 if TYPE_CHECKING:
     from eotdl.access.search import SearchQuery

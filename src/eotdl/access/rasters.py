@@ -19,20 +19,10 @@ import rasterio
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from eotdl.access.urls import Reader, scheme
+from eotdl.catalog.locations import Reader, gdal_http_options, scheme
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore
 
-#: GDAL settings for reading over HTTP: no directory listings, merged range requests.
-GDAL_OPTIONS: dict[str, Any] = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-    "GDAL_HTTP_MULTIPLEX": "YES",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "1",
-    "GDAL_HTTP_TIMEOUT": "60",
-    "VSI_CACHE": "TRUE",
-}
 #: Objects up to this size are fetched whole in one request; larger ones block by block.
 WHOLE = 8 * 1024 * 1024
 BLOCK = 512 * 1024
@@ -167,7 +157,7 @@ class RasterSource:
                 with rasterio.open(href) as dataset:
                     yield dataset
                 return
-            with rasterio.Env(**GDAL_OPTIONS):
+            with rasterio.Env(**gdal_http_options(href)):
                 if kind == "s3":
                     store, key = self.reader.s3_object(href)
                     with rasterio.open(href, opener=_StoreOpener(store, key, href)) as dataset:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import shapely
 
 from eotdl.access.columns import Column, make_column
-from eotdl.access.parquet import rows_to_items
+from eotdl.catalog.parquet_items import rows_to_items
 
 #: Sentinels for a missing time: no interval query can meet them.
 NO_START = np.iinfo(np.int64).max

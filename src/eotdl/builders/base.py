@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.catalog.card import Card
-
-LABEL_EXT = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
-ML_AOI_EXT = "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
-PROJ_EXT = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
-RASTER_EXT = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
-EO_EXT = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
-FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
-PROCESSING_EXT = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
-VERSION_EXT = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
-STAC_VERSION = "1.0.0"
+from eotdl.catalog.vocabulary import (  # noqa: F401  (the names builders import from here)
+    EO_EXT,
+    FILE_EXT,
+    LABEL_EXT,
+    ML_AOI_EXT,
+    PROCESSING_EXT,
+    PROJ_EXT,
+    RASTER_EXT,
+    STAC_VERSION,
+    VERSION_EXT,
+)
 
 
 @dataclass(frozen=True)

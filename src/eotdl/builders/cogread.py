@@ -14,9 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import rasterio
@@ -25,30 +23,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from eotdl.builders.chips import Frame, output_nodata
-
-#: GDAL settings for reading COGs over HTTP: no directory listings, merged range requests.
-GDAL_HTTP_OPTIONS: dict[str, Any] = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-    "GDAL_HTTP_MULTIPLEX": "YES",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "1",
-    "GDAL_HTTP_TIMEOUT": "60",
-    "VSI_CACHE": "TRUE",
-}
-RASTER_EXTENSIONS = (".tif", ".tiff", ".TIF", ".TIFF")
-
-
-def gdal_options(href: str) -> dict[str, Any]:
-    """GDAL settings for reading ``href``, allowing its file extension through /vsicurl/."""
-    options = dict(GDAL_HTTP_OPTIONS)
-    suffix = PurePosixPath(urlsplit(href).path).suffix
-    if suffix:
-        allowed = list(RASTER_EXTENSIONS)
-        if suffix not in allowed:
-            allowed.append(suffix)
-        options["CPL_VSIL_CURL_ALLOWED_EXTENSIONS"] = ",".join(allowed)
-    return options
+from eotdl.catalog.locations import gdal_http_options
 
 
 class OpenRasters:
@@ -143,7 +118,7 @@ def read_band(
     :class:`rasterio.errors.RasterioIOError` when the source cannot be opened or read.
     ``rasters`` keeps sources open between calls (else the file is opened and closed here).
     """
-    with rasterio.Env(**gdal_options(href)):
+    with rasterio.Env(**gdal_http_options(href)):
         if rasters is not None:
             with rasters.use(href) as src:
                 return _read_band(src, band, frame, resampling)

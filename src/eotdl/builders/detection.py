@@ -31,7 +31,6 @@ from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
 from eotdl.builders.geoinputs import features_of, project
 from eotdl.builders.labelled import (
     IMAGE_EXTENSIONS,
-    ITEM_ASSETS_EXT,
     add_labels,
     check_unique_ids,
     image_item,
@@ -43,6 +42,7 @@ from eotdl.builders.labelled import (
 )
 from eotdl.builders.rasterinfo import open_raster
 from eotdl.catalog import canonical
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 
 #: How far (in pixels) a box may reach past the edge of its image.

@@ -19,7 +19,6 @@ from typing import Any
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
 from eotdl.builders.labelled import (
     IMAGE_EXTENSIONS,
-    ITEM_ASSETS_EXT,
     add_labels,
     check_unique_ids,
     image_item,
@@ -28,6 +27,7 @@ from eotdl.builders.labelled import (
     parse_extensions,
     safe_id,
 )
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 
 

@@ -26,7 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from eotdl.builders.chips import Frame, from_lonlat, reproject
-from eotdl.builders.times import parse_utc
+from eotdl.catalog.times import parse_utc
 from eotdl.errors import InputError
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

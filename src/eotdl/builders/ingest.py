@@ -27,6 +27,7 @@ from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.previews import add_previews, kept_previews
 from eotdl.catalog.save import SaveResult, save_dataset
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 
 
@@ -204,7 +205,7 @@ def _previous_splits(lab: Lab, dataset: str) -> dict[str, str]:
         return {}
     found = {}
     for item in folder.iter_items():
-        split = (item.get("properties") or {}).get("ml-aoi:split")
+        split = (item.get("properties") or {}).get(SPLIT)
         if isinstance(split, str):
             found[str(item["id"])] = split
     return found
@@ -241,7 +242,7 @@ def _with_splits(
             out.write(canonical.dumps(item) + b"\n")
     assignment = {**previous, **assign_splits(records, spec, seed)}
     for item in ndjson.iter_items(spool):
-        item.setdefault("properties", {})["ml-aoi:split"] = assignment[item["id"]]
+        item.setdefault("properties", {})[SPLIT] = assignment[item["id"]]
         extensions = item.setdefault("stac_extensions", [])
         if ML_AOI_EXT not in extensions:
             extensions.append(ML_AOI_EXT)

@@ -22,8 +22,6 @@ from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, PROJ_EXT, STAC_VERSION, L
 from eotdl.builders.rasterinfo import acquisition_time, json_safe, open_raster, raster_item
 from eotdl.errors import InputError
 
-ITEM_ASSETS_EXT = "https://stac-extensions.github.io/item-assets/v1.0.0/schema.json"
-CLASSIFICATION_EXT = "https://stac-extensions.github.io/classification/v1.1.0/schema.json"
 #: Image file extensions taken by default (lower case, without the dot).
 IMAGE_EXTENSIONS = "tif,tiff,png,jpg,jpeg"
 MEDIA_TYPES = {

@@ -24,9 +24,7 @@ from rasterio.errors import RasterioError
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
 from eotdl.builders.labelled import (
-    CLASSIFICATION_EXT,
     IMAGE_EXTENSIONS,
-    ITEM_ASSETS_EXT,
     MEDIA_TYPES,
     add_labels,
     image_item,
@@ -37,6 +35,7 @@ from eotdl.builders.labelled import (
     safe_id,
 )
 from eotdl.builders.rasterinfo import open_raster
+from eotdl.catalog.vocabulary import CLASSIFICATION_EXT, ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 
 log = logging.getLogger(__name__)

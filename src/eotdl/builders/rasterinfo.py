@@ -27,7 +27,8 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 
-from eotdl.builders.times import format_utc, parse_utc
+from eotdl.catalog.times import format_utc, parse_utc
+from eotdl.catalog.vocabulary import PROJ_EXT, extension_url
 from eotdl.errors import InputError
 
 # rio-stac reads rasters without a geotransform (GCP-only files) with a warning we answer
@@ -301,7 +302,7 @@ def _add_raster_bands(item: dict[str, Any], src: Any, asset_key: str) -> None:
 
     from eotdl.builders.rasterstats import raster_bands
 
-    url = f"https://stac-extensions.github.io/raster/{RASTER_EXT_VERSION}/schema.json"
+    url = extension_url("raster", RASTER_EXT_VERSION)
     extensions = item["stac_extensions"]
     eo = [i for i, e in enumerate(extensions) if "/eo/" in e]
     extensions.insert(eo[0] if eo else len(extensions), url)  # rio-stac's order
@@ -320,7 +321,7 @@ def _non_earth_item(
     return {
         "type": "Feature",
         "stac_version": "1.0.0",
-        "stac_extensions": ["https://stac-extensions.github.io/projection/v1.1.0/schema.json"],
+        "stac_extensions": [PROJ_EXT],
         "id": item_id,
         "geometry": None,
         "properties": {

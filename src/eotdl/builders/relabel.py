@@ -29,6 +29,7 @@ from eotdl.catalog.labelfile import (
 )
 from eotdl.catalog.locks import scratch
 from eotdl.catalog.save import save_dataset
+from eotdl.catalog.vocabulary import PROCESSING_EXT
 from eotdl.errors import InputError
 
 WGS84 = "EPSG:4326"
@@ -142,10 +143,9 @@ def _lineage(collection: dict[str, Any], labels: LabelFile, changed: int) -> Non
         providers.append(eotdl)
     lineage = str(eotdl.get("processing:lineage") or "").strip()
     eotdl["processing:lineage"] = f"{lineage} {note}".strip()
-    ext = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
     extensions = collection.setdefault("stac_extensions", [])
     if not any("/processing/" in e for e in extensions):
-        extensions.append(ext)
+        extensions.append(PROCESSING_EXT)
 
 
 def _relabel(

@@ -6,7 +6,6 @@ footprint, and the hrefs of the wanted assets. Errors say what was asked and how
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import shapely
 from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from eotdl.builders.times import parse_utc
+from eotdl.catalog.times import Interval, format_interval, parse_utc
 from eotdl.errors import InputError
 
 DEFAULT_API = "https://earth-search.aws.element84.com/v1"
@@ -29,7 +28,6 @@ DEFAULT_ASSETS: dict[str, tuple[str, ...]] = {
     "sentinel-1-rtc": ("vv", "vh"),
     "landsat-c2-l2": ("red", "green", "blue", "nir08"),
 }
-Interval = tuple[dt.datetime | None, dt.datetime | None]
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -257,52 +255,9 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
 
 
-def parse_interval(text: str) -> Interval:
-    """``A/B`` (``..`` or empty for open ends) or one date → (start, end) in UTC."""
-    start_text, slash, end_text = str(text).partition("/")
-    if not slash:
-        end_text = start_text
-    start = _bound(start_text, text, end=False)
-    end = _bound(end_text, text, end=True)
-    if start and end and start > end:
-        raise InputError(f"--datetime {text!r}: the start is after the end")
-    return start, end
-
-
-def format_interval(interval: Interval) -> str:
-    """(start, end) → ``2023-05-01T00:00:00Z/..``."""
-    return "/".join(iso(t) if t else ".." for t in interval)
-
-
-def _bound(text: str, whole: str, *, end: bool) -> dt.datetime | None:
-    text = text.strip()
-    if text in ("", ".."):
-        return None
-    try:
-        if re.fullmatch(r"\d{4}", text):
-            start = dt.datetime(int(text), 1, 1, tzinfo=dt.UTC)
-            last = start.replace(month=12, day=31, hour=23, minute=59, second=59)
-        elif re.fullmatch(r"\d{4}-\d{2}", text):
-            year, month = (int(p) for p in text.split("-"))
-            start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
-            days = calendar.monthrange(year, month)[1]
-            last = start.replace(day=days, hour=23, minute=59, second=59)
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            start = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-            last = start.replace(hour=23, minute=59, second=59)
-        else:
-            return parse_time(text)
-    except (ValueError, OverflowError):
-        raise InputError(
-            f"--datetime {whole!r}: {text!r} is not an ISO date or time in the years 1-9999 (UTC)",
-            hint="write e.g. 2023-05-01/2023-06-30, 2023-05 or 2023-05-01T00:00:00Z/..",
-        ) from None
-    return last if end else start
-
-
 def parse_time(text: str) -> dt.datetime:
     """An ISO 8601 time (UTC when it has no offset) as an aware UTC datetime; ValueError for
-    anything else, out-of-range times included (:func:`eotdl.builders.times.parse_utc`)."""
+    anything else, out-of-range times included (:func:`eotdl.catalog.times.parse_utc`)."""
     return parse_utc(text)
 
 

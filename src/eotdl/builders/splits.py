@@ -14,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from eotdl.catalog.vocabulary import SPLITS
 from eotdl.errors import InputError
 
 #: The ml-aoi extension's names for the three splits.
-SPLITS = ("train", "validate", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
 
 

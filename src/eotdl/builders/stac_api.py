@@ -50,7 +50,6 @@ from eotdl.builders.rasterinfo import raster_item
 from eotdl.builders.scenes import (
     DEFAULT_API,
     DEFAULT_ASSETS,
-    Interval,
     MissingAssetError,
     Scene,
     default_assets,
@@ -58,12 +57,12 @@ from eotdl.builders.scenes import (
     iso,
     open_client,
     parse_duration,
-    parse_interval,
     scene_from_item,
     search_items,
     widen,
 )
 from eotdl.catalog.card import Card
+from eotdl.catalog.times import Interval, parse_interval
 from eotdl.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -165,7 +164,9 @@ class StacApiBuilder(Builder):
                 " and a positive resolution"
             )
         self.buffer = parse_duration(str(s["time_buffer"]))
-        self.interval = parse_interval(s["datetime"]) if s["datetime"] else (None, None)
+        self.interval = (
+            parse_interval(s["datetime"], name="--datetime") if s["datetime"] else (None, None)
+        )
         self.max_cloud = None if s["max_cloud"] is None else float(s["max_cloud"])
         self.workers = max(1, int(s["workers"]))
         self.crs = _crs(s["crs"]) if s["crs"] else None

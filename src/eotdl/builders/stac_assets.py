@@ -1,7 +1,7 @@
 """Fetching the assets of an imported catalog into the builder's scratch folder.
 
-http(s) assets are streamed to disk (never held in memory) with a short timeout, a few retries
-on transient failures and a Content-Length check; ``s3://`` assets go through
+http(s) assets are streamed to disk by :func:`eotdl.catalog.locations.download` (the one
+reader: its timeout, retries and Content-Length check); ``s3://`` assets go through
 :mod:`eotdl.storage`. Each href is fetched once however many items name it, in parallel. A
 failure is never raised here: it is returned as a reason, so the builder can report every
 missing asset at once. A host that cannot be resolved or refuses connections is not asked
@@ -11,31 +11,24 @@ again.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
-import socket
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eotdl.catalog.locations import FetchError, Reader, download, is_url, split_s3
 from eotdl.catalog.paths import readable_path
-from eotdl.catalog.sources import is_url
 from eotdl.errors import EotdlError, InputError
 
 if TYPE_CHECKING:
     from eotdl.storage import ObjectStore
 
-_CHUNK = 1 << 20
 _ATTEMPTS = 3
-_TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -64,12 +57,6 @@ class Mirror:
             return None
 
 
-def split_s3(url: str) -> tuple[str, str]:
-    """``s3://bucket/a/b`` → ``("bucket", "a/b")``."""
-    parts = urllib.parse.urlsplit(url)
-    return parts.netloc, urllib.parse.unquote(parts.path.lstrip("/"))
-
-
 class Fetcher:
     """Brings asset hrefs to local files in ``workdir`` (or keeps remote ones as they are)."""
 
@@ -93,7 +80,7 @@ class Fetcher:
         self.mirror = mirror
         self._done: dict[str, Fetched] = {}
         self._down_hosts: dict[str, str] = {}
-        self._stores: dict[str, ObjectStore] = {}
+        self._reader = Reader(endpoint_url)  # opens each bucket once
         self._lock = threading.Lock()
 
     def fetch_all(self, hrefs: Iterable[str]) -> dict[str, Fetched]:
@@ -155,60 +142,28 @@ class Fetcher:
         if down:
             return Fetched(None, down)
         dest = self._destination(url)
-        timeout = float(os.environ.get("EOTDL_HTTP_TIMEOUT", "10"))
-        request = urllib.request.Request(url, headers={"User-Agent": "eotdl"})
-        reason = ""
-        for attempt in range(_ATTEMPTS):
-            if attempt:
-                time.sleep(0.25 * 2**attempt)
-            try:
-                with urllib.request.urlopen(request, timeout=timeout) as response:
-                    expected = response.headers.get("Content-Length")
-                    written = _stream_to(response, dest)
-                if expected is not None and expected.isdigit() and written != int(expected):
-                    reason = f"truncated: {written} of {expected} bytes"
-                    continue
-                return Fetched(str(dest))
-            except urllib.error.HTTPError as exc:
-                reason = f"HTTP {exc.code} {exc.reason}"
-                if exc.code not in _TRANSIENT_HTTP:
-                    break
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-                cause = getattr(exc, "reason", exc)
-                if isinstance(exc, urllib.error.URLError):
-                    reason = f"could not connect ({cause})"
-                else:
-                    reason = f"transfer failed ({exc!r})"
-                if isinstance(cause, (socket.gaierror, ConnectionRefusedError)):
-                    with self._lock:
-                        self._down_hosts[host] = reason
-                    break
-            except ValueError as exc:  # a malformed URL
-                reason = f"not a valid URL ({exc})"
-                break
-        dest.unlink(missing_ok=True)
-        dest.with_name(dest.name + ".part").unlink(missing_ok=True)
-        return Fetched(None, reason)
+        try:
+            download(url, dest, attempts=_ATTEMPTS)
+        except FetchError as exc:
+            reason = exc.message.removeprefix(f"{url}: ")
+            if exc.unreachable:
+                with self._lock:
+                    self._down_hosts[host] = reason
+            return Fetched(None, reason)
+        return Fetched(str(dest))
 
     def _s3(self, url: str) -> Fetched:
-        bucket, key = split_s3(url)
+        try:
+            bucket, key = split_s3(url)
+        except InputError:
+            bucket = key = ""
         if not bucket or not key:
             return Fetched(None, "not an s3://bucket/key URL")
         try:
-            store = self._store(bucket)
+            store = self._reader.store(bucket)
         except EotdlError as exc:
             return Fetched(None, exc.message)
         return self._from_store(store, key, self._destination(url))
-
-    def _store(self, bucket: str) -> ObjectStore:
-        from eotdl.storage import open_store
-
-        with self._lock:
-            store = self._stores.get(bucket)
-            if store is None:
-                store = open_store(f"s3://{bucket}", endpoint_url=self.endpoint_url)
-                self._stores[bucket] = store
-        return store
 
     def _from_store(self, store: ObjectStore, key: str, dest: Path) -> Fetched:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -219,19 +174,3 @@ class Fetcher:
             message = exc.message if isinstance(exc, EotdlError) else str(exc)
             return Fetched(None, message.splitlines()[0] if message else type(exc).__name__)
         return Fetched(str(dest))
-
-
-def _stream_to(response: object, dest: Path) -> int:
-    """Copy a response to ``dest`` through a temporary name; the byte count."""
-    partial = dest.with_name(dest.name + ".part")
-    written = 0
-    read = response.read  # type: ignore[attr-defined]
-    with open(partial, "wb") as out:
-        while True:
-            block = read(_CHUNK)
-            if not block:
-                break
-            out.write(block)
-            written += len(block)
-    os.replace(partial, dest)
-    return written

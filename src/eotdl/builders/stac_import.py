@@ -29,8 +29,8 @@ from typing import Any
 
 from eotdl.builders.base import Builder, Labels, Option
 from eotdl.builders.stac_archive import extract_archive, find_root, is_archive
-from eotdl.builders.stac_assets import Fetcher, Mirror, split_s3
-from eotdl.builders.stac_migrate import is_label_item, migrate, source_version
+from eotdl.builders.stac_assets import Fetcher, Mirror
+from eotdl.builders.stac_migrate import migrate, source_version
 from eotdl.builders.stac_samples import (
     Entry,
     MissingAsset,
@@ -44,11 +44,12 @@ from eotdl.builders.stac_samples import (
 )
 from eotdl.catalog import canonical
 from eotdl.catalog.card import TASKS, Card
+from eotdl.catalog.locations import is_url, resolve, split_s3
 from eotdl.catalog.paths import readable_path
-from eotdl.catalog.sources import FOLLOWED, is_url, resolve, walk
+from eotdl.catalog.sources import FOLLOWED, walk
+from eotdl.catalog.vocabulary import SCIENTIFIC_EXT, is_label_item
 from eotdl.errors import EotdlError, InputError
 
-SCIENTIFIC_EXT = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 _BATCH = 64
 _TASK_NAMES = {"detection": "object-detection", "object_detection": "object-detection"}
 
@@ -63,14 +64,6 @@ def _keys(value: Any) -> tuple[str, ...]:
         return ()
     values = [value] if isinstance(value, str) else list(value)
     return tuple(k.strip() for v in values for k in str(v).split(",") if k.strip())
-
-
-def _resolve(base: str, href: str) -> str:
-    """:func:`resolve`, keeping absolute URLs of any scheme (``s3://``…) as they are."""
-    scheme = urllib.parse.urlsplit(href).scheme
-    if "://" in href and len(scheme) > 1 and scheme != "file":
-        return href
-    return resolve(base, href)
 
 
 def _local_path(href: str) -> str | None:
@@ -237,7 +230,7 @@ class StacImportBuilder(Builder):
 
     def _checked(self, base: str, href: str, what: str) -> str:
         """``href`` resolved against ``base``; refuses local paths outside the catalog."""
-        target = _resolve(base, href)
+        target = resolve(base, href)
         local = _local_path(target)
         if local is None:  # a URL: http(s), s3, or a scheme the fetcher reports as unreadable
             return target
@@ -287,7 +280,7 @@ class StacImportBuilder(Builder):
                     for link in migrated.get("links") or []:
                         if isinstance(link, dict) and link.get("rel") == "item":
                             if isinstance(link.get("href"), str):
-                                target = _resolve(visit.href, link["href"])
+                                target = resolve(visit.href, link["href"])
                                 self.parents.setdefault(target, str(migrated.get("id") or ""))
                     continue
                 self._spool_item(migrated, visit.href, out)
@@ -325,7 +318,7 @@ class StacImportBuilder(Builder):
             assets[key] = asset
         item["assets"] = assets
         sources = tuple(
-            _resolve(href, link["href"])
+            resolve(href, link["href"])
             for link in item.get("links") or []
             if isinstance(link, dict)
             and link.get("rel") == "source"

@@ -19,6 +19,17 @@ from pystac.serialization.identify import STACVersionID
 
 from eotdl.builders.base import EO_EXT, LABEL_EXT, RASTER_EXT, STAC_VERSION
 from eotdl.builders.geoinputs import check_geometry, shape_of
+from eotdl.catalog.vocabulary import (
+    FILE_EXT,
+    PROJ_EXT,
+    SAR_EXT,
+    SAT_EXT,
+    SCIENTIFIC_EXT,
+    VERSION_EXT,
+    VIEW_EXT,
+    extension_url,
+    is_label_item,
+)
 from eotdl.errors import InputError
 
 #: Short extension names pystac leaves alone, and what they become.
@@ -26,14 +37,14 @@ SHORT_NAMES = {
     "label": LABEL_EXT,
     "eo": EO_EXT,
     "raster": RASTER_EXT,
-    "proj": "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-    "projection": "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-    "view": "https://stac-extensions.github.io/view/v1.0.0/schema.json",
-    "sar": "https://stac-extensions.github.io/sar/v1.0.0/schema.json",
-    "sat": "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
-    "scientific": "https://stac-extensions.github.io/scientific/v1.0.0/schema.json",
-    "version": "https://stac-extensions.github.io/version/v1.2.0/schema.json",
-    "file": "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+    "proj": PROJ_EXT,
+    "projection": PROJ_EXT,
+    "view": VIEW_EXT,
+    "sar": SAR_EXT,
+    "sat": SAT_EXT,
+    "scientific": SCIENTIFIC_EXT,
+    "version": VERSION_EXT,
+    "file": FILE_EXT,
 }
 #: Short names of extensions that no longer exist (their fields are core now, or were dropped).
 RETIRED = frozenset(
@@ -52,10 +63,10 @@ RETIRED = frozenset(
 )
 #: STAC 1.1 extension versions (for ``bands``) and the 1.0 ones we write instead.
 _V1_1_EXTENSIONS = {
-    "https://stac-extensions.github.io/eo/v2.0.0/schema.json": EO_EXT,
-    "https://stac-extensions.github.io/eo/v2.0.0-beta.1/schema.json": EO_EXT,
-    "https://stac-extensions.github.io/raster/v2.0.0/schema.json": RASTER_EXT,
-    "https://stac-extensions.github.io/raster/v2.0.0-beta.1/schema.json": RASTER_EXT,
+    extension_url("eo", "v2.0.0"): EO_EXT,
+    extension_url("eo", "v2.0.0-beta.1"): EO_EXT,
+    extension_url("raster", "v2.0.0"): RASTER_EXT,
+    extension_url("raster", "v2.0.0-beta.1"): RASTER_EXT,
 }
 _EO_BAND_FIELDS = {
     "eo:common_name": "common_name",
@@ -104,15 +115,6 @@ def migrate(obj: dict[str, Any], where: str) -> dict[str, Any]:
     else:
         _extension_urls(out)
     return out
-
-
-def is_label_item(item: dict[str, Any]) -> bool:
-    """Whether an (already migrated) Item is a label Item."""
-    extensions = item.get("stac_extensions") or []
-    if any(isinstance(e, str) and "/label/" in e for e in extensions):
-        return True
-    props = item.get("properties") or {}
-    return any(isinstance(k, str) and k.startswith("label:") for k in props)
 
 
 def _extension_urls(obj: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from eotdl.builders.base import ML_AOI_EXT
 from eotdl.builders.stac_assets import Fetched
-from eotdl.catalog.sources import is_url
+from eotdl.catalog.locations import is_url
 from eotdl.errors import InputError
 
 #: Links of a source item worth keeping (they point outside the catalog).

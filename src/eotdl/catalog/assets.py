@@ -22,6 +22,7 @@ from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.dataset import COLLECTION, ITEMS
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import embedded_store_dir, open_lab_store
+from eotdl.catalog.vocabulary import AssetRef, asset_refs
 from eotdl.errors import InputError, LabError
 from eotdl.storage import ObjectInfo, ObjectStore
 from eotdl.storage.hashing import sha256_of_checksum
@@ -31,20 +32,14 @@ DEFAULT_GRACE = dt.timedelta(days=7)
 _KINDS = ("datasets", "models")
 
 
-@dataclass(frozen=True)
-class AssetRef:
-    """One asset the lab references: where it is declared, its href and what it must hold.
-
-    ``key`` is the object's key in the lab's store, or None when the href points elsewhere.
+@dataclass(frozen=True, kw_only=True)
+class LabAssetRef(AssetRef):
+    """An :class:`~eotdl.catalog.vocabulary.AssetRef` the lab declares: ``where`` (file and
+    line) and ``store_key``, its key in the lab's store, or None when the href points elsewhere.
     """
 
     where: str
-    item_id: str
-    asset: str
-    href: str
-    key: str | None
-    checksum: str | None
-    size: int | None
+    store_key: str | None
 
 
 class _Resolver:
@@ -66,7 +61,7 @@ class _Resolver:
         return self.store.key_for_href(href)
 
 
-def iter_lab_assets(lab: Lab, store: ObjectStore | None = None) -> Iterator[AssetRef]:
+def iter_lab_assets(lab: Lab, store: ObjectStore | None = None) -> Iterator[LabAssetRef]:
     """Every asset of every item (and collection) of every dataset and model, streaming."""
     resolver = _Resolver(lab, store or open_lab_store(lab))
     for kind in _KINDS:
@@ -92,25 +87,9 @@ def iter_lab_assets(lab: Lab, store: ObjectStore | None = None) -> Iterator[Asse
 
 def _asset_refs(
     obj: dict[str, Any], where: str, dataset_dir: Path, resolver: _Resolver
-) -> Iterator[AssetRef]:
-    assets = obj.get("assets")
-    if not isinstance(assets, dict):
-        return
-    for name, asset in sorted(assets.items()):
-        if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
-            continue
-        href = asset["href"]
-        checksum = asset.get("file:checksum")
-        size = asset.get("file:size")
-        yield AssetRef(
-            where=where,
-            item_id=str(obj.get("id", "")),
-            asset=str(name),
-            href=href,
-            key=resolver.key(dataset_dir, href),
-            checksum=checksum if isinstance(checksum, str) else None,
-            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        )
+) -> Iterator[LabAssetRef]:
+    for ref in asset_refs(obj):
+        yield LabAssetRef(**vars(ref), where=where, store_key=resolver.key(dataset_dir, ref.href))
 
 
 def _relative(lab: Lab, path: Path) -> str:
@@ -207,19 +186,19 @@ def verify_lab(
     expected: dict[str, _Expected] = {}
     for ref in iter_lab_assets(lab, store):
         report.assets += 1
-        if ref.key is None:
+        if ref.store_key is None:
             report.external += 1
             continue
-        entry = expected.get(ref.key)
+        entry = expected.get(ref.store_key)
         if entry is None:
-            entry = expected[ref.key] = _Expected(ref.href, ref.checksum, ref.size)
+            entry = expected[ref.store_key] = _Expected(ref.href, ref.checksum, ref.size)
         elif (ref.checksum, ref.size) != (entry.checksum, entry.size) and not entry.conflict:
             entry.conflict = (
                 f"declared with different file:checksum/file:size at {entry.where[0]}"
                 f" and {ref.where}"
             )
         if len(entry.where) < 5:
-            entry.where.append(f"{ref.where} item={ref.item_id} asset={ref.asset}")
+            entry.where.append(f"{ref.where} item={ref.item_id} asset={ref.key}")
     for entry in expected.values():
         if entry.checksum:
             try:
@@ -293,7 +272,7 @@ def lab_references(lab: Lab, store: ObjectStore | None = None) -> References:
     store = store or open_lab_store(lab)
     refs = References()
     for ref in iter_lab_assets(lab, store):
-        refs.add(ref.key, ref.checksum)
+        refs.add(ref.store_key, ref.checksum)
     git = _Git(lab.root)
     if not git.is_repo():
         refs.notes.append("the lab is not a git repository: only the current files protect objects")
@@ -312,7 +291,7 @@ def lab_references(lab: Lab, store: ObjectStore | None = None) -> References:
         dataset_dir = lab.root / Path(path).parent.relative_to(git.prefix or ".")
         for obj in _objects_in_blob(path, data):
             for ref in _asset_refs(obj, path, dataset_dir, resolver):
-                refs.add(ref.key, ref.checksum)
+                refs.add(ref.store_key, ref.checksum)
     return refs
 
 

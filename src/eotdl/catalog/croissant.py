@@ -32,6 +32,7 @@ from eotdl.catalog.jsonfile import read_json_object
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import rebase
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import EotdlError, InputError
 from eotdl.storage.hashing import sha256_of_checksum
 
@@ -162,7 +163,7 @@ def croissant(
     for item in items:
         props = item.get("properties") or {}
         item_id = str(item.get("id"))
-        split = props.get("ml-aoi:split")
+        split = props.get(SPLIT)
         split = split if split in SPLIT_URLS else ""
         if split:
             splits.add(split)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -33,10 +32,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from stac_geoparquet.arrow import (
     parse_stac_items_to_arrow,
-    stac_table_to_items,
     to_parquet,
 )
 
+from eotdl.catalog.parquet_items import table_items
 from eotdl.errors import InputError
 
 MEDIA_TYPE = "application/vnd.apache.parquet"
@@ -47,9 +46,6 @@ ROW_GROUP = 2048
 SORT_BUCKET = 65_536
 #: The sort key column of temporary parts (never in a written file).
 _KEY = "__eotdl_sort_key"
-#: Datetime fields stac-geoparquet stores as timestamps; read back without zero microseconds.
-_DATETIMES = ("datetime", "start_datetime", "end_datetime", "created", "updated")
-_ZERO_MICROS = re.compile(r"\.0+Z$")
 
 
 class ItemsParquetWriter:
@@ -183,35 +179,7 @@ def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]
     except pa.ArrowException as exc:
         raise InputError(f"{path}: not a parquet file: {exc}") from None
     for batch in handle.iter_batches():
-        table, nulls = _fill_null_geometries(pa.Table.from_batches([batch]))
-        for index, item in enumerate(stac_table_to_items(table)):
-            if nulls[index]:
-                item["geometry"] = None
-                item.pop("bbox", None)
-            yield tidy_item(item)
-
-
-def _fill_null_geometries(table: pa.Table) -> tuple[pa.Table, list[bool]]:
-    """``table`` with a placeholder point where the geometry is null (and zeros where its bbox
-    is), which stac-geoparquet's reader needs, and which rows those were."""
-    if "geometry" not in table.column_names or table.column("geometry").null_count == 0:
-        return table, [False] * table.num_rows
-    import shapely
-
-    missing = pc.is_null(table.column("geometry"))
-    point = shapely.to_wkb(shapely.Point(0, 0), flavor="iso")
-    for name in ("geometry", "bbox"):
-        if name not in table.column_names:
-            continue
-        column = table.column(name)
-        if name == "geometry":
-            fill = pa.array([point] * table.num_rows, column.type)
-        else:
-            fill = pa.array([{f.name: 0 for f in column.type}] * table.num_rows, column.type)
-        index = table.schema.get_field_index(name)
-        filled = pc.if_else(pc.is_null(column), fill, column)
-        table = table.set_column(index, table.schema.field(index), filled)
-    return table, missing.to_pylist()
+        yield from table_items(pa.Table.from_batches([batch]))
 
 
 def count_items_parquet(path: str | os.PathLike[str]) -> int:
@@ -374,26 +342,6 @@ def _sorted_batches(dataset: Any) -> Iterator[pa.RecordBatch]:
             continue
         table = table.take(sort_order(table)).drop_columns([_KEY]).combine_chunks()
         yield from table.to_batches(max_chunksize=ROW_GROUP)
-
-
-def tidy_item(item: dict[str, Any]) -> dict[str, Any]:
-    """An Item as stac-geoparquet gives it back, as it was written: columns that were null
-    for it (another item had them) removed, zero microseconds dropped from its datetimes."""
-    props = item.get("properties")
-    if item.get("assets") is None:  # every item had ``assets: {}`` (or this one did)
-        item["assets"] = {}
-    if item.get("geometry") is None and item.get("bbox") is None:
-        item.pop("bbox", None)  # a null geometry has no bbox
-    if isinstance(props, dict):
-        for key in [k for k, v in props.items() if v is None and k != "datetime"]:
-            del props[key]
-        for key in _DATETIMES:
-            value = props.get(key)
-            if isinstance(value, str):
-                props[key] = _ZERO_MICROS.sub("Z", value)
-    for key in [k for k, v in item.items() if v is None and k not in ("geometry", "bbox")]:
-        del item[key]
-    return item
 
 
 _PLACEHOLDER: dict[str, Any] = {

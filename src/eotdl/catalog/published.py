@@ -26,10 +26,10 @@ from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.store import SiteHrefs
 from eotdl.catalog.tree import safe_file_name
 from eotdl.catalog.versions import parse_version
+from eotdl.catalog.vocabulary import VERSION_EXT
 from eotdl.catalog.yamlfile import load_yaml
 from eotdl.errors import InputError, LabError
 
-VERSION_EXT = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
 YANKED = "yanked.yaml"
 
 

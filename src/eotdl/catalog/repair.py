@@ -151,8 +151,8 @@ def _note(problem: AssetProblem, why: str) -> AssetProblem:
 def _declared_sizes(lab: Lab, store: ObjectStore, keys: set[str]) -> dict[str, int]:
     sizes = {}
     for ref in iter_lab_assets(lab, store):
-        if ref.key in keys and ref.size is not None:
-            sizes[ref.key] = ref.size
+        if ref.store_key in keys and ref.size is not None:
+            sizes[ref.store_key] = ref.size
     return sizes
 
 

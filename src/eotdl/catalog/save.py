@@ -26,10 +26,9 @@ from eotdl.catalog.extent import ExtentAccumulator
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.store import asset_href, open_lab_store
+from eotdl.catalog.vocabulary import FILE_EXT, SPLIT
 from eotdl.errors import InputError
 from eotdl.storage import TransferSummary
-
-FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 
 
 @dataclass
@@ -94,7 +93,7 @@ def save_dataset(
                 _link_assets(item, lab, folder.path, summary.objects)
                 _link_collection(item, name)
                 extent.add(item)
-                split = item.get("properties", {}).get("ml-aoi:split")
+                split = item.get("properties", {}).get(SPLIT)
                 if split:
                     splits[split] = splits.get(split, 0) + 1
                 yield item
@@ -206,7 +205,7 @@ def _collection(
     collection["extent"] = extent.to_extent()
     if splits:
         summaries = collection.setdefault("summaries", {})
-        summaries["ml-aoi:split"] = sorted(splits)
+        summaries[SPLIT] = sorted(splits)
     return collection
 
 

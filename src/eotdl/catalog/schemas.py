@@ -19,6 +19,7 @@ from typing import Any
 
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
+from eotdl.catalog.vocabulary import extension_url
 from eotdl.errors import SchemaUnavailableError
 
 #: STAC versions whose core schemas we know how to name.
@@ -47,7 +48,7 @@ SYNC_URLS = tuple(
     for v in ("1.0.0", "1.1.0")
     for p in CORE_PATHS.values()
 ) + tuple(
-    f"https://stac-extensions.github.io/{name}/schema.json"
+    extension_url(*name.split("/"))
     for name in (
         "eo/v1.1.0",
         "eo/v2.0.0",
@@ -91,10 +92,6 @@ def cache_dir() -> Path:
 
 def offline() -> bool:
     return os.environ.get("EOTDL_OFFLINE", "").lower() in ("1", "true", "yes")
-
-
-def _timeout() -> float:
-    return float(os.environ.get("EOTDL_HTTP_TIMEOUT", "10"))
 
 
 def normalise_url(url: str) -> str:
@@ -207,24 +204,21 @@ def _single_file_metaschema(url: str) -> dict[str, Any] | None:
 
 
 def fetch(url: str) -> bytes:
-    """GET ``url`` with a short timeout; any failure is a SchemaUnavailableError."""
-    import urllib.error  # with urllib.request: 40 ms of imports an offline run does not need
-    import urllib.request
+    """GET ``url`` through the one reader; any failure is a SchemaUnavailableError."""
+    # imported here: urllib.request costs 40 ms of imports an offline run does not need
+    from eotdl.catalog.locations import FetchError, http_get, is_url
 
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+    if not is_url(url):
         raise SchemaUnavailableError(f"schema unavailable: {url} is not an http(s) URL")
-    request = urllib.request.Request(url, headers={"User-Agent": "eotdl"})
     try:
-        with urllib.request.urlopen(request, timeout=_timeout()) as response:
-            return bytes(response.read())
-    except urllib.error.HTTPError as exc:
+        return http_get(url)
+    except FetchError as exc:
+        if exc.status is not None:
+            raise SchemaUnavailableError(
+                f"schema unavailable: {url} answered HTTP {exc.status}"
+            ) from None
         raise SchemaUnavailableError(
-            f"schema unavailable: {url} answered HTTP {exc.code}"
-        ) from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SchemaUnavailableError(
-            f"schema unavailable: {url} could not be fetched ({reason})",
+            f"schema unavailable: {exc.message}",
             hint="check the network, or point EOTDL_SCHEMA_MIRROR at a local mirror",
         ) from None
 

@@ -1,4 +1,6 @@
-"""Reading STAC from anywhere: local files, ndjson, http(s) URLs; walking a catalog's links.
+"""Reading STAC documents (local files, http(s) URLs) and walking a catalog's links.
+
+Bytes come through :mod:`eotdl.catalog.locations`, the one reader.
 
 Walking is iterative with a visited set, so a catalog of any depth or with cycles is read
 once per object, in time linear in its size.
@@ -7,24 +9,18 @@ once per object, in time linear in its size.
 from __future__ import annotations
 
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eotdl.catalog.jsonfile import MAX_JSON_BYTES, parse_json_object, read_json_object
-from eotdl.catalog.paths import check_link
+from eotdl.catalog.locations import http_get, is_url, resolve
 from eotdl.errors import InputError
 
 #: Link relations followed when walking a catalog.
 FOLLOWED = ("child", "item")
-
-
-def is_url(target: str) -> bool:
-    return urllib.parse.urlsplit(target).scheme in ("http", "https")
 
 
 def read_stac(href: str, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -33,47 +29,10 @@ def read_stac(href: str, root: str | os.PathLike[str] | None = None) -> dict[str
     A local document must be a regular file, inside ``root`` when given.
     """
     if is_url(href):
-        return parse_json_object(fetch_bytes(href), href)
+        return parse_json_object(http_get(href, limit=MAX_JSON_BYTES), href)
     if href.startswith("file://"):
         href = urllib.parse.unquote(urllib.parse.urlsplit(href).path)
     return read_json_object(href, root)
-
-
-def fetch_bytes(url: str, limit: int = MAX_JSON_BYTES) -> bytes:
-    """GET ``url`` (short timeout, size-limited); failures become InputError naming the URL."""
-    timeout = float(os.environ.get("EOTDL_HTTP_TIMEOUT", "10"))
-    request = urllib.request.Request(url, headers={"User-Agent": "eotdl"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(limit + 1)
-    except urllib.error.HTTPError as exc:
-        raise InputError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise InputError(f"{url}: could not be fetched ({getattr(exc, 'reason', exc)})") from None
-    if len(data) > limit:
-        raise InputError(
-            f"{url}: larger than the {limit // (1024 * 1024)} MiB limit for one document"
-        )
-    return bytes(data)
-
-
-def resolve(base: str, href: str) -> str:
-    """``href`` resolved against the location of the document ``base``.
-
-    A remote document never leads to a local file: PathRefused (see
-    :func:`eotdl.catalog.paths.check_link`).
-    """
-    return check_link(base, _resolve(base, href))
-
-
-def _resolve(base: str, href: str) -> str:
-    if "://" in href:
-        return href
-    if is_url(base):
-        return urllib.parse.urljoin(base, href)
-    if os.path.isabs(href):
-        return href
-    return os.path.normpath(os.path.join(os.path.dirname(base), href))
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ def serve(
     """
     from eotdl.access.index import load_index
     from eotdl.access.server import make_server
-    from eotdl.access.urls import Reader
+    from eotdl.catalog.locations import Reader
 
     index = load_index(site, Reader(endpoint_url))
     server = make_server(index, host, port, public_url)

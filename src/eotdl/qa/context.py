@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -15,59 +14,11 @@ from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.paths import LocalRoot, local_href_path
 from eotdl.catalog.store import open_lab_store, resolve_asset
+from eotdl.catalog.vocabulary import SPLIT, AssetRef, asset_refs
 from eotdl.errors import EotdlError, InputError, LabError
 from eotdl.qa.rasters import RasterFacts, RasterSource, inspect_raster, is_raster_asset
 from eotdl.qa.rasters import raster_source as _raster_source
 from eotdl.storage import ObjectStore
-
-SPLITS = ("train", "validate", "test")
-
-
-@dataclass(frozen=True)
-class AssetRef:
-    """One asset of one item, as the checks and the EDA see it."""
-
-    item_id: str
-    key: str
-    href: str
-    roles: tuple[str, ...]
-    media_type: str
-    checksum: str | None
-    size: int | None
-
-    @property
-    def is_label(self) -> bool:
-        """A label asset: role ``labels`` or key ``labels``."""
-        return "labels" in self.roles or self.key == "labels"
-
-    @property
-    def is_imagery(self) -> bool:
-        """Imagery: a data asset (or one with no roles) that is not a label."""
-        return not self.is_label and ("data" in self.roles or not self.roles)
-
-
-def asset_refs(item: dict[str, Any]) -> Iterator[AssetRef]:
-    """The assets of an item that have an href."""
-    assets = item.get("assets")
-    if not isinstance(assets, dict):
-        return
-    for key, asset in sorted(assets.items()):
-        if not isinstance(asset, dict) or not isinstance(asset.get("href"), str):
-            continue
-        roles = asset.get("roles")
-        if not isinstance(roles, list):
-            roles = []
-        size = asset.get("file:size")
-        checksum = asset.get("file:checksum")
-        yield AssetRef(
-            str(item.get("id")),
-            str(key),
-            asset["href"],
-            tuple(str(r) for r in roles),
-            str(asset.get("type") or ""),
-            checksum if isinstance(checksum, str) else None,
-            size if isinstance(size, int) and not isinstance(size, bool) else None,
-        )
 
 
 def is_raster(ref: AssetRef) -> bool:
@@ -144,11 +95,11 @@ class QAContext:
         """Whether the dataset says it has splits (collection or any item)."""
         collection = self.collection or {}
         summaries = collection.get("summaries") or {}
-        if isinstance(summaries, dict) and summaries.get("ml-aoi:split"):
+        if isinstance(summaries, dict) and summaries.get(SPLIT):
             return True
         if any("ml-aoi" in str(ext) for ext in collection.get("stac_extensions") or []):
             return True
-        return any("ml-aoi:split" in (i.get("properties") or {}) for i in self.iter_items())
+        return any(SPLIT in (i.get("properties") or {}) for i in self.iter_items())
 
     # -- bytes ------------------------------------------------------------------------
 

@@ -22,12 +22,13 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from eotdl.catalog.vocabulary import SPLIT, AssetRef, asset_refs
 from eotdl.errors import EotdlError
 from eotdl.qa import bias as bias_
 from eotdl.qa.bandstats import BandTask, Scheme, band_statistics, summarize
 from eotdl.qa.checks.metadata import item_time
 from eotdl.qa.checks.rasters import item_geometry
-from eotdl.qa.context import AssetRef, QAContext, asset_refs, is_raster
+from eotdl.qa.context import QAContext, is_raster
 from eotdl.qa.engine import SCHEDULERS, Engine
 from eotdl.qa.geo import GRID_DEG, area_m2, continent, grid_cell, season
 from eotdl.qa.labels import (
@@ -102,7 +103,7 @@ def _tally(ctx: QAContext, declared: dict[str, list[str]]) -> _Tally:
     for item in ctx.iter_items():
         tally.items += 1
         props = item.get("properties") or {}
-        split = props.get("ml-aoi:split")
+        split = props.get(SPLIT)
         tally.splits[split if isinstance(split, str) else "unassigned"] += 1
         geometry = item_geometry(item)
         lat = 0.0

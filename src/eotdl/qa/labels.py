@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from eotdl.catalog.vocabulary import AssetRef, asset_refs
 from eotdl.errors import EotdlError
-from eotdl.qa.context import AssetRef, QAContext, asset_refs, is_raster
+from eotdl.qa.context import QAContext, is_raster
 
 #: The key used for classes whose ``label:classes`` entry has no name (raster masks).
 UNNAMED = ""

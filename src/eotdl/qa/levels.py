@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from eotdl.qa.checks.assets import is_label_item
-from eotdl.qa.context import SPLITS, QAContext
+from eotdl.catalog.vocabulary import SPLIT, SPLITS, is_label_item
+from eotdl.qa.context import QAContext
 from eotdl.qa.findings import ERROR, Finding
 from eotdl.qa.registry import check_names
 
@@ -55,7 +55,7 @@ def compute_level(
     for item in ctx.iter_items():
         if is_label_item(item):
             labels += 1
-            if (item.get("properties") or {}).get("ml-aoi:split") not in SPLITS:
+            if (item.get("properties") or {}).get(SPLIT) not in SPLITS:
                 unsplit += 1
     if not labels:
         reasons.append("Q2: no label items (label extension): not ML-ready")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,17 +24,14 @@ from eotdl.catalog.diff import DatasetDiff, diff_dataset
 from eotdl.catalog.diff_render import render_markdown as render_diff
 from eotdl.catalog.git import WORKTREE, diff_lines, is_repo, merge_base, repo_root, show
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.store import embedded_store_dir, open_lab_store, resolve_asset
 from eotdl.catalog.validate import Validator
 from eotdl.catalog.versions import Verdict, version_verdict
 from eotdl.errors import EotdlError, LabError
 from eotdl.qa.context import QAContext
-from eotdl.qa.findings import ERROR, WARNING, Finding
+from eotdl.qa.findings import ERROR, Finding
 from eotdl.qa.levels import compute_level
 from eotdl.qa.pr_files import LARGE_FILE_BYTES, MAINTAINER_EXIT, ChangedFiles, check_changed_files
 from eotdl.qa.registry import select
-from eotdl.storage import keys
-from eotdl.storage.hashing import sha256_of_checksum
 
 #: Checks whose verdict needs the whole dataset or re-reads every byte: on a PR they run on
 #: the changed items only (leakage and duplicates among them; bytes are checked by HEAD).
@@ -207,24 +203,26 @@ def _check_one(
         findings.extend(_schema_finding(problem, str(item.get("id"))) for problem in problems)
         if not problems:
             valid.append(item)
-    findings.extend(_href_findings(lab, folder, valid))
+    ctx = _ChangedItems(lab, name, valid, group)
     if group == "datasets" and collection is not None:
-        ctx = _ChangedItems(lab, name, valid, group)
-        selected = [c for c in select(skip=["schema", *SCOPED_SKIP])]
-        qa_findings: list[Finding] = []
-        for check in selected:
-            try:
-                for finding in check.function(ctx):
-                    qa_findings.append(dataclasses.replace(finding, check=check.name))
-            except EotdlError as exc:
-                qa_findings.append(Finding(ERROR, check.name, name, exc.message, ""))
-        findings.extend(qa_findings)
+        selected = select(skip=["schema", *SCOPED_SKIP], pull_request=True)
+    else:  # a model, or a dataset with no readable collection: its assets only
+        selected = [c for c in select(pull_request=True) if c.pull_request_only]
+    qa_findings: list[Finding] = []
+    for check in selected:
+        try:
+            for finding in check.function(ctx):
+                qa_findings.append(dataclasses.replace(finding, check=check.name))
+        except EotdlError as exc:
+            qa_findings.append(Finding(ERROR, check.name, name, exc.message, ""))
+    findings.extend(qa_findings)
+    if group == "datasets" and collection is not None:
         schema_findings = [
             dataclasses.replace(f, check="schema") for f in findings if f.code.startswith("schema")
         ]
         level, reasons = compute_level(
             ctx,
-            schema_findings + qa_findings + [f for f in findings if f.code.startswith("href")],
+            schema_findings + qa_findings,
             ["schema", *(c.name for c in selected), *SCOPED_SKIP],
         )
         result.level_after = level
@@ -272,125 +270,6 @@ def _changed_items(
         if isinstance(item, dict) and item.get("id") in wanted:
             out.append((number if diff.is_new else None, item))
     return out
-
-
-def _href_findings(lab: Lab, folder: Path, items: list[dict[str, Any]]) -> list[Finding]:
-    """Every asset href of the changed items must be in the lab's store, with its bytes."""
-    findings: list[Finding] = []
-    store = open_lab_store(lab)
-    embedded = embedded_store_dir(lab)
-    for item in items:
-        item_id = str(item.get("id"))
-        for key, asset in sorted((item.get("assets") or {}).items()):
-            href = str((asset or {}).get("href", ""))
-            where = f"asset {key!r} ({href})"
-            problem = _href_problem(lab, folder, href, embedded)
-            if problem:
-                findings.append(
-                    Finding(
-                        ERROR,
-                        "href-outside",
-                        item_id,
-                        f"{where}: {problem}",
-                        "upload the file with `eotdl ingest` so it lives in the"
-                        " lab's store, and point at it there",
-                        check="assets",
-                    )
-                )
-                continue
-            object_key = resolve_asset(lab, folder, href)
-            if object_key is None:
-                continue
-            info = store.head(object_key)
-            if info is None:
-                findings.append(
-                    Finding(
-                        ERROR,
-                        "asset-missing",
-                        item_id,
-                        f"{where}: not in the lab's store",
-                        "upload it (eotdl ingest does) before opening the PR",
-                        check="assets",
-                    )
-                )
-                continue
-            size = asset.get("file:size")
-            if isinstance(size, int) and size != info.size:
-                findings.append(
-                    Finding(
-                        ERROR,
-                        "asset-size",
-                        item_id,
-                        f"{where}: file:size {size} but the store holds {info.size} bytes",
-                        "fix file:size",
-                        check="assets",
-                    )
-                )
-            checksum = asset.get("file:checksum")
-            expected = keys.sha256_of_key(object_key)
-            if isinstance(checksum, str) and expected is not None:
-                try:
-                    declared = sha256_of_checksum(checksum)
-                except EotdlError as exc:
-                    findings.append(
-                        Finding(
-                            ERROR,
-                            "asset-checksum",
-                            item_id,
-                            f"{where}: {exc.message}",
-                            "fix file:checksum",
-                            check="assets",
-                        )
-                    )
-                    continue
-                if declared != expected:
-                    findings.append(
-                        Finding(
-                            ERROR,
-                            "asset-checksum",
-                            item_id,
-                            f"{where}: file:checksum does not match the"
-                            " content-addressed object it points at",
-                            "fix file:checksum or the href",
-                            check="assets",
-                        )
-                    )
-            elif checksum is None:
-                findings.append(
-                    Finding(
-                        WARNING,
-                        "asset-no-checksum",
-                        item_id,
-                        f"{where}: no file:checksum",
-                        "add file:checksum",
-                        check="assets",
-                    )
-                )
-    return findings
-
-
-def _href_problem(lab: Lab, folder: Path, href: str, embedded: Path | None) -> str:
-    parts = urllib.parse.urlsplit(href)
-    if not href:
-        return "empty href"
-    if parts.scheme == "file" or href.startswith("/") or (len(parts.scheme) == 1):
-        return "an absolute local path, which no reader can follow"
-    if parts.scheme:
-        if open_lab_store(lab).key_for_href(href) is None:
-            return "points outside the lab's store"
-        return ""
-    target = (folder / urllib.parse.unquote(parts.path)).resolve()
-    try:
-        target.relative_to(lab.root)
-    except ValueError:
-        return "climbs out of the lab with '..'"
-    if embedded is None:
-        return "a relative path, but the lab's store is not a folder inside the lab"
-    try:
-        target.relative_to(embedded)
-    except ValueError:
-        return "points inside the lab but outside its store"
-    return ""
 
 
 def render_markdown(report: CheckReport) -> str:

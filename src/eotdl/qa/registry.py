@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from eotdl.errors import InputError
-from eotdl.qa.checks.assets import check_assets, check_label_sources
+from eotdl.qa.checks.assets import check_assets, check_changed_assets, check_label_sources
 from eotdl.qa.checks.labelling import check_labelling
 from eotdl.qa.checks.labels import check_classes
 from eotdl.qa.checks.leakage import check_duplicates, check_leakage
@@ -29,6 +29,8 @@ class Check:
     name: str
     function: CheckFunction
     summary: str
+    #: Runs only on a pull request's changed items (``eotdl check``), not in ``eotdl qa``.
+    pull_request_only: bool = False
 
 
 #: Every built-in check, in the order they run.
@@ -46,17 +48,30 @@ CHECKS: tuple[Check, ...] = (
     Check("empty", check_empty, "imagery is not all nodata, nor one constant value"),
     Check("datetime", check_datetime, "every item has a plausible datetime"),
     Check("labelling", check_labelling, "label files applied, and how far annotators agreed"),
+    Check(
+        "changed-assets",
+        check_changed_assets,
+        "a pull request's asset hrefs are in the lab's store, with their size and checksum",
+        pull_request_only=True,
+    ),
 )
 
 
-def check_names() -> list[str]:
-    """The names of every check, in order."""
-    return [c.name for c in CHECKS]
+def check_names(pull_request: bool = False) -> list[str]:
+    """The names of every check, in order (with ``pull_request``, those of ``eotdl check``)."""
+    return [c.name for c in CHECKS if pull_request or not c.pull_request_only]
 
 
-def select(checks: Sequence[str] | None = None, skip: Sequence[str] | None = None) -> list[Check]:
-    """The checks to run: ``checks`` (default all) minus ``skip``; unknown names are refused."""
-    known = {c.name: c for c in CHECKS}
+def select(
+    checks: Sequence[str] | None = None,
+    skip: Sequence[str] | None = None,
+    pull_request: bool = False,
+) -> list[Check]:
+    """The checks to run: ``checks`` (default all) minus ``skip``; unknown names are refused.
+
+    Checks that only make sense on a pull request's changed items run only with
+    ``pull_request``."""
+    known = {c.name: c for c in CHECKS if pull_request or not c.pull_request_only}
     for name in [*(checks or []), *(skip or [])]:
         if name not in known:
             raise InputError(

@@ -25,6 +25,7 @@ from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.labelfile import chip_size, label_target
 from eotdl.catalog.store import open_lab_store, resolve_asset
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 from eotdl.qa.agreement_store import DISAGREEMENTS, labels_folder
 from eotdl.qa.review import review_flags, review_order
@@ -182,7 +183,7 @@ def _chip(
         "img": image,
         "w": size[0],
         "h": size[1],
-        "split": properties.get("ml-aoi:split"),
+        "split": properties.get(SPLIT),
         "flags": flags.get(str(item["id"]), []),
         "footprint": item.get("geometry"),
         "crs": _crs(properties),

@@ -16,6 +16,7 @@ from typing import Any
 
 from eotdl.catalog.card import Card
 from eotdl.catalog.tree import ItemEntry
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.site.markdown import plain_summary
 
 #: Above this many items the map shows a grid of counts instead of every footprint.
@@ -38,7 +39,7 @@ def item_facts(item: dict[str, Any]) -> list[Any]:
     assert isinstance(props, dict)
     start = props.get("start_datetime") or props.get("datetime")
     end = props.get("end_datetime") or props.get("datetime")
-    split = props.get("ml-aoi:split")
+    split = props.get(SPLIT)
     size = 0
     assets = item.get("assets")
     if isinstance(assets, dict):

@@ -16,8 +16,8 @@ from typing import Any
 
 from eotdl.access.dataset import Dataset, open_dataset
 from eotdl.access.download import GetResult, get
-from eotdl.access.urls import Reader, join
 from eotdl.catalog.lab import Lab, locate_lab_or_site
+from eotdl.catalog.locations import Reader, join
 from eotdl.errors import InputError
 from eotdl.storage.hashing import sha256_of_checksum
 from eotdl.train.metrics import main_metric

@@ -21,15 +21,13 @@ from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import asset_href, open_lab_store
 from eotdl.catalog.validate import Validator, validate_dataset_folder
+from eotdl.catalog.vocabulary import EO_EXT, FILE_EXT, MLM_EXT
 from eotdl.errors import LabError
 from eotdl.train.metrics import main_metric
 from eotdl.train.models import ModelEntry
 from eotdl.train.samples import Samples
 from eotdl.train.spec import JobSpec
 
-MLM = "https://stac-extensions.github.io/mlm/v1.4.0/schema.json"
-EO = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
-FILE = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 WEIGHTS_TYPE = "application/octet-stream; application=pytorch"
 MODEL_ASSET = "model"
 JOB_ASSET = "job"
@@ -153,7 +151,7 @@ def model_item(
     return {
         "type": "Feature",
         "stac_version": "1.0.0",
-        "stac_extensions": [MLM, EO, FILE],
+        "stac_extensions": [MLM_EXT, EO_EXT, FILE_EXT],
         "id": spec.name,
         "collection": spec.name,
         "geometry": geometry,

@@ -20,6 +20,7 @@ import orjson
 from eotdl.access.dataset import Dataset, open_dataset
 from eotdl.access.labels import LABELS_ASSET, LabelSpec, band_indexes, image_asset
 from eotdl.access.samples import SampleReader
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 from eotdl.train.spec import JobSpec
 
@@ -80,7 +81,7 @@ def resolve_samples(spec: JobSpec, dataset: Dataset | None = None) -> Samples:
     by_split: dict[str, list[dict[str, Any]]] = {role: [] for role in spec.splits}
     roles = {value: role for role, value in spec.splits.items()}
     for item in items:
-        split = (item.get("properties") or {}).get("ml-aoi:split")
+        split = (item.get("properties") or {}).get(SPLIT)
         role = roles.get(str(split).lower() if split else "")
         if role is not None:
             by_split[role].append(_slim(item, image_key, labels))
@@ -152,7 +153,7 @@ def _slim(item: Mapping[str, Any], image_key: str, labels: LabelSpec) -> dict[st
             raise InputError(f"item {item.get('id')!r} has no {LABELS_ASSET!r} mask asset")
         kept[LABELS_ASSET] = {k: v for k, v in assets[LABELS_ASSET].items() if k in _ASSET_FIELDS}
     properties = item.get("properties") or {}
-    wanted = (labels.class_property, "ml-aoi:split")
+    wanted = (labels.class_property, SPLIT)
     return {
         "id": str(item.get("id")),
         "properties": {k: properties[k] for k in wanted if k in properties},

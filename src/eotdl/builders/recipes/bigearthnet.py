@@ -34,13 +34,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.builders.base import EO_EXT, Labels
-from eotdl.builders.labelled import ITEM_ASSETS_EXT, add_labels, ordered_map, safe_id
+from eotdl.builders.labelled import add_labels, ordered_map, safe_id
 from eotdl.builders.rasterinfo import raster_item
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.clc import CLC_LEVEL3
 from eotdl.builders.recipes.facts import ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder, split_name
 from eotdl.builders.splits import SplitRecord
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
 from eotdl.errors import InputError
 
 GEOTIFF = "image/tiff; application=geotiff"
@@ -205,7 +206,7 @@ class BigEarthNetV2Builder(RecipeBuilder):
             "bigearthnet:labels": list(row["labels"] or []),
             "bigearthnet:country": row["country"],
             "bigearthnet:s1_name": s1_name,
-            "ml-aoi:split": self.splits[patch],
+            SPLIT: self.splits[patch],
         }
         return add_labels(item, self.labels, properties=props)
 

@@ -35,6 +35,7 @@ from eotdl.builders.detection import DetectionBuilder
 from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder
 from eotdl.builders.splits import SplitRecord
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 
 PUBLISHED = "2019-09-01"
@@ -200,7 +201,7 @@ class DIORBuilder(RecipeBuilder):
 
     def items(self) -> Iterator[dict[str, Any]]:
         for item in self._inner.items():
-            item["properties"]["ml-aoi:split"] = self.splits[item["id"]]
+            item["properties"][SPLIT] = self.splits[item["id"]]
             yield item
 
     def collection(self) -> dict[str, Any]:

@@ -36,11 +36,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.builders.base import EO_EXT, Labels, Option
-from eotdl.builders.labelled import ITEM_ASSETS_EXT, add_labels, image_item, ordered_map
+from eotdl.builders.labelled import add_labels, image_item, ordered_map
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import ClassInfo, Download, Facts
 from eotdl.builders.recipes.recipe import DOWNLOAD_OPTION, RecipeBuilder
 from eotdl.builders.splits import SplitRecord
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
 from eotdl.errors import InputError
 
 SPLIT_BASE = "https://storage.googleapis.com/remote_sensing_representations/"
@@ -241,7 +242,7 @@ class EuroSATBuilder(RecipeBuilder):
         item["assets"]["image"]["title"] = f"{len(self.facts.bands)}-band chip"
         item["stac_extensions"] = [e for e in item.get("stac_extensions", []) if "/eo/" not in e]
         item["stac_extensions"].append(EO_EXT)
-        props = {"class": label, "ml-aoi:split": self.splits[path.stem]}
+        props = {"class": label, SPLIT: self.splits[path.stem]}
         return add_labels(item, self.labels, properties=props)
 
     def items(self) -> Iterator[dict[str, Any]]:

@@ -34,12 +34,13 @@ from rasterio.warp import transform_geom
 from shapely.geometry import shape
 
 from eotdl.builders.base import EO_EXT, PROJ_EXT, STAC_VERSION, Labels
-from eotdl.builders.labelled import ITEM_ASSETS_EXT, add_labels
+from eotdl.builders.labelled import add_labels
 from eotdl.builders.rasterinfo import json_safe
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder
 from eotdl.builders.splits import SplitRecord
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
 from eotdl.errors import InputError
 
 NPY = "application/x-npy"
@@ -200,7 +201,7 @@ class PASTISBuilder(RecipeBuilder):
                 "pastis:fold": int(props["Fold"]),
                 "pastis:tile": props.get("TILE"),
                 "pastis:dates": dates,
-                "ml-aoi:split": self.splits[_id(feature)],
+                SPLIT: self.splits[_id(feature)],
             },
             "links": [{"rel": "source", "href": str(s2), "type": NPY}],
             "assets": {

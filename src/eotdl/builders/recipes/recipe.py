@@ -17,9 +17,9 @@ from eotdl.builders.base import ML_AOI_EXT, Builder, Option
 from eotdl.builders.recipes.facts import Facts
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog.card import Card
+from eotdl.catalog.vocabulary import SCIENTIFIC_EXT
 from eotdl.errors import InputError
 
-SCIENTIFIC_EXT = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 #: The published split names, mapped to ml-aoi's.
 SPLIT_NAMES = {
     "train": "train",

@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.builders.base import EO_EXT, Labels
-from eotdl.builders.labelled import ITEM_ASSETS_EXT, add_labels, ordered_map
+from eotdl.builders.labelled import add_labels, ordered_map
 from eotdl.builders.rasterinfo import raster_item
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder
 from eotdl.builders.splits import SplitRecord
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
 from eotdl.errors import InputError
 
 GEOTIFF = "image/tiff; application=geotiff"
@@ -231,7 +232,7 @@ class SEN12MSBuilder(RecipeBuilder):
                 "type": GEOTIFF,
                 "title": "MODIS land cover: IGBP, LCCS LC, LCCS LU, LCCS SH",
             },
-            properties={"ml-aoi:split": self.splits[item_id]},
+            properties={SPLIT: self.splits[item_id]},
         )
 
     def items(self) -> Iterator[dict[str, Any]]:

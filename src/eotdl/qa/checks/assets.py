@@ -6,10 +6,15 @@ from __future__ import annotations
 import posixpath
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
+from eotdl.catalog.lab import Lab
+from eotdl.catalog.store import embedded_store_dir, resolve_asset
+from eotdl.catalog.vocabulary import AssetRef, asset_refs, is_label_item
 from eotdl.errors import EotdlError
-from eotdl.qa.context import AssetRef, QAContext, asset_refs
-from eotdl.qa.findings import Finding, error, info, item_ref, warning
+from eotdl.qa.context import QAContext
+from eotdl.qa.findings import ERROR, WARNING, Finding, error, info, item_ref, warning
+from eotdl.storage import ObjectStore, keys
 from eotdl.storage.hashing import sha256_of_checksum
 
 
@@ -93,14 +98,6 @@ def _valid_checksum(checksum: str) -> bool:
     return True
 
 
-def is_label_item(item: dict[str, object]) -> bool:
-    """Whether an item is a label item (label extension fields or a ``labels`` asset)."""
-    props = item.get("properties")
-    if isinstance(props, dict) and any(str(k).startswith("label:") for k in props):
-        return True
-    return any(ref.is_label for ref in asset_refs(item))
-
-
 def source_link_target(href: str) -> str:
     """The item id a ``source`` link names: its file name without ``.json``."""
     path = urllib.parse.unquote(urllib.parse.urlsplit(href).path)
@@ -160,3 +157,122 @@ def _source_state(ctx: QAContext, href: str, ids: set[str]) -> str:
         return "ok" if ctx.store.head(key) is not None else "missing"
     except EotdlError:
         return "missing"
+
+
+def check_changed_assets(ctx: QAContext) -> list[Finding]:
+    """The asset hrefs of a pull request's changed items: inside the lab's store (no local
+    path, no '..', no other host), there, and with the declared file:size and file:checksum
+    (one HEAD each: the content-addressed key says the checksum, nothing is re-hashed)."""
+    findings: list[Finding] = []
+    lab, folder = ctx.lab, ctx.folder.path
+    store = ctx.store
+    embedded = embedded_store_dir(lab)
+    for item in ctx.iter_items():
+        item_id = str(item.get("id"))
+        for key, asset in sorted((item.get("assets") or {}).items()):
+            href = str((asset or {}).get("href", ""))
+            where = f"asset {key!r} ({href})"
+            problem = _href_problem(lab, store, folder, href, embedded)
+            if problem:
+                findings.append(
+                    Finding(
+                        ERROR,
+                        "href-outside",
+                        item_id,
+                        f"{where}: {problem}",
+                        "upload the file with `eotdl ingest` so it lives in the"
+                        " lab's store, and point at it there",
+                    )
+                )
+                continue
+            object_key = resolve_asset(lab, folder, href)
+            if object_key is None:
+                continue
+            info = store.head(object_key)
+            if info is None:
+                findings.append(
+                    Finding(
+                        ERROR,
+                        "asset-missing",
+                        item_id,
+                        f"{where}: not in the lab's store",
+                        "upload it (eotdl ingest does) before opening the PR",
+                    )
+                )
+                continue
+            size = asset.get("file:size")
+            if isinstance(size, int) and size != info.size:
+                findings.append(
+                    Finding(
+                        ERROR,
+                        "asset-size",
+                        item_id,
+                        f"{where}: file:size {size} but the store holds {info.size} bytes",
+                        "fix file:size",
+                    )
+                )
+            checksum = asset.get("file:checksum")
+            expected = keys.sha256_of_key(object_key)
+            if isinstance(checksum, str) and expected is not None:
+                try:
+                    declared = sha256_of_checksum(checksum)
+                except EotdlError as exc:
+                    findings.append(
+                        Finding(
+                            ERROR,
+                            "asset-checksum",
+                            item_id,
+                            f"{where}: {exc.message}",
+                            "fix file:checksum",
+                        )
+                    )
+                    continue
+                if declared != expected:
+                    findings.append(
+                        Finding(
+                            ERROR,
+                            "asset-checksum",
+                            item_id,
+                            f"{where}: file:checksum does not match the"
+                            " content-addressed object it points at",
+                            "fix file:checksum or the href",
+                        )
+                    )
+            elif checksum is None:
+                findings.append(
+                    Finding(
+                        WARNING,
+                        "asset-no-checksum",
+                        item_id,
+                        f"{where}: no file:checksum",
+                        "add file:checksum",
+                    )
+                )
+    return findings
+
+
+def _href_problem(
+    lab: Lab, store: ObjectStore, folder: Path, href: str, embedded: Path | None
+) -> str:
+    """Why ``href`` is not an object of the lab's store, or "" when it is one."""
+    parts = urllib.parse.urlsplit(href)
+    if not href:
+        return "empty href"
+    if parts.scheme == "file" or href.startswith("/") or (len(parts.scheme) == 1):
+        return "an absolute local path, which no reader can follow"
+    if parts.scheme:
+        if store.key_for_href(href) is None:
+            return "points outside the lab's store"
+        return ""
+    target = (folder / urllib.parse.unquote(parts.path)).resolve()
+    try:
+        target.relative_to(lab.root)
+    except ValueError:
+        return "climbs out of the lab with '..'"
+    if embedded is None:
+        return "a relative path, but the lab's store is not a folder inside the lab"
+    try:
+        target.relative_to(embedded)
+    except ValueError:
+        return "points inside the lab but outside its store"
+    return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import EotdlError
 from eotdl.qa.context import QAContext, is_raster
 from eotdl.qa.findings import Finding, error, item_ref, warning
@@ -76,7 +77,7 @@ def check_classes(ctx: QAContext) -> Iterator[Finding]:
             label_items += 1
         for name, value in found:
             used.setdefault(name, {}).setdefault(value, item["id"])
-        split = props.get("ml-aoi:split")
+        split = props.get(SPLIT)
         if isinstance(split, str):
             by_split.setdefault(split, set()).update(found)
     if label_items and not declared:

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from eotdl.catalog.vocabulary import SPLIT, asset_refs
 from eotdl.qa.checks.rasters import item_geometry
-from eotdl.qa.context import QAContext, asset_refs
+from eotdl.qa.context import QAContext
 from eotdl.qa.findings import Finding, error, item_ref, warning
 
 #: Footprints overlap when they share more than this share of the smaller one's area.
@@ -34,7 +35,7 @@ def check_leakage(ctx: QAContext) -> Iterator[Finding]:
     by_checksum: dict[str, dict[str, str]] = {}
     shapes: dict[str, tuple[list[str], list[BaseGeometry]]] = {}
     for item in ctx.iter_items():
-        split = (item.get("properties") or {}).get("ml-aoi:split")
+        split = (item.get("properties") or {}).get(SPLIT)
         if not isinstance(split, str):
             continue
         for ref in asset_refs(item):
@@ -115,7 +116,7 @@ def check_duplicates(ctx: QAContext) -> Iterator[Finding]:
     first: dict[tuple[str, str], str] = {}
     for item in ctx.iter_items():
         ids[item["id"]] += 1
-        split = str((item.get("properties") or {}).get("ml-aoi:split") or "")
+        split = str((item.get("properties") or {}).get(SPLIT) or "")
         for ref in asset_refs(item):
             if not (ref.is_imagery and ref.checksum):
                 continue

@@ -11,7 +11,8 @@ from typing import Any
 from license_expression import get_spdx_licensing
 
 from eotdl.catalog.validate import Validator, validate_dataset_folder
-from eotdl.qa.context import SPLITS, QAContext
+from eotdl.catalog.vocabulary import SPLIT, SPLITS
+from eotdl.qa.context import QAContext
 from eotdl.qa.findings import Finding, error, info, item_ref, warning
 
 #: Datetimes before this are implausible for Earth observation (the first aerial surveys).
@@ -214,7 +215,7 @@ def check_splits(ctx: QAContext) -> Iterator[Finding]:
     )
     counts: Counter[str] = Counter()
     for item in ctx.iter_items():
-        split = (item.get("properties") or {}).get("ml-aoi:split")
+        split = (item.get("properties") or {}).get(SPLIT)
         if split is None:
             yield error("split-missing", item_ref(item["id"]), "the item has no ml-aoi:split", fix)
         elif split not in SPLITS:

@@ -10,7 +10,8 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from eotdl.qa.context import QAContext, asset_refs, is_raster
+from eotdl.catalog.vocabulary import asset_refs
+from eotdl.qa.context import QAContext, is_raster
 from eotdl.qa.findings import Finding, error, info, item_ref, warning
 from eotdl.qa.rasters import RasterFacts
 
