@@ -156,7 +156,7 @@ def test_to_tf_without_tensorflow_names_the_extra(chips: Lab, monkeypatch):
     ds = open_dataset("chips", lab=chips.site_dir)
     with pytest.raises(InputError, match="TensorFlow is not installed") as info:
         ds.to_tf("train")
-    assert "pip install 'eotdl[tf]'" in str(info.value)
+    assert "pip install -e '.[tf]'" in str(info.value)
 
 
 def test_to_tf_builds_a_generator_dataset(chips: Lab, monkeypatch):

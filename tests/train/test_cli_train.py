@@ -84,7 +84,8 @@ def test_cuda_without_dask_cuda_says_which_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "dask_cuda", None)  # import fails as if not installed
     with pytest.raises(InputError) as caught:
         clusters.check_cuda(None)
-    assert "needs the gpu extra: pip install 'eotdl[gpu]'" in str(caught.value)
+    assert "needs the gpu extra" in str(caught.value)
+    assert "pip install -e '.[gpu]'" in str(caught.value)
 
 
 def test_cuda_without_a_gpu_says_so(monkeypatch) -> None:
@@ -105,7 +106,7 @@ def test_cluster_cuda_on_the_command_line_is_one_clear_message(chips_lab: Lab, e
     try:
         import dask_cuda  # noqa: F401
     except ImportError:
-        assert "pip install 'eotdl[gpu]'" in result.stderr
+        assert "pip install -e '.[gpu]'" in result.stderr
     else:  # pragma: no cover - a machine with dask-cuda but (in CI) no GPU
         assert "no CUDA GPU visible" in result.stderr
 

@@ -15,7 +15,10 @@ def _tensorflow() -> Any:
     try:
         import tensorflow as tf
     except ImportError:
-        raise InputError("TensorFlow is not installed", hint="pip install 'eotdl[tf]'") from None
+        raise InputError(
+            "TensorFlow is not installed",
+            hint="in the eotdl checkout: .venv/bin/pip install -e '.[tf]'",
+        ) from None
     return tf
 
 

@@ -18,7 +18,10 @@ try:
     import torch
     from torch.utils.data import Dataset as _TorchBase
 except ImportError:  # pragma: no cover - torch is an extra
-    raise InputError("PyTorch is not installed", hint="pip install 'eotdl[torch]'") from None
+    raise InputError(
+        "PyTorch is not installed",
+        hint="in the eotdl checkout: .venv/bin/pip install -e '.[torch]'",
+    ) from None
 
 
 def as_tensor(target: Any) -> Any:

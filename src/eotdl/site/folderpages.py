@@ -146,7 +146,7 @@ class FolderPages:
         )
         if is_model:
             first = next(build.folder.iter_items(), None)
-            view = model_view(first, build.name, root_url)
+            view = model_view(first, build.name, root_url, self.site.install)
             for chart in view["curves"]:  # numbers only (modelpages.curve_svg)
                 chart["svg"] = pages.safe_html(chart["svg"])
             self._render(

@@ -17,7 +17,9 @@ _W, _H, _PAD = 560, 220, 36
 _COLORS = ("#0b6e99", "#c2410c", "#059669", "#7c3aed")
 
 
-def model_view(item: dict[str, Any] | None, name: str, root_url: str) -> dict[str, Any]:
+def model_view(
+    item: dict[str, Any] | None, name: str, root_url: str, install: str = ""
+) -> dict[str, Any]:
     """The model page's sections from its (first) Item."""
     props = (item or {}).get("properties") or {}
     inputs = [i for i in props.get("mlm:input") or [] if isinstance(i, dict)]
@@ -62,17 +64,19 @@ def model_view(item: dict[str, Any] | None, name: str, root_url: str) -> dict[st
             "name": str(dataset.get("name") or ""),
             "version": str(dataset.get("version") or ""),
         },
-        "snippets": model_snippets(name, root_url),
+        "snippets": model_snippets(name, root_url, install),
     }
 
 
-def model_snippets(name: str, root: str) -> list[Snippet]:
-    """How to download and run the model: CLI and Python."""
+def model_snippets(name: str, root: str, install: str = "") -> list[Snippet]:
+    """How to download and run the model: CLI and Python. ``install`` is the lab's line that
+    installs eotdl with its torch extra (never ``pip install eotdl``: another project)."""
+    first = f"{install}\n" if install else ""
     return [
         Snippet(
             "Download",
             "sh",
-            f"pip install 'eotdl[train]'\neotdl models get {name} --lab {root} -o {name}/",
+            f"{first}eotdl models get {name} --lab {root} -o {name}/",
         ),
         Snippet("Predict", "sh", f"eotdl predict {name}/ scene.tif -o {name}-classes.tif"),
         Snippet(

@@ -7,7 +7,8 @@
   The settings stay in force while the cluster lives: a nanny reads them again whenever it
   restarts a worker.
 * ``cuda``: :class:`dask_cuda.LocalCUDACluster`, one worker per GPU (``workers`` GPUs, default
-  all); each worker sees only its own GPU, as ``cuda:0``. Needs ``pip install 'eotdl[gpu]'``.
+  all); each worker sees only its own GPU, as ``cuda:0``. Needs the ``gpu``
+  extra (in the eotdl checkout: ``.venv/bin/pip install -e '.[gpu]'``).
 * ``tcp://HOST:8786``: the workers of a running scheduler; start them with
   ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` for DataLoader workers, and give them the data
   and the lab's object store at the same paths or URLs as here.
@@ -34,7 +35,7 @@ WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.daemon": False,
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
 }
-GPU_EXTRA = "needs the gpu extra: pip install 'eotdl[gpu]'"
+GPU_EXTRA = "needs the gpu extra: in the eotdl checkout: .venv/bin/pip install -e '.[gpu]'"
 NO_GPU = "no CUDA GPU visible (torch.cuda.is_available() is False)"
 
 

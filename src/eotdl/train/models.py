@@ -25,7 +25,9 @@ try:
     import torch.nn.functional as F
     from torch import nn
 except ImportError:  # pragma: no cover - torch is an extra
-    raise InputError("training needs PyTorch", hint="pip install 'eotdl[torch]'") from None
+    raise InputError(
+        "training needs PyTorch", hint="in the eotdl checkout: .venv/bin/pip install -e '.[torch]'"
+    ) from None
 
 Factory = Callable[[int, int], nn.Module]
 
