@@ -1,6 +1,6 @@
 """The line that installs eotdl, as a lab's site and CI workflows show and run it.
 
-``pip install eotdl`` installs an unrelated project of that name from the package index, so it
+The package index's ``eotdl`` is an unrelated project of the same name, so it
 is never the line. A lab sets its own in ``eotdl.toml`` (``[site] install``); ``eotdl init``
 writes one there: the place this eotdl was installed from when that is a public URL (a git
 repository or an archive, from pip's ``direct_url.json``), else a line that says what to set.
@@ -14,7 +14,7 @@ from importlib import metadata
 #: A line that installs nothing and says why: written when no public source is known.
 UNKNOWN = (
     'echo "set [site] install in eotdl.toml to the line that installs eotdl from its source'
-    ' (pip install eotdl is another project)" >&2; exit 1'
+    " (the package index's eotdl is another project)\" >&2; exit 1"
 )
 #: Never shown or run: it installs another project.
 WRONG = "pip install eotdl"
@@ -43,7 +43,7 @@ def default_install_line() -> str:
 
 
 def install_line(configured: str) -> str:
-    """The lab's configured line, else the default; ``pip install eotdl`` is never it."""
+    """The lab's configured line, else the default; never the index's ``eotdl``."""
     line = configured.strip()
     if not line or line == WRONG:
         return default_install_line()

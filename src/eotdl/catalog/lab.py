@@ -376,7 +376,7 @@ def _config_text(config: LabConfig) -> str:
         "#   (for S3 also endpoint_url, region, profile; credentials come from the usual AWS\n"
         "#   variables or profiles, never from this file).\n"
         "# [lab] base_url: the public URL the site is served from (used for absolute links).\n"
-        "# [site] install: the line that installs eotdl (`pip install eotdl` is another\n"
+        "# [site] install: the line that installs eotdl (the index's `eotdl` is another\n"
         "#   project): the site shows it and the workflows in .github/workflows run it.\n\n"
     )
     return header + tomli_w.dumps(config.to_toml())

@@ -70,7 +70,7 @@ def model_view(
 
 def model_snippets(name: str, root: str, install: str = "") -> list[Snippet]:
     """How to download and run the model: CLI and Python. ``install`` is the lab's line that
-    installs eotdl with its torch extra (never ``pip install eotdl``: another project)."""
+    installs eotdl with its torch extra (never the index's ``eotdl``: another project)."""
     first = f"{install}\n" if install else ""
     return [
         Snippet(

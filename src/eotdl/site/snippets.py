@@ -40,7 +40,7 @@ def download_snippets(
 ) -> list[Snippet]:
     """CLI, Python and pystac-client snippets for one dataset (or model) of the site at ``root``.
 
-    ``install`` is the lab's line that installs eotdl (never ``pip install eotdl``: that is
+    ``install`` is the lab's line that installs eotdl (never the index's ``eotdl``: that is
     another project on the package index)."""
     catalog = f"{root}catalog.json"
     snippets = [
