@@ -189,7 +189,7 @@ def test_publish_fails_fast_on_a_dead_store_and_the_rerun_sends_only_what_is_mis
     # Fail fast, shown by behaviour rather than a clock: once the store is found dead, no new
     # upload starts; only those already in flight on the 4 workers tried (before the fix
     # every remaining file was tried, each with its retries: 104-200 s).
-    assert len(sent) - 70 <= 2 * 4, f"{len(sent) - 70} uploads started after the store died"
+    assert len(sent) - 70 <= 2 * 4, f"{len(sent) - 70} uploads began after the store died"
     s3_bucket.server.start()
     monkeypatch.setattr(store, "put_named", real_put)
     _wait_writable(store)
