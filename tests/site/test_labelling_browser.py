@@ -5,7 +5,6 @@ apply it with `eotdl labels apply`, see it in `eotdl diff`, and validate the lab
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,28 +14,14 @@ from typing import Any
 import pytest
 
 from access.accessdata import chips_lab, detection_lab
+from browsers import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
 from eotdl.catalog.lab import Lab
 from eotdl.site.labelling import write_label_page
 from eotdl.site.serve import start_site
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EOTDL = [sys.executable, "-m", "eotdl.cli.main"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def eotdl(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,6 @@ Screenshots of the home page and a dataset page are saved under ``test-artifacts
 from __future__ import annotations
 
 import html.parser
-import os
 import shutil
 import urllib.error
 import urllib.parse
@@ -17,29 +16,13 @@ from typing import Any
 
 import pytest
 
+from browsers import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
 from eotdl.catalog.lab import Lab
 from eotdl.site import pages
 from eotdl.site.serve import RunningSite, start_site
 from eotdl.site.summary import human_size
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ page kind, desktop and phone, are saved under ``test-artifacts/`` (git-ignored).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from sitelab import add_model, link_objects_if_missing, write_qa_report
 
+from browsers import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
 from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import Lab, init_lab
@@ -27,17 +27,11 @@ from eotdl.site.build import build_site
 from eotdl.site.serve import RunningSite, start_site
 from rastergen import write_tif
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CLASSES = ("water", "forest", "urban")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def _git(root: Path, *args: str) -> None:

@@ -122,6 +122,18 @@ def _arity(op: str, args: list[Any], count: int, path: str) -> None:
         raise bad(f"{path}: {op} takes {count} argument(s), not {len(args)}")
 
 
+#: What shapely raises on a malformed GeoJSON geometry (a client's mistake, never a 500).
+GEOMETRY_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    shapely.errors.ShapelyError,
+)
+
+
 def _is_property(node: Any) -> bool:
     return isinstance(node, dict) and isinstance(node.get("property"), str)
 
@@ -131,15 +143,7 @@ def _is_geometry(node: Any) -> bool:
         return False
     try:
         shapely.geometry.shape(node)
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        RecursionError,
-        shapely.errors.ShapelyError,
-    ):
+    except GEOMETRY_ERRORS:
         return False
     return True
 

@@ -18,11 +18,10 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from eotdl.access.cql2 import parse_filter
+from eotdl.access.cql2 import GEOMETRY_ERRORS, parse_filter
 from eotdl.access.evaluate import Evaluator, bbox_mask, column_name, micros, spatial_mask
 from eotdl.access.filters import (
     BBox,
@@ -161,15 +160,7 @@ def _geometry(value: Any) -> BaseGeometry:
         )
     try:
         geometry = shape(value)
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        RecursionError,
-        shapely.errors.ShapelyError,
-    ) as exc:
+    except GEOMETRY_ERRORS as exc:
         raise InputError(f"intersects is not a valid {value['type']}: {exc}") from None
     if geometry.is_empty:
         raise InputError("intersects is an empty geometry")
