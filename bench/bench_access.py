@@ -378,7 +378,7 @@ def bench_loader(count: int, rounds: int) -> tuple[str, dict[str, float]]:
     import torch
     from torch.utils.data import DataLoader
 
-    from eotdl.access.dataset import open_dataset
+    from eotdl.ml.dataset import open_dataset
 
     folder = make_chip_dataset(count)
     paths = sorted(str(p) for p in (folder / "tifs").glob("*.tif"))

@@ -4,7 +4,7 @@ latency of bbox, datetime and property-filter searches from one client.
 The sites are generated items of ``scripts/synthetic.py`` written straight to
 ``items.parquet`` with the build's writer (``write_items_parquet``: space-then-time order,
 small row groups), plus a catalog and a collection; a site already there is reused.
-The server answers from the parquet file in place (:mod:`eotdl.access.parquet_engine`).
+The server answers from the parquet file in place (:mod:`eotdl.api.parquet_engine`).
 
     .venv/bin/python bench/bench_search_scale.py [--sizes 100000,1000000] [--queries 60]
                                                  [--clean]

@@ -74,7 +74,7 @@ def case_plain(lab: Path, epochs: int, threads: int) -> dict[str, Any]:
     import torch
     from torch.utils.data import DataLoader
 
-    from eotdl.access.torch import TorchDataset
+    from eotdl.ml.torch import TorchDataset
     from eotdl.train.loop import Normalize
     from eotdl.train.models import MODELS
     from eotdl.train.samples import resolve_samples

@@ -9,7 +9,7 @@ import pytest
 
 from shareddata import SCHEMA_MIRROR, needs_shared
 
-pytest_plugins = ["s3server", "httpserver", "daskcluster"]
+pytest_plugins = ["s3server", "httpserver", "daskcluster", "accessfixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ def __getattr__(name: str) -> object:
         globals()["__version__"] = found
         return found
     if name == "open_dataset":
-        from eotdl.access.dataset import open_dataset
+        from eotdl.ml.dataset import open_dataset
 
         return open_dataset
     if name == "train":

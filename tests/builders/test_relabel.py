@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from access.accessdata import chips_lab, detection_lab, segmentation_lab
+from accessdata import chips_lab, detection_lab, segmentation_lab
 from eotdl.builders.relabel import apply_labels
 from eotdl.catalog.validate import validate_target
 from eotdl.errors import InputError

@@ -129,9 +129,9 @@ def test_items_without_assets(tmp_path: Path, chunk: int) -> None:
 
 
 def test_search_readers_read_null_geometries(tmp_path: Path) -> None:
-    from eotdl.access.parquet import items_to_table, read_parquet
     from eotdl.catalog.locations import Reader
     from eotdl.catalog.parquet_items import table_items
+    from eotdl.read.parquet import items_to_table, read_parquet
 
     items = [_no_place(i) if n % 2 else dict(i, assets={}) for n, i in enumerate(_items(6))]
     write_items_parquet(items, tmp_path / "a.parquet")

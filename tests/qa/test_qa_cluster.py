@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from access.accessdata import chips_lab
+from accessdata import chips_lab
 from eotdl.catalog.compute import check_cluster, lab_cluster
 from eotdl.errors import InputError
 from eotdl.qa.run import run_qa

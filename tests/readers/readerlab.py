@@ -327,7 +327,7 @@ def walk_with_pystac_client(catalog_url: str) -> tuple[int, int, list[str]]:
 
 def get_every_version(lab_url: str, out: Path) -> dict[str, int]:
     """``eotdl get`` of the latest and of every pinned version: verified files per target."""
-    from eotdl.access.download import get
+    from eotdl.read.download import get
 
     done = {}
     for target in (NAME, *(f"{NAME}@{v}" for v in VERSIONS)):
@@ -342,7 +342,7 @@ def one_epoch(lab_url: str, target: str = NAME) -> int:
     """``open_dataset(NAME, lab=URL)`` feeding one DataLoader epoch: the samples seen."""
     from torch.utils.data import DataLoader
 
-    from eotdl.access.dataset import open_dataset
+    from eotdl.ml.dataset import open_dataset
 
     ds = open_dataset(target, lab=lab_url)
     seen = 0

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from eotdlrun import run_eotdl
 
-from eotdl.access.download import get
 from eotdl.catalog.paths import PathRefused, check_link
 from eotdl.catalog.validate import Validator, validate_target
+from eotdl.read.download import get
 
 SECRET = "the-secret-of-this-machine"
 

@@ -27,7 +27,7 @@ import psutil
 import pytest
 from synthetic import make_collection, make_item
 
-from eotdl.access.search import MAX_LIMIT, parse_query
+from eotdl.api.search import MAX_LIMIT, parse_query
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.siteserver import MAX_BODY, MAX_TARGET
 from eotdl.catalog.tree import write_stac_tree

@@ -196,7 +196,7 @@ def test_local_root_allows_only_files_inside(tmp_path):
 
 
 def test_get_of_a_local_catalog_refuses_an_asset_symlinked_outside(tmp_path, secret):
-    from eotdl.access.download import get
+    from eotdl.read.download import get
 
     catalog = _local_catalog(tmp_path / "cat")
     image = tmp_path / "cat" / "s1" / "image.tif"
@@ -209,7 +209,7 @@ def test_get_of_a_local_catalog_refuses_an_asset_symlinked_outside(tmp_path, sec
 
 
 def test_get_of_a_local_catalog_refuses_absolute_paths_outside(tmp_path, secret):
-    from eotdl.access.download import get
+    from eotdl.read.download import get
 
     catalog = _local_catalog(tmp_path / "cat")
     item = tmp_path / "cat" / "s0" / "item.json"

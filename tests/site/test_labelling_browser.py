@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from access.accessdata import chips_lab, detection_lab
+from accessdata import chips_lab, detection_lab
 from browsers import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
 from eotdl.catalog.lab import Lab
 from eotdl.site.labelling import write_label_page
@@ -216,7 +216,7 @@ def test_draw_and_edit_two_boxes_then_apply(browser, tmp_path):
 def test_class_names_are_text_and_the_page_fits_a_tablet(browser, tmp_path):
     hostile = "<img src=x onerror=alert(1)>"
     source = tmp_path / "src"
-    from access.accessdata import make_chips
+    from accessdata import make_chips
 
     make_chips(source, per_class=2)
     (source / "River").rename(source / hostile)
@@ -252,7 +252,7 @@ def _artifact(name: str) -> Path:
 
 
 def test_a_polygon_drawn_with_the_keyboard_only(browser, tmp_path):
-    from access.accessdata import segmentation_lab
+    from accessdata import segmentation_lab
 
     lab = segmentation_lab(tmp_path)
     build(lab, "tiles")

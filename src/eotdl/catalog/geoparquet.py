@@ -8,7 +8,7 @@ ones, sort) instead of converting every item again. Reading gives back Item dict
 Rows are written in space-then-time order (the Z-order key of each bbox centre, then the
 datetime, then the id) in row groups of :data:`ROW_GROUP` rows, so the row-group statistics
 of the ``bbox`` covering columns and of the datetimes let a reader skip most of a file
-(:mod:`eotdl.access.parquet_engine`). A large file is sorted a key range at a time (parts
+(:mod:`eotdl.api.parquet_engine`). A large file is sorted a key range at a time (parts
 written sorted, read back range by range): memory stays bounded.
 
 Any valid Item goes in: a null geometry (an image with no place on Earth) is a null row of the

@@ -52,7 +52,7 @@ def get(
     and only what is missing is fetched. Files are checked against file:checksum and
     file:size; a corrupt one is fetched once more, then reported.
     """
-    from eotdl.access.download import get as get_dataset
+    from eotdl.read.download import get as get_dataset
 
     result = get_dataset(
         target,
@@ -111,7 +111,7 @@ def search(
     endpoint_url: str | None,
 ) -> None:
     """Search the items of a lab's site (its stac-geoparquet files), locally or over HTTP."""
-    from eotdl.access.site_search import search_lab
+    from eotdl.api.site_search import search_lab
 
     page = search_lab(
         lab,
@@ -168,8 +168,8 @@ def serve(
     Search with any STAC client, e.g. pystac_client.Client.open("http://127.0.0.1:8000").
     Stateless: run as many copies as you like behind a load balancer.
     """
-    from eotdl.access.index import load_index
-    from eotdl.access.server import make_server
+    from eotdl.api.index import load_index
+    from eotdl.api.server import make_server
     from eotdl.catalog.locations import Reader
 
     index = load_index(site, Reader(endpoint_url))

@@ -3,7 +3,7 @@
 A model is named like a dataset: ``NAME`` in a lab folder (``models/NAME/``), ``NAME`` on a
 built site (``--lab URL``: ``models/NAME/collection.json`` there), or given by location: a
 model folder (the lab's, or one written by ``eotdl models get``) or a ``collection.json`` URL.
-Everything is read through :mod:`eotdl.access`; weights are verified against their checksum.
+Everything is read through :mod:`eotdl.read`; weights are verified against their checksum.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from eotdl.access.dataset import Dataset, open_dataset
-from eotdl.access.download import GetResult, get
 from eotdl.catalog.lab import Lab, locate_lab_or_site
 from eotdl.catalog.locations import Reader, join
 from eotdl.errors import InputError
+from eotdl.ml.dataset import Dataset, open_dataset
+from eotdl.read.download import GetResult, get
 from eotdl.storage.hashing import sha256_of_checksum
 from eotdl.train.metrics import main_metric
 from eotdl.train.mlm import MODEL_ASSET

@@ -27,9 +27,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from eotdl.access.labels import IGNORE
-from eotdl.access.samples import SampleReader
-from eotdl.access.torch import TorchDataset
+from eotdl.ml.labels import IGNORE
+from eotdl.ml.samples import SampleReader
+from eotdl.ml.torch import TorchDataset
 from eotdl.storage import ObjectStore, open_store
 from eotdl.train.metrics import confusion_metrics
 from eotdl.train.models import ModelEntry, count_parameters

@@ -1,6 +1,6 @@
 """``eotdl.train(...)``: a job spec resolved on the client, run as DDP ranks on Dask, saved as STAC.
 
-The client resolves the samples (through :mod:`eotdl.access`), starts or joins the cluster,
+The client resolves the samples (through :mod:`eotdl.ml`), starts or joins the cluster,
 runs one rank per worker, shows rank 0's events, and when a worker is lost (or a peer's
 connection drops) cancels the ranks, restarts their workers and resumes from the last
 checkpoint, at most ``max_retries`` times. A rank that fails with its own error (a bug, a bad
@@ -16,11 +16,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from eotdl.access.dataset import open_dataset
-from eotdl.access.locate import split_name
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.store import open_lab_store
 from eotdl.errors import EotdlError, InputError
+from eotdl.ml.dataset import open_dataset
+from eotdl.read.locate import split_name
 from eotdl.train.cluster import Cluster, check_cuda, default_workers, open_cluster
 from eotdl.train.loop import EpochHook, RankJob, StoreRef, latest_checkpoint, rank_main
 from eotdl.train.mlm import now, save_model

@@ -1,4 +1,4 @@
-"""The samples of a job, resolved on the client through :mod:`eotdl.access` (the one reader).
+"""The samples of a job, resolved on the client through :mod:`eotdl.ml` and :mod:`eotdl.read`.
 
 :func:`resolve_samples` reads the dataset's Items once, picks the items of each split
 (``ml-aoi:split``), works out the classes from the label extension, the input bands and chip
@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import orjson
 
-from eotdl.access.dataset import Dataset, open_dataset
-from eotdl.access.labels import LABELS_ASSET, LabelSpec, band_indexes, image_asset
-from eotdl.access.samples import SampleReader
 from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
+from eotdl.ml.dataset import Dataset, open_dataset
+from eotdl.ml.labels import LABELS_ASSET, LabelSpec, band_indexes, image_asset
+from eotdl.ml.samples import SampleReader
 from eotdl.train.spec import JobSpec
 
 STATS_SAMPLES = 64

@@ -1,6 +1,6 @@
 """Fetching a recipe's published files: resumable, checked against the published MD5s.
 
-Bytes come through the project's HTTP downloader (:class:`eotdl.access.http.HttpDownloader`:
+Bytes come through the project's HTTP downloader (:class:`eotdl.catalog.downloads.HttpDownloader`:
 streamed into ``.NAME.part``, resumed with a ``Range`` request after an interruption, renamed
 into place when complete); each file is then checked against the MD5 its publisher lists, and
 archives are unpacked beside it. ``EOTDL_RECIPES_MIRROR=URL`` fetches every file from
@@ -46,7 +46,7 @@ def fetch_files(
     progress: bool = True,
 ) -> list[Path]:
     """Download, verify (MD5) and unpack each file into ``dest``; return the files."""
-    from eotdl.access.http import HttpDownloader, HttpGet
+    from eotdl.catalog.downloads import HttpDownloader, HttpGet
     from eotdl.storage import TransferOptions
 
     downloads = list(downloads)
