@@ -197,3 +197,88 @@ def test_publish_to_s3_is_refused_while_another_machine_holds_the_lease(s3_bucke
     assert target.head("catalog.json") is None
     other.put_named(LOCK, Holder(7, "ci-runner-2", 0.0, 1.0, "t").to_bytes(), overwrite=True)
     assert publish_site(lab, target, build=False).uploaded == 6  # expired: taken over
+
+
+def _race(stores: list, key: str) -> tuple[list, list[BusyError]]:
+    won: list[object] = []
+    refused: list[BusyError] = []
+    start = threading.Barrier(len(stores))
+
+    def take(store) -> None:
+        start.wait()
+        try:
+            won.append(acquire_lease(store, key, "the site"))
+        except BusyError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=take, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return won, refused
+
+
+class _SlowDeletes:
+    """A store whose deletes take 50 ms (a slow link), which widens the window between a
+    taker's look at a stale lease and its delete: where two takers would both win."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def delete(self, key: str) -> None:
+        import time
+
+        time.sleep(0.05)
+        self._store.delete(key)
+
+
+def _expired_lease(store, key: str) -> None:
+    store.put_named(key, Holder(1, "elsewhere", 0.0, 1.0, "crashed").to_bytes(), overwrite=True)
+
+
+@pytest.mark.s3
+def test_eight_machines_race_to_take_over_one_expired_s3_lease_and_one_wins(s3_bucket):
+    """A stale lease found by eight at once is replaced once: no taker deletes the lease
+    another has just written (the takeover is claimed put-if-absent first)."""
+    key = "site/" + LOCK
+    stores = [
+        _SlowDeletes(open_store(s3_bucket.url, endpoint_url=s3_bucket.endpoint_url))
+        for _ in range(8)
+    ]
+    for round_ in range(3):
+        _expired_lease(stores[0], key)
+        won, refused = _race(stores, key)
+        assert len(won) == 1, f"round {round_}: {len(won)} holders of one lease"
+        assert len(refused) == 7
+        assert stores[0].head(key) is not None
+        won[0].release()  # type: ignore[attr-defined]
+        assert [o.key for o in stores[0].list("site/")] == [], "a claim or lease was left"
+
+
+def test_eight_writers_race_to_take_over_one_expired_folder_lease_and_one_wins(tmp_path):
+    stores = [_SlowDeletes(open_store((tmp_path / "www").as_uri())) for _ in range(8)]
+    for round_ in range(5):
+        _expired_lease(stores[0], LOCK)
+        won, refused = _race(stores, LOCK)
+        assert len(won) == 1, f"round {round_}: {len(won)} holders of one lease"
+        assert len(refused) == 7
+        won[0].release()  # type: ignore[attr-defined]
+        assert list(stores[0].list("")) == [], "a claim or lease was left"
+
+
+def test_a_claim_left_by_a_crashed_taker_is_cleared(tmp_path, monkeypatch):
+    from eotdl.storage import lease
+
+    store = open_store((tmp_path / "www").as_uri())
+    _expired_lease(store, LOCK)
+    left = lease._claim(store, LOCK, lease._identity(store, LOCK))  # the taker died here
+    assert left is not None
+    with pytest.raises(BusyError, match="changing hands"):
+        acquire_lease(store, LOCK, "the site")  # its claim is fresh: nobody takes over yet
+    monkeypatch.setattr(lease, "CLAIM_TTL", -1.0)  # ... until it is old
+    acquire_lease(store, LOCK, "the site").release()
+    assert list(store.list("")) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import socket
@@ -26,6 +27,7 @@ from eotdl.storage.objects import ObjectExistsError, ObjectMissingError
 
 if TYPE_CHECKING:
     from eotdl.storage.base import ObjectStore
+    from eotdl.storage.objects import ObjectInfo
 
 #: How long a lease lasts without renewal (a crashed holder blocks others this long at most).
 DEFAULT_TTL = 300.0
@@ -154,20 +156,20 @@ def _read(store: ObjectStore, key: str) -> Holder | None:
 def acquire_lease(store: ObjectStore, key: str, what: str, ttl: float = DEFAULT_TTL) -> Lease:
     """Take the lease ``key`` on ``store``, or raise BusyError naming its holder.
 
-    ``what`` names the protected thing in the message ("the site at s3://…").
+    ``what`` names the protected thing in the message ("the site at s3://…"). A stale lease is
+    taken over under a claim (see :func:`_claim`), so of several processes that find the same
+    stale lease at once exactly one replaces it: none deletes a lease another has just taken.
     """
     for _ in range(3):
         holder = Holder.me(ttl)
-        try:
-            store.put_named(key, holder.to_bytes(), content_type="application/json")
+        if _put_if_absent(store, key, holder):
             return Lease(store, key, holder, ttl)
-        except ObjectExistsError:
-            pass
         current = _read(store, key)
         if current is None:
             info = store.head(key)
             if info is None:
                 continue  # released between our write and our read: try again
+            stale = _object_identity(info)
             age = time.time() - info.modified.timestamp() if info.modified else 0.0
             if age <= ttl:
                 raise BusyError(
@@ -180,8 +182,77 @@ def acquire_lease(store: ObjectStore, key: str, what: str, ttl: float = DEFAULT_
                 hint="retry when that run has finished"
                 f" (a crashed writer's lease expires after {ttl:.0f} s)",
             )
-        store.delete(key)  # stale: take it over
+        else:
+            stale = _holder_identity(current)
+        # what was judged stale is what may be replaced: the identity comes from the same read
+        claim = _claim(store, key, stale)
+        if claim is None:
+            continue  # another process is taking it over: the next round sees its lease
+        try:
+            if _identity(store, key) != stale:
+                continue  # replaced since we looked
+            store.delete(key)
+            holder = Holder.me(ttl)
+            if _put_if_absent(store, key, holder):
+                return Lease(store, key, holder, ttl)
+        finally:
+            store.delete(claim)
     raise BusyError(f"{what} is busy (its lease keeps changing hands)", hint="retry later")
+
+
+#: A claim older than this belongs to a taker that died between its claim and its release.
+CLAIM_TTL = 60.0
+
+
+def _put_if_absent(store: ObjectStore, key: str, holder: Holder) -> bool:
+    """Write ``holder`` at ``key`` unless an object is there. The token counts as this
+    process's own from before the write, so another thread never sees it as stale."""
+    _active.add(holder.token)
+    try:
+        store.put_named(key, holder.to_bytes(), content_type="application/json")
+    except ObjectExistsError:
+        _active.discard(holder.token)
+        return False
+    except BaseException:
+        _active.discard(holder.token)
+        raise
+    return True
+
+
+def _identity(store: ObjectStore, key: str) -> str | None:
+    """What the object at ``key`` is, to tell whether it changed: its holder's token, or
+    for an unreadable object its date and size."""
+    current = _read(store, key)
+    if current is not None:
+        return _holder_identity(current)
+    info = store.head(key)
+    return None if info is None else _object_identity(info)
+
+
+def _holder_identity(holder: Holder) -> str:
+    return f"token:{holder.token}:{holder.since}:{holder.pid}:{holder.host}"
+
+
+def _object_identity(info: ObjectInfo) -> str:
+    modified = info.modified.timestamp() if info.modified else 0.0
+    return f"object:{modified}:{info.size}"
+
+
+def _claim(store: ObjectStore, key: str, stale: str | None) -> str | None:
+    """The right to replace the stale lease ``stale`` at ``key``: a put-if-absent object named
+    for it, so one process only holds it. The holder removes it once its own lease is written;
+    one left by a crashed taker is cleared after :data:`CLAIM_TTL`. None when another holds it."""
+    digest = hashlib.sha256((stale or "").encode()).hexdigest()[:16]
+    claim = f"{key}.takeover-{digest}"
+    try:
+        store.put_named(claim, Holder.me(CLAIM_TTL).to_bytes(), content_type="application/json")
+    except ObjectExistsError:
+        info = store.head(claim)
+        if info is not None and info.modified is not None:
+            if time.time() - info.modified.timestamp() > CLAIM_TTL:
+                store.delete(claim)
+        return None
+    return claim
 
 
 @contextlib.contextmanager
