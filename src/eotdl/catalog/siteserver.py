@@ -6,7 +6,10 @@ The standard library's ``http.server``, hardened for clients that misbehave:
 - a listen backlog of :data:`LISTEN_BACKLOG` and a fixed pool of :data:`WORKERS` threads; a
   poller thread holds every connection between requests, so idle keep-alive clients hold no
   thread; requests wait for a worker in a bounded queue (beyond it: 503);
-- socket timeouts (:data:`SOCKET_TIMEOUT`) for idle and slow clients;
+- socket timeouts (:data:`SOCKET_TIMEOUT`) for idle and slow clients, and deadlines for a
+  whole request: its line and headers must arrive within :data:`HEADER_SECONDS` of its first
+  byte and its body within :data:`BODY_SECONDS`, so a client that trickles a byte at a time
+  (slowloris) holds a worker that long at most, then gets a 408;
 - a request target (path and query string) of at most :data:`MAX_TARGET` bytes (414), a body
   of at most :data:`MAX_BODY` bytes (413), refused before it is read; a ``Content-Length`` that
   is not a plain number (negative, garbage, repeated with different values) is a 400, and a
@@ -57,6 +60,10 @@ WAITING = 1024
 MAX_IDLE = 10_000
 #: Seconds a client may stay silent while we wait for (or send) bytes.
 SOCKET_TIMEOUT = 15.0
+#: Seconds from a request's first byte to the end of its headers, however it trickles in.
+HEADER_SECONDS = 10.0
+#: Seconds for a request body to arrive, once the headers have.
+BODY_SECONDS = 30.0
 #: Largest request body (a POST /search is a few KB).
 MAX_BODY = 1 << 20
 #: Longest request target: path plus query string.
@@ -219,6 +226,21 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.log:
             super().log_message(format, *args)
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _DeadlineReader(self.rfile, self.connection)  # type: ignore[assignment]
+        self._answered = False
+
+    def handle_one_request(self) -> None:
+        reader: _DeadlineReader = self.rfile  # type: ignore[assignment]
+        reader.start(self.server.header_seconds)
+        self._answered = False
+        # nothing of an earlier request on this connection may shape the answer to this one
+        self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
+        super().handle_one_request()
+        if reader.expired and not self._answered:
+            self._fail(error_response(408, "the request did not arrive in time"))
+
     # -- protocol errors, all as JSON -------------------------------------------------------
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -275,6 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if not length:
             return b""
+        reader: _DeadlineReader = self.rfile  # type: ignore[assignment]
+        reader.start(self.server.body_seconds)
         try:
             data = self.rfile.read(length)
         except TimeoutError:
@@ -297,6 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
         return f"{proto if proto in ('http', 'https') else 'http'}://{host}"
 
     def _send(self, response: Response, length: int | None = None) -> None:
+        self._answered = True
+        reader: _DeadlineReader = self.rfile  # type: ignore[assignment]
+        if reader.deadline is not None:  # the request is in: writes get the plain timeout
+            reader.stop()
+            self.connection.settimeout(self.timeout)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         size = len(response.body) if length is None else length
@@ -452,6 +481,72 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.shutdown_request(self.connection)
 
 
+class _DeadlineReader:
+    """The request stream of a connection, read against a deadline for the whole request and
+    not only per ``recv``: a client sending a byte every few seconds still runs out of time."""
+
+    def __init__(self, raw: Any, connection: socket.socket) -> None:
+        self._raw = raw
+        self._connection = connection
+        self.deadline: float | None = None
+        self.expired = False
+
+    def start(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.expired = False
+
+    def stop(self) -> None:
+        self.deadline = None
+
+    def _arm(self) -> None:
+        """Give the next ``recv`` what is left of the deadline (or raise TimeoutError)."""
+        assert self.deadline is not None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError("the request did not arrive in time")
+        self._connection.settimeout(min(left, SOCKET_TIMEOUT))
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self.deadline is None:
+            return bytes(self._raw.readline(limit))
+        line = bytearray()
+        while limit < 0 or len(line) < limit:
+            self._arm()
+            try:
+                chunk = self._raw.peek(1)
+            except TimeoutError:
+                self.expired = True
+                raise
+            if not chunk:
+                break
+            room = len(chunk) if limit < 0 else min(len(chunk), limit - len(line))
+            end = chunk.find(b"\n", 0, room)
+            line += self._raw.read(end + 1 if end >= 0 else room)
+            if end >= 0:
+                break
+        return bytes(line)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.deadline is None or size < 0:
+            return bytes(self._raw.read(size))
+        data = bytearray()
+        while len(data) < size:
+            self._arm()
+            try:
+                chunk = self._raw.read1(size - len(data))
+            except TimeoutError:
+                self.expired = True
+                raise
+            if not chunk:
+                break
+            data += chunk
+        return bytes(data)
+
+    def __getattr__(self, name: str) -> Any:  # peek, close, closed, …
+        return getattr(self._raw, name)
+
+
 def _linger(connection: socket.socket) -> None:
     """Half-close, then read (and drop) what the client still sends, for a short while, so
     that closing does not reset the connection before the client has read our answer."""
@@ -497,7 +592,11 @@ class SiteServer(HTTPServer):
         log: bool = False,
         workers: int = WORKERS,
         waiting: int = WAITING,
+        header_seconds: float = HEADER_SECONDS,
+        body_seconds: float = BODY_SECONDS,
     ) -> None:
+        self.header_seconds = header_seconds
+        self.body_seconds = body_seconds
         self.files = SiteFiles(root) if root is not None else None
         self.app = app
         self.public_url = public_url.rstrip("/") if public_url else None
