@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from eotdl.builders.labelled import image_item
-from eotdl.builders.rasterinfo import damage, raster_item
+from eotdl.builders.rasterinfo import damage, image_item, raster_item
 from eotdl.errors import InputError
 from rastergen import write_tif
 

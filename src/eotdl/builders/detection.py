@@ -29,18 +29,11 @@ from shapely.geometry import box, mapping, shape
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
 from eotdl.builders.geoinputs import features_of, project
-from eotdl.builders.labelled import (
-    IMAGE_EXTENSIONS,
-    add_labels,
-    check_unique_ids,
-    image_item,
-    inside,
-    list_images,
-    ordered_map,
-    parse_extensions,
-    safe_id,
-)
-from eotdl.builders.rasterinfo import open_raster
+from eotdl.builders.imagefiles import IMAGE_EXTENSIONS, inside, list_images, parse_extensions
+from eotdl.builders.item_ids import check_unique_ids, safe_id
+from eotdl.builders.label_items import add_labels
+from eotdl.builders.parallel import ordered_map
+from eotdl.builders.rasterinfo import image_item, open_raster
 from eotdl.catalog import canonical
 from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT
 from eotdl.errors import InputError

@@ -2,23 +2,27 @@
 
 A chip is filled from a collection's scenes in the order given (the scenes of one day, the one
 covering most of the chip first; for another collection, the nearest in time first) until no
-pixel is missing. A scene whose window holds no data is skipped and counted; an unreadable asset
-is an error naming the scene, asset and URL, or (with ``skip_broken``) skips its scene.
+pixel is missing (:func:`by_overlap` and :func:`nearest` give those orders). A scene whose window
+holds no data is skipped and counted; an unreadable asset is an error naming the scene, asset
+and URL, or (with ``skip_broken``) skips its scene. :func:`output_band` names an output band
+and picks its resampling (nearest neighbour for assets holding classes).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
+from shapely.geometry.base import BaseGeometry
 
 from eotdl.builders.chips import Frame
 from eotdl.builders.cogread import BandRead, OpenRasters, read_band
@@ -26,6 +30,9 @@ from eotdl.builders.scenes import Scene
 from eotdl.errors import InputError
 
 log = logging.getLogger(__name__)
+
+#: Assets holding classes, not measurements: resampled with nearest neighbour.
+CATEGORICAL = {"scl", "qa", "qa_pixel", "qa_radsat", "fmask", "cloud", "mask", "classification"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,17 @@ class Band:
     asset: str
     eo: dict[str, Any]
     resampling: Resampling
+
+
+def output_band(collection: str, name: str, source: dict[str, Any]) -> Band:
+    """The output band ``collection:name``, with the eo fields of the scene's band
+    (``source``) that stay true after resampling."""
+    eo = {"name": f"{collection}:{name}", "description": f"{name} of {collection}"}
+    for key in ("common_name", "center_wavelength", "full_width_half_max"):
+        if key in source:
+            eo[key] = source[key]
+    resampling = Resampling.nearest if name.lower() in CATEGORICAL else Resampling.bilinear
+    return Band(collection, name, eo, resampling)
 
 
 @dataclass
@@ -169,3 +187,26 @@ class ChipReader:
         if scale != 1.0 or offset != 0.0:
             read.scale, read.offset = scale, offset
         return read
+
+
+def cloud(scene: Scene) -> float:
+    """A scene's cloud cover, unknown counted as the worst."""
+    return math.inf if scene.cloud is None else scene.cloud
+
+
+def by_overlap(scenes: Iterable[Scene], footprint: BaseGeometry) -> tuple[Scene, ...]:
+    """Scenes ordered by how much of the chip they cover, then cloud, then id."""
+    return tuple(
+        sorted(
+            scenes,
+            key=lambda s: (-round(s.footprint.intersection(footprint).area, 12), cloud(s), s.id),
+        )
+    )
+
+
+def nearest(
+    scenes: Iterable[Scene], footprint: BaseGeometry, when: dt.datetime, buffer: dt.timedelta
+) -> list[Scene]:
+    """Scenes over the chip within ``buffer`` of ``when``, nearest first."""
+    near = [s for s in scenes if abs(s.when - when) <= buffer and s.footprint.intersects(footprint)]
+    return sorted(near, key=lambda s: (abs(s.when - when), s.id))

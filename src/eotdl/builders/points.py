@@ -24,7 +24,7 @@ from typing import Any
 
 from eotdl.builders.base import LABEL_EXT, STAC_VERSION, Builder, Labels, Option
 from eotdl.builders.geoinputs import read_geojson
-from eotdl.builders.labelled import safe_id
+from eotdl.builders.item_ids import safe_id
 from eotdl.catalog.card import Card
 from eotdl.catalog.times import format_utc, parse_utc
 from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT

@@ -3,7 +3,8 @@
 Shared by the raster-based builders. Adds what rio-stac leaves to the caller: a deterministic
 datetime (never "now"), refusals with the option that would accept the file (no CRS, a
 non-Earth CRS, no date), JSON-safe numbers (NaN nodata written as "nan"), and footprints from
-the valid-data mask when asked.
+the valid-data mask when asked. :func:`image_item` also describes an image with no place on
+Earth (a PNG or JPEG chip) as a null-geometry Item.
 
 Every builder opens its local rasters with :func:`open_raster`: a file cut short (a TIFF whose
 directory, tags or pixel blocks reach past its end; a PNG with no IEND chunk) or one GDAL cannot
@@ -28,7 +29,7 @@ from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 
 from eotdl.catalog.times import format_utc, parse_utc
-from eotdl.catalog.vocabulary import PROJ_EXT, extension_url
+from eotdl.catalog.vocabulary import PROJ_EXT, STAC_VERSION, extension_url
 from eotdl.errors import InputError
 
 # rio-stac reads rasters without a geotransform (GCP-only files) with a warning we answer
@@ -57,6 +58,14 @@ _TIFF_TYPE_SIZES = {
 _TIFF_OFFSETS = {273: 279, 324: 325}  # StripOffsets -> StripByteCounts, TileOffsets -> counts
 _TIFF_MAX_DIRECTORIES = 10_000
 _DAMAGED_HINT = "copy or download the file again from its origin"
+
+#: Media types of the GDAL drivers of the images builders take.
+MEDIA_TYPES = {
+    "GTiff": "image/tiff; application=geotiff",
+    "COG": "image/tiff; application=geotiff; profile=cloud-optimized",
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+}
 
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?(?!\d)")
 _DASH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -364,3 +373,57 @@ def _mask_footprint(src: Any, item: dict[str, Any]) -> None:
     item["geometry"] = geometry
     geom = shape(geometry)
     item["bbox"] = list(geom.bounds)
+
+
+def is_georeferenced(src: Any) -> bool:
+    """Whether an open dataset has a CRS or ground control points."""
+    return src.crs is not None or bool(src.gcps[0])
+
+
+def image_item(
+    path: Path,
+    item_id: str,
+    *,
+    datetime: str | None = None,
+    crs: str | None = None,
+) -> dict[str, Any]:
+    """An Item for one image: via rio-stac when it has a place on Earth, else null geometry.
+
+    The image asset is ``image`` (roles ``data``, ``ml-aoi:role: feature``); the Item claims
+    STAC 1.0.0 like the rest of a dataset.
+    """
+    file = Path(path).resolve()
+    try:
+        with open_raster(file, "image") as src:  # a cut TIFF or PNG is refused here
+            item: dict[str, Any] | None = None
+            if not (is_georeferenced(src) or crs):
+                if src.width < 1 or src.height < 1 or src.count < 1:
+                    raise InputError(f"{file}: the image has no pixels or no bands")
+                src.read()  # a truncated file fails here, not later in training
+                item = {
+                    "type": "Feature",
+                    "stac_version": STAC_VERSION,
+                    "stac_extensions": [PROJ_EXT],
+                    "id": item_id,
+                    "geometry": None,
+                    "properties": {
+                        "datetime": acquisition_time(src, file, datetime),
+                        "proj:epsg": None,
+                        "proj:shape": [src.height, src.width],
+                    },
+                    "links": [],
+                    "assets": {
+                        "image": {
+                            "href": str(file),
+                            "type": MEDIA_TYPES.get(src.driver, "application/octet-stream"),
+                            "roles": ["data"],
+                        }
+                    },
+                }
+    except RasterioError as exc:
+        raise InputError(f"{file}: not a readable image ({exc})") from None
+    if item is None:
+        item = raster_item(file, item_id, datetime=datetime, crs=crs)
+    item["stac_version"] = STAC_VERSION
+    item["assets"]["image"]["ml-aoi:role"] = "feature"
+    return item
