@@ -2,7 +2,7 @@
 
 A chip is filled from a collection's scenes in the order given (the scenes of one day, the one
 covering most of the chip first; for another collection, the nearest in time first) until no
-pixel is missing (:func:`by_overlap` and :func:`nearest` give those orders). A scene whose window
+pixel is missing (:mod:`eotdl.builders.chip_plans` gives those orders). A scene whose window
 holds no data is skipped and counted; an unreadable asset is an error naming the scene, asset
 and URL, or (with ``skip_broken``) skips its scene. :func:`output_band` names an output band
 and picks its resampling (nearest neighbour for assets holding classes).
@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
-from shapely.geometry.base import BaseGeometry
 
 from eotdl.builders.chips import Frame
 from eotdl.builders.cogread import BandRead, OpenRasters, read_band
@@ -187,26 +185,3 @@ class ChipReader:
         if scale != 1.0 or offset != 0.0:
             read.scale, read.offset = scale, offset
         return read
-
-
-def cloud(scene: Scene) -> float:
-    """A scene's cloud cover, unknown counted as the worst."""
-    return math.inf if scene.cloud is None else scene.cloud
-
-
-def by_overlap(scenes: Iterable[Scene], footprint: BaseGeometry) -> tuple[Scene, ...]:
-    """Scenes ordered by how much of the chip they cover, then cloud, then id."""
-    return tuple(
-        sorted(
-            scenes,
-            key=lambda s: (-round(s.footprint.intersection(footprint).area, 12), cloud(s), s.id),
-        )
-    )
-
-
-def nearest(
-    scenes: Iterable[Scene], footprint: BaseGeometry, when: dt.datetime, buffer: dt.timedelta
-) -> list[Scene]:
-    """Scenes over the chip within ``buffer`` of ``when``, nearest first."""
-    near = [s for s in scenes if abs(s.when - when) <= buffer and s.footprint.intersects(footprint)]
-    return sorted(near, key=lambda s: (abs(s.when - when), s.id))

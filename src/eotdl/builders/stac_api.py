@@ -23,28 +23,18 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from shapely import STRtree
 from shapely.geometry import Point
 
 from eotdl.builders.base import Builder, Labels, Option
 from eotdl.builders.chip_items import chip_item
+from eotdl.builders.chip_plans import AreaTask, area_tasks, nearest, point_groups
 from eotdl.builders.chips import Frame, Grid, from_lonlat, point_frame, utm_crs
 from eotdl.builders.geoinputs import LabelShapes, Observation, parse_area, read_points
-from eotdl.builders.mosaic import (
-    Band,
-    ChipReader,
-    Counts,
-    Layer,
-    by_overlap,
-    cloud,
-    nearest,
-    output_band,
-)
+from eotdl.builders.mosaic import Band, ChipReader, Counts, Layer, output_band
 from eotdl.builders.parallel import ordered_map
 from eotdl.builders.scene_search import DEFAULT_API, SceneSearch
 from eotdl.builders.scenes import DEFAULT_ASSETS, Scene, iso, parse_duration, widen
@@ -55,16 +45,6 @@ from eotdl.errors import InputError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class AreaTask:
-    """A chip of the area grid and the primary scenes to try, one day's group after another."""
-
-    row: int
-    col: int
-    frame: Frame
-    groups: tuple[tuple[Scene, ...], ...]
 
 
 class StacApiBuilder(Builder):
@@ -329,25 +309,7 @@ class StacApiBuilder(Builder):
         self.stats.add(f"scenes_{self.collections[0]}", len(primary))
         width = len(str(max(grid.rows, grid.cols) - 1))
         self._width = width
-        tree = STRtree([scene.footprint for scene in primary])
-        tasks = []
-        for row, col in grid.cells(area_xy):
-            frame = grid.frame(row, col)
-            footprint = frame.footprint()
-            days: dict[str, list[Scene]] = {}
-            for index in sorted(tree.query(footprint, predicate="intersects")):
-                scene = primary[int(index)]
-                days.setdefault(scene.day, []).append(scene)
-            if not days:
-                self.stats.add("chips_without_scene")
-                continue
-            groups = [by_overlap(scenes, footprint) for _, scenes in sorted(days.items())]
-            if self.settings["pick"] == "all":
-                tasks += [AreaTask(row, col, frame, (group,)) for group in groups]
-            else:
-                groups.sort(key=lambda g: (min(cloud(s) for s in g), g[0].day))
-                tasks.append(AreaTask(row, col, frame, tuple(groups)))
-        return tasks
+        return area_tasks(grid, area_xy, primary, pick=str(self.settings["pick"]), stats=self.stats)
 
     def _area_item(self, task: AreaTask) -> dict[str, Any] | None:
         footprint = task.frame.footprint()
@@ -406,16 +368,10 @@ class StacApiBuilder(Builder):
         spot = Point(task.lon, task.lat)
         window = (task.when - self.buffer, task.when + self.buffer)
         primary = self.search.scenes(self.collections[0], spot, window, True, False)
-        days: dict[str, list[Scene]] = {}
-        for scene in primary:
-            days.setdefault(scene.day, []).append(scene)
-        if not days:
+        groups = point_groups(primary, footprint, task.when)
+        if not groups:
             self.stats.add("points_without_scene")
             return None
-        groups = sorted(
-            (by_overlap(g, footprint) for g in days.values()),
-            key=lambda g: (min(abs(s.when - task.when) for s in g), g[0].day),
-        )
         wide = (task.when - 2 * self.buffer, task.when + 2 * self.buffer)
         others_found = {
             c: self.search.scenes(c, spot, wide, False, False) for c in self.collections[1:]
@@ -427,7 +383,7 @@ class StacApiBuilder(Builder):
                 for c, scenes in others_found.items()
             }
 
-        found = self.reader.compose(frame, tuple(groups), others)
+        found = self.reader.compose(frame, groups, others)
         if found is None:
             return None
         layers, day = found
