@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eotdl.builders.geoinputs import features_of
+from eotdl.builders.geojsonfile import features_of
 from eotdl.builders.imagefiles import inside
 from eotdl.errors import InputError
 

@@ -27,7 +27,7 @@ from shapely.geometry import box, mapping, shape
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
 from eotdl.builders.boxes import Box, Boxes, read_boxes
-from eotdl.builders.geoinputs import project
+from eotdl.builders.geojsonfile import project
 from eotdl.builders.imagefiles import IMAGE_EXTENSIONS, list_images, parse_extensions
 from eotdl.builders.item_ids import check_unique_ids, safe_id
 from eotdl.builders.label_items import add_labels

@@ -1,7 +1,7 @@
 """Tables of point observations, read as raw rows: CSV, GeoJSON Point features, GeoParquet.
 
 CSV is read as UTF-8 checked line by line (:func:`csv_lines`; ``,``, ``;`` or tab separated);
-GeoJSON through :func:`eotdl.builders.geoinputs.read_geojson`; GeoParquet batch by batch, its
+GeoJSON through :func:`eotdl.builders.geojsonfile.read_geojson`; GeoParquet batch by batch, its
 WKB points taken to longitude/latitude from the column's CRS (or lon/lat columns without a
 geometry column). Each :class:`Row` keeps where it was read (``file:line``, feature or row) so
 messages name it; checking the values is the ``points`` builder's
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eotdl.builders.geoinputs import read_geojson
+from eotdl.builders.geojsonfile import read_geojson
 from eotdl.errors import InputError
 
 #: Media type of each table format, by file suffix.
