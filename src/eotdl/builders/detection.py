@@ -32,7 +32,8 @@ from eotdl.builders.imagefiles import IMAGE_EXTENSIONS, list_images, parse_exten
 from eotdl.builders.item_ids import check_unique_ids, safe_id
 from eotdl.builders.label_items import add_labels
 from eotdl.builders.parallel import ordered_map
-from eotdl.builders.rasterinfo import image_item, open_raster
+from eotdl.builders.rasterfiles import open_raster
+from eotdl.builders.rasterinfo import image_item
 from eotdl.catalog import canonical
 from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT
 from eotdl.errors import InputError

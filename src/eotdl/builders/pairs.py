@@ -27,7 +27,8 @@ from eotdl.builders.imagefiles import IMAGE_EXTENSIONS, list_images, parse_exten
 from eotdl.builders.item_ids import safe_id
 from eotdl.builders.label_items import add_labels
 from eotdl.builders.parallel import ordered_map
-from eotdl.builders.rasterinfo import MEDIA_TYPES, image_item, is_georeferenced, open_raster
+from eotdl.builders.rasterfiles import open_raster
+from eotdl.builders.rasterinfo import MEDIA_TYPES, image_item, is_georeferenced
 from eotdl.catalog.vocabulary import CLASSIFICATION_EXT, ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 
