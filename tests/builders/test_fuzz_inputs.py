@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eotdl.builders.detection import DetectionBuilder
-from eotdl.builders.geoinputs import LabelShapes, check_geometry, features_of, read_points
+from eotdl.builders.geoinputs import LabelShapes, read_points
+from eotdl.builders.geojsonfile import check_geometry, features_of
 from eotdl.builders.pairs import load_class_map
 from eotdl.builders.points import PointsBuilder
 from eotdl.builders.scenes import widen

@@ -1,6 +1,6 @@
 """Truncated, corrupt and random rasters: every builder's opener refuses them by name.
 
-:func:`eotdl.builders.rasterinfo.open_raster` checks a TIFF's directories, tag values and pixel
+:func:`eotdl.builders.rasterfiles.open_raster` checks a TIFF's directories, tag values and pixel
 blocks, and a PNG's last chunk, before GDAL sees the file; hypothesis cuts real files at random
 places and flips random bytes. The item functions either describe the file or raise
 InputError naming it; never another exception, never a misleading "no CRS".
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from eotdl.builders.labelled import image_item
-from eotdl.builders.rasterinfo import damage, raster_item
+from eotdl.builders.rasterfiles import damage
+from eotdl.builders.rasterinfo import image_item, raster_item
 from eotdl.errors import InputError
 from rastergen import write_tif
 

@@ -143,7 +143,7 @@ def parse_band_map(text: str | None) -> dict[str, int] | None:
 
 def load_vector_labels(path: Path, class_property: str) -> tuple[list[dict[str, Any]], list[str]]:
     """GeoJSON features (lon/lat) and the sorted class names they use."""
-    from eotdl.builders.geoinputs import read_geojson  # the one GeoJSON guard
+    from eotdl.builders.geojsonfile import read_geojson  # the one GeoJSON guard
 
     features = read_geojson(path, "labels")
     classes = set()
@@ -169,7 +169,7 @@ def rasterize_labels(
     """A uint8 mask (0 = background, class i = i + 1) of the features on a raster grid."""
     from rasterio.features import rasterize
 
-    from eotdl.builders.geoinputs import project
+    from eotdl.builders.geojsonfile import project
 
     values = {name: index + 1 for index, name in enumerate(classes)}
     shapes = []

@@ -17,16 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
-from eotdl.builders.labelled import (
-    IMAGE_EXTENSIONS,
-    add_labels,
-    check_unique_ids,
-    image_item,
-    list_images,
-    ordered_map,
-    parse_extensions,
-    safe_id,
-)
+from eotdl.builders.imagefiles import IMAGE_EXTENSIONS, list_images, parse_extensions
+from eotdl.builders.item_ids import check_unique_ids, safe_id
+from eotdl.builders.label_items import add_labels
+from eotdl.builders.parallel import ordered_map
+from eotdl.builders.rasterinfo import image_item
 from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 

@@ -2,8 +2,10 @@
 
 A chip is filled from a collection's scenes in the order given (the scenes of one day, the one
 covering most of the chip first; for another collection, the nearest in time first) until no
-pixel is missing. A scene whose window holds no data is skipped and counted; an unreadable asset
-is an error naming the scene, asset and URL, or (with ``skip_broken``) skips its scene.
+pixel is missing (:mod:`eotdl.builders.chip_plans` gives those orders). A scene whose window
+holds no data is skipped and counted; an unreadable asset is an error naming the scene, asset
+and URL, or (with ``skip_broken``) skips its scene. :func:`output_band` names an output band
+and picks its resampling (nearest neighbour for assets holding classes).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from eotdl.errors import InputError
 
 log = logging.getLogger(__name__)
 
+#: Assets holding classes, not measurements: resampled with nearest neighbour.
+CATEGORICAL = {"scl", "qa", "qa_pixel", "qa_radsat", "fmask", "cloud", "mask", "classification"}
+
 
 @dataclass(frozen=True)
 class Band:
@@ -36,6 +41,17 @@ class Band:
     asset: str
     eo: dict[str, Any]
     resampling: Resampling
+
+
+def output_band(collection: str, name: str, source: dict[str, Any]) -> Band:
+    """The output band ``collection:name``, with the eo fields of the scene's band
+    (``source``) that stay true after resampling."""
+    eo = {"name": f"{collection}:{name}", "description": f"{name} of {collection}"}
+    for key in ("common_name", "center_wavelength", "full_width_half_max"):
+        if key in source:
+            eo[key] = source[key]
+    resampling = Resampling.nearest if name.lower() in CATEGORICAL else Resampling.bilinear
+    return Band(collection, name, eo, resampling)
 
 
 @dataclass

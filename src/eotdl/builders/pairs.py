@@ -23,18 +23,12 @@ import yaml
 from rasterio.errors import RasterioError
 
 from eotdl.builders.base import LABEL_EXT, ML_AOI_EXT, Builder, Labels, Option
-from eotdl.builders.labelled import (
-    IMAGE_EXTENSIONS,
-    MEDIA_TYPES,
-    add_labels,
-    image_item,
-    is_georeferenced,
-    list_images,
-    ordered_map,
-    parse_extensions,
-    safe_id,
-)
-from eotdl.builders.rasterinfo import open_raster
+from eotdl.builders.imagefiles import IMAGE_EXTENSIONS, list_images, parse_extensions
+from eotdl.builders.item_ids import safe_id
+from eotdl.builders.label_items import add_labels
+from eotdl.builders.parallel import ordered_map
+from eotdl.builders.rasterfiles import open_raster
+from eotdl.builders.rasterinfo import MEDIA_TYPES, image_item, is_georeferenced
 from eotdl.catalog.vocabulary import CLASSIFICATION_EXT, ITEM_ASSETS_EXT
 from eotdl.errors import InputError
 

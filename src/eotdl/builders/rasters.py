@@ -40,7 +40,8 @@ from eotdl.builders.features import (
     spectral_index,
     write_cog,
 )
-from eotdl.builders.rasterinfo import open_raster, raster_item
+from eotdl.builders.rasterfiles import open_raster
+from eotdl.builders.rasterinfo import raster_item
 from eotdl.catalog.compute import portable_errors
 from eotdl.children import die_with_parent
 from eotdl.errors import InputError

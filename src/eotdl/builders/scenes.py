@@ -1,7 +1,8 @@
-"""Scenes of a STAC API: opening it, searching it, finding assets, and time ranges.
+"""Scenes of a STAC API: one search result reduced to what chipping needs, and its times.
 
-A :class:`Scene` is one search result reduced to what chipping needs: its time, cloud cover,
-footprint, and the hrefs of the wanted assets. Errors say what was asked and how to change it.
+A :class:`Scene` is one item of a search: its time, cloud cover, footprint, and the hrefs of
+the wanted assets (found by key or by band name). The time helpers read ``--time-buffer``,
+write times, and widen a search window. Searching the API is :mod:`eotdl.builders.scene_search`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-import shapely
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
-from eotdl.catalog.times import Interval, format_interval, parse_utc
+from eotdl.catalog.times import Interval, parse_utc
 from eotdl.errors import InputError
 
-DEFAULT_API = "https://earth-search.aws.element84.com/v1"
 #: Assets read when ``--assets`` names none for a collection (others: every GeoTIFF data asset).
 DEFAULT_ASSETS: dict[str, tuple[str, ...]] = {
     "sentinel-2-l2a": ("red", "green", "blue", "nir"),
@@ -111,107 +110,6 @@ def scene_from_item(
         footprint,
         assets,
     )
-
-
-def open_client(api: str) -> Any:
-    """Open the STAC API at ``api``; a clear error when it is unreachable or no STAC API."""
-    from pystac_client import Client
-    from pystac_client.exceptions import APIError
-
-    modifier = None
-    if "planetarycomputer.microsoft.com" in api:
-        try:
-            import planetary_computer
-        except ImportError:
-            raise InputError(
-                "Planetary Computer assets need signed URLs",
-                hint="pip install planetary-computer",
-            ) from None
-        modifier = planetary_computer.sign_inplace
-    try:
-        client = Client.open(api, timeout=60, modifier=modifier)
-    except APIError as exc:
-        status = getattr(exc, "status_code", None)
-        what = f"answered HTTP {status}" if status else "is unreachable"
-        raise InputError(
-            f"the STAC API at {api} {what} ({str(exc).strip()[:200]})",
-            hint=f"check the URL and the network; Earth Search is {DEFAULT_API}",
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - anything else means it is not a STAC API
-        raise InputError(
-            f"{api} is not a STAC API ({type(exc).__name__}: {str(exc)[:200]})",
-            hint=f"give the API's landing page URL, e.g. {DEFAULT_API}",
-        ) from None
-    if not client.conforms_to("ITEM_SEARCH"):
-        raise InputError(
-            f"{api} does not offer STAC item search (its conformsTo has no item-search)",
-            hint="give the URL of a STAC API, not of a static catalog",
-        )
-    return client
-
-
-def search_items(
-    client: Any,
-    collection: str,
-    where: BaseGeometry,
-    interval: Interval,
-    max_cloud: float | None,
-    max_items: int,
-    query_text: str,
-) -> list[dict[str, Any]]:
-    """Raw item dicts of one search (bbox for boxes, intersects otherwise)."""
-    import warnings
-
-    from pystac_client.exceptions import APIError
-
-    kwargs: dict[str, Any] = {
-        "collections": [collection],
-        "max_items": int(max_items),
-        "limit": min(int(max_items), 100),
-    }
-    if interval != (None, None):
-        kwargs["datetime"] = format_interval(interval)
-    if where.equals(box(*where.bounds)):
-        kwargs["bbox"] = list(where.bounds)
-    else:
-        if shapely.get_num_coordinates(where) > 500:
-            where = where.simplify(0.0001)
-        kwargs["intersects"] = mapping(where)
-    if max_cloud is not None:
-        if client.conforms_to("QUERY"):
-            kwargs["query"] = {"eo:cloud_cover": {"lt": max_cloud}}
-        elif client.conforms_to("FILTER"):
-            kwargs["filter"] = {"op": "<", "args": [{"property": "eo:cloud_cover"}, max_cloud]}
-            kwargs["filter_lang"] = "cql2-json"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return list(client.search(**kwargs).items_as_dicts())
-    except APIError as exc:
-        raise InputError(
-            f"the search failed ({query_text}): {str(exc).strip()[:300]}",
-            hint="check the collection names and the --datetime and area values",
-        ) from None
-
-
-def describe_query(
-    api: str,
-    collection: str,
-    where: BaseGeometry,
-    interval: Interval,
-    max_cloud: float | None,
-) -> str:
-    """The search in words, for messages."""
-    parts = [f"collection {collection} in {api}"]
-    if where.geom_type == "Point":
-        parts.append(f"point {where.x:.5f},{where.y:.5f}")
-    else:
-        parts.append("bbox " + ",".join(f"{v:.5f}" for v in where.bounds))
-    if interval != (None, None):
-        parts.append(f"datetime {format_interval(interval)}")
-    if max_cloud is not None:
-        parts.append(f"eo:cloud_cover < {max_cloud:g}")
-    return ", ".join(parts)
 
 
 def find_asset(assets: dict[str, Any], name: str) -> str | None:

@@ -10,6 +10,10 @@ nearest in time. Optional label polygons are rasterised onto every chip.
 
 Every chip is a deterministic COG in ``workdir``; its item records the scenes it came from as
 ``derived_from`` links and the acquisition time of the scene used.
+
+This module holds the builder: its options, the chips it plans (area grid or points) and its
+metadata. Searching the API is :mod:`~eotdl.builders.scene_search`, filling a chip from scenes
+:mod:`~eotdl.builders.mosaic`, describing a chip :mod:`~eotdl.builders.chip_items`.
 """
 
 from __future__ import annotations
@@ -17,71 +21,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 import sys
-import threading
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import numpy as np
-from rasterio.enums import Resampling
-from shapely import STRtree
 from shapely.geometry import Point
-from shapely.geometry.base import BaseGeometry
 
-from eotdl.builders.base import LABEL_EXT, Builder, Labels, Option
-from eotdl.builders.chips import (
-    Frame,
-    Grid,
-    from_lonlat,
-    output_nodata,
-    point_frame,
-    utm_crs,
-    write_chip,
-)
+from eotdl.builders.base import Builder, Labels, Option
+from eotdl.builders.chip_items import chip_item
+from eotdl.builders.chip_plans import AreaTask, area_tasks, nearest, point_groups
+from eotdl.builders.chips import Frame, Grid, from_lonlat, point_frame, utm_crs
 from eotdl.builders.geoinputs import LabelShapes, Observation, parse_area, read_points
-from eotdl.builders.mosaic import Band, ChipReader, Counts, Layer
-from eotdl.builders.rasterinfo import raster_item
-from eotdl.builders.scenes import (
-    DEFAULT_API,
-    DEFAULT_ASSETS,
-    MissingAssetError,
-    Scene,
-    default_assets,
-    describe_query,
-    iso,
-    open_client,
-    parse_duration,
-    scene_from_item,
-    search_items,
-    widen,
-)
+from eotdl.builders.mosaic import Band, ChipReader, Counts, Layer, output_band
+from eotdl.builders.parallel import ordered_map
+from eotdl.builders.scene_search import DEFAULT_API, SceneSearch
+from eotdl.builders.scenes import DEFAULT_ASSETS, Scene, iso, parse_duration, widen
 from eotdl.catalog.card import Card
-from eotdl.catalog.times import Interval, parse_interval
+from eotdl.catalog.times import parse_interval
 from eotdl.errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: Assets holding classes, not measurements: resampled with nearest neighbour.
-CATEGORICAL = {"scl", "qa", "qa_pixel", "qa_radsat", "fmask", "cloud", "mask", "classification"}
-COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 T = TypeVar("T")
-R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class AreaTask:
-    """A chip of the area grid and the primary scenes to try, one day's group after another."""
-
-    row: int
-    col: int
-    frame: Frame
-    groups: tuple[tuple[Scene, ...], ...]
 
 
 class StacApiBuilder(Builder):
@@ -185,7 +148,14 @@ class StacApiBuilder(Builder):
         self.stats = Counts()
         self.progress = sys.stderr.isatty()
         self.reader = ChipReader(self.bands, self.stats, skip_broken=bool(s["skip_broken"]))
-        self._local = threading.local()
+        self.search = SceneSearch(
+            self.api,
+            wanted=self.wanted,
+            max_cloud=self.max_cloud,
+            max_scenes=int(s["max_scenes"]),
+            skip_broken=bool(s["skip_broken"]),
+            stats=self.stats,
+        )
         self._others: dict[str, list[Scene]] = {}
         self._width = 1
         self.labels = self._labels()
@@ -273,17 +243,17 @@ class StacApiBuilder(Builder):
     # -- building --------------------------------------------------------------------------
 
     def items(self) -> Iterator[dict[str, Any]]:
-        client = self._client()
+        self.search.client()  # an unreachable API or no STAC API: said before anything else
         results: Generator[dict[str, Any] | None, None, None]
         if self.points is not None:
-            self._resolve_bands_from_points(client)
+            self._resolve_bands_from_points()
             point_tasks = self._point_tasks()
             total = len(point_tasks) if self.progress else None
-            results = _ordered_map(self._point_item, point_tasks, self.workers, total)
+            results = self._map(self._point_item, point_tasks, total)
         else:
-            area_tasks = self._area_tasks(client)
+            area_tasks = self._area_tasks()
             total = len(area_tasks) if self.progress else None
-            results = _ordered_map(self._area_item, area_tasks, self.workers, total)
+            results = self._map(self._area_item, area_tasks, total)
         written = 0
         try:
             for item in results:
@@ -301,6 +271,20 @@ class StacApiBuilder(Builder):
                 hint="widen --datetime or --time-buffer, raise --max-cloud, or check the area",
             )
 
+    def _map(
+        self, fn: Callable[[T], dict[str, Any] | None], tasks: list[T], total: int | None
+    ) -> Generator[dict[str, Any] | None, None, None]:
+        """``fn`` over ``tasks`` on the chip threads, in order, at most 2×workers in flight."""
+        return ordered_map(
+            fn,
+            tasks,
+            workers=self.workers,
+            window=2 * self.workers,
+            total=total,
+            what="chips",
+            thread_name_prefix="eotdl-chip",
+        )
+
     def _summary(self) -> str:
         counts = self.stats.counts
         parts = [f"{n} {key.replace('_', ' ')}" for key, n in sorted(counts.items()) if n]
@@ -308,15 +292,15 @@ class StacApiBuilder(Builder):
 
     # area mode
 
-    def _area_tasks(self, client: Any) -> list[AreaTask]:
+    def _area_tasks(self) -> list[AreaTask]:
         assert self.area is not None
         crs = self.crs or utm_crs(*self.area.centroid.coords[0])
         area_xy = from_lonlat(self.area, crs)
         grid = Grid.covering(area_xy, crs, self.resolution, self.size)
-        primary = self._search(client, self.collections[0], self.area, self.interval, True)
+        primary = self.search.scenes(self.collections[0], self.area, self.interval, True)
         self._resolve_bands(primary)
         self._others = {
-            c: self._search(client, c, self.area, widen(self.interval, self.buffer), False)
+            c: self.search.scenes(c, self.area, widen(self.interval, self.buffer), False)
             for c in self.collections[1:]
         }
         for c, found in self._others.items():
@@ -325,32 +309,14 @@ class StacApiBuilder(Builder):
         self.stats.add(f"scenes_{self.collections[0]}", len(primary))
         width = len(str(max(grid.rows, grid.cols) - 1))
         self._width = width
-        tree = STRtree([scene.footprint for scene in primary])
-        tasks = []
-        for row, col in grid.cells(area_xy):
-            frame = grid.frame(row, col)
-            footprint = frame.footprint()
-            days: dict[str, list[Scene]] = {}
-            for index in sorted(tree.query(footprint, predicate="intersects")):
-                scene = primary[int(index)]
-                days.setdefault(scene.day, []).append(scene)
-            if not days:
-                self.stats.add("chips_without_scene")
-                continue
-            groups = [_by_overlap(scenes, footprint) for _, scenes in sorted(days.items())]
-            if self.settings["pick"] == "all":
-                tasks += [AreaTask(row, col, frame, (group,)) for group in groups]
-            else:
-                groups.sort(key=lambda g: (min(_cloud(s) for s in g), g[0].day))
-                tasks.append(AreaTask(row, col, frame, tuple(groups)))
-        return tasks
+        return area_tasks(grid, area_xy, primary, pick=str(self.settings["pick"]), stats=self.stats)
 
     def _area_item(self, task: AreaTask) -> dict[str, Any] | None:
         footprint = task.frame.footprint()
 
         def others(when: dt.datetime) -> dict[str, list[Scene]]:
             return {
-                c: _nearest(scenes, footprint, when, self.buffer)
+                c: nearest(scenes, footprint, when, self.buffer)
                 for c, scenes in self._others.items()
             }
 
@@ -378,15 +344,15 @@ class StacApiBuilder(Builder):
             tasks.append(task)
         return tasks
 
-    def _resolve_bands_from_points(self, client: Any) -> None:
+    def _resolve_bands_from_points(self) -> None:
         """Fix the band list from the first scene of each collection around the first points."""
         assert self.points is not None
         for collection in self.collections:
             for task in self.points[:20]:
                 window = (task.when - 2 * self.buffer, task.when + 2 * self.buffer)
                 spot = Point(task.lon, task.lat)
-                scenes = self._search(
-                    client, collection, spot, window, collection == self.collections[0], False
+                scenes = self.search.scenes(
+                    collection, spot, window, collection == self.collections[0], False
                 )
                 if scenes:
                     self._resolve_bands(scenes)
@@ -395,36 +361,29 @@ class StacApiBuilder(Builder):
                 self._resolve_bands([], collection)
 
     def _point_item(self, task: Observation) -> dict[str, Any] | None:
-        client = self._client()
         crs = self.crs or utm_crs(task.lon, task.lat)
         x, y = from_lonlat(Point(task.lon, task.lat), crs).coords[0]
         frame = point_frame(x, y, crs, self.resolution, self.size)
         footprint = frame.footprint()
         spot = Point(task.lon, task.lat)
         window = (task.when - self.buffer, task.when + self.buffer)
-        primary = self._search(client, self.collections[0], spot, window, True, False)
-        days: dict[str, list[Scene]] = {}
-        for scene in primary:
-            days.setdefault(scene.day, []).append(scene)
-        if not days:
+        primary = self.search.scenes(self.collections[0], spot, window, True, False)
+        groups = point_groups(primary, footprint, task.when)
+        if not groups:
             self.stats.add("points_without_scene")
             return None
-        groups = sorted(
-            (_by_overlap(g, footprint) for g in days.values()),
-            key=lambda g: (min(abs(s.when - task.when) for s in g), g[0].day),
-        )
         wide = (task.when - 2 * self.buffer, task.when + 2 * self.buffer)
         others_found = {
-            c: self._search(client, c, spot, wide, False, False) for c in self.collections[1:]
+            c: self.search.scenes(c, spot, wide, False, False) for c in self.collections[1:]
         }
 
         def others(when: dt.datetime) -> dict[str, list[Scene]]:
             return {
-                c: _nearest(scenes, footprint, when, self.buffer)
+                c: nearest(scenes, footprint, when, self.buffer)
                 for c, scenes in others_found.items()
             }
 
-        found = self.reader.compose(frame, tuple(groups), others)
+        found = self.reader.compose(frame, groups, others)
         if found is None:
             return None
         layers, day = found
@@ -449,125 +408,18 @@ class StacApiBuilder(Builder):
 
     def _item(self, item_id: str, frame: Frame, layers: list[Layer]) -> dict[str, Any]:
         """Write the chip (and mask) and describe them as one item."""
-        dtype = np.result_type(*(t for layer in layers for t in layer.dtypes))
-        nodata = output_nodata(dtype)
-        stack = np.concatenate([layer.data for layer in layers])
-        valid = np.concatenate([layer.valid for layer in layers])
-        image = np.where(valid, stack, nodata).astype(dtype)
-        folder = self.workdir / "chips"
-        path = write_chip(
-            folder / f"{item_id}.tif",
-            image,
+        return chip_item(
+            item_id,
             frame,
-            nodata=nodata,
-            descriptions=[b.eo["name"] for b in self.bands],
-            scales=[s for layer in layers for s in layer.scales],
-            offsets=[o for layer in layers for o in layer.offsets],
+            layers,
+            self.bands,
+            self.workdir / "chips",
+            labels=self.labels,
+            shapes=self.shapes,
+            class_property=self.labels_property,
         )
-        scenes = [s for layer in layers for s in layer.scenes]
-        lead = layers[0].scenes[0]
-        item = raster_item(path, item_id, datetime=iso(lead.when))
-        asset = item["assets"]["image"]
-        asset["type"] = COG_TYPE
-        asset["title"] = "chip: " + ", ".join(b.eo["name"] for b in self.bands)
-        asset["eo:bands"] = [dict(b.eo) for b in self.bands]
-        times = sorted({s.when for s in scenes})
-        if len(times) > 1:
-            item["properties"]["start_datetime"] = iso(times[0])
-            item["properties"]["end_datetime"] = iso(times[-1])
-        if lead.cloud is not None:
-            item["properties"]["eo:cloud_cover"] = lead.cloud
-        item["links"] = [
-            {
-                "rel": "derived_from",
-                "href": s.url,
-                "type": "application/geo+json",
-                "title": f"{s.collection}/{s.id}",
-            }
-            for s in scenes
-        ]
-        if self.labels is not None:
-            item["properties"].update(self.labels.item_properties())
-            if LABEL_EXT not in item["stac_extensions"]:
-                item["stac_extensions"].append(LABEL_EXT)
-        if self.shapes is not None:
-            mask = write_chip(
-                folder / f"{item_id}-labels.tif",
-                self.shapes.rasterize(frame),
-                frame,
-                nodata=None,
-                descriptions=[self.labels_property],
-            )
-            labelled = raster_item(
-                mask,
-                item_id,
-                asset_key="labels",
-                roles=("labels", "labels-raster"),
-                datetime=iso(lead.when),
-            )
-            labels_asset = labelled["assets"]["labels"]
-            labels_asset.pop("eo:bands", None)
-            for band in labels_asset.get("raster:bands", []):
-                # rio-stac counts one valid pixel in rasters without nodata; a mask has no holes
-                band.get("statistics", {})["valid_percent"] = 100.0
-            labels_asset["type"] = COG_TYPE
-            labels_asset["title"] = "class mask"
-            item["assets"]["labels"] = labels_asset
-        return item
 
-    # -- searching ---------------------------------------------------------------------------
-
-    def _client(self) -> Any:
-        """A pystac-client Client for this thread (requests sessions are not thread-safe)."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = open_client(self.api)
-            self._local.client = client
-        return client
-
-    def _search(
-        self,
-        client: Any,
-        collection: str,
-        where: BaseGeometry,
-        interval: Interval,
-        primary: bool,
-        required: bool = True,
-    ) -> list[Scene]:
-        """Scenes of ``collection`` over ``where`` in ``interval``, sorted by time and id."""
-        max_cloud = self.max_cloud if primary else None
-        query = describe_query(self.api, collection, where, interval, max_cloud)
-        found = search_items(
-            client, collection, where, interval, max_cloud, self.settings["max_scenes"], query
-        )
-        if len(found) >= int(self.settings["max_scenes"]):
-            self.stats.add("searches_truncated")
-            log.warning("stac-api: %s hit --max-scenes %s", query, self.settings["max_scenes"])
-        scenes = []
-        for raw in found:
-            cloud = (raw.get("properties") or {}).get("eo:cloud_cover")
-            if max_cloud is not None and cloud is not None and float(cloud) >= max_cloud:
-                self.stats.add("scenes_too_cloudy")
-                continue
-            wanted = self.wanted.get(collection) or default_assets(collection, raw)
-            self.wanted.setdefault(collection, wanted)
-            try:
-                scene = scene_from_item(raw, collection, self.api, wanted)
-            except MissingAssetError as exc:
-                if not self.settings["skip_broken"]:
-                    raise
-                self.stats.add("scenes_broken")
-                log.warning("skipping: %s", exc.message)
-                continue
-            if scene is not None:
-                scenes.append(scene)
-        if required and not scenes:
-            raise InputError(
-                f"no scenes found: {query}",
-                hint="check the collection name, widen --datetime, move the area or raise"
-                " --max-cloud",
-            )
-        return sorted(scenes, key=lambda s: (s.when, s.id))
+    # -- bands ------------------------------------------------------------------------------
 
     def _resolve_bands(self, scenes: list[Scene], collection: str | None = None) -> None:
         """The output bands of a collection, named ``collection:asset``, from its first scene."""
@@ -576,7 +428,7 @@ class StacApiBuilder(Builder):
         assert collection is not None
         if any(b.collection == collection for b in self.bands):
             return
-        names = self.wanted.get(collection) or list(DEFAULT_ASSETS.get(collection, ()))
+        names = self.search.wanted.get(collection) or list(DEFAULT_ASSETS.get(collection, ()))
         if not names:
             raise InputError(
                 f"no scenes of {collection} found to learn its assets",
@@ -584,13 +436,9 @@ class StacApiBuilder(Builder):
             )
         first = scenes[0].assets if scenes else {}
         for name in names:
-            eo = {"name": f"{collection}:{name}", "description": f"{name} of {collection}"}
-            source = first[name].eo if name in first else {}
-            for key in ("common_name", "center_wavelength", "full_width_half_max"):
-                if key in source:
-                    eo[key] = source[key]
-            resampling = Resampling.nearest if name.lower() in CATEGORICAL else Resampling.bilinear
-            self.bands.append(Band(collection, name, eo, resampling))
+            self.bands.append(
+                output_band(collection, name, first[name].eo if name in first else {})
+            )
         self.bands.sort(key=lambda b: self.collections.index(b.collection))
 
 
@@ -635,58 +483,6 @@ def _parse_assets(values: list[str], collections: list[str]) -> dict[str, list[s
     return out
 
 
-def _cloud(scene: Scene) -> float:
-    return math.inf if scene.cloud is None else scene.cloud
-
-
-def _by_overlap(scenes: Iterable[Scene], footprint: BaseGeometry) -> tuple[Scene, ...]:
-    """Scenes ordered by how much of the chip they cover, then cloud, then id."""
-    return tuple(
-        sorted(
-            scenes,
-            key=lambda s: (-round(s.footprint.intersection(footprint).area, 12), _cloud(s), s.id),
-        )
-    )
-
-
-def _nearest(
-    scenes: Iterable[Scene], footprint: BaseGeometry, when: dt.datetime, buffer: dt.timedelta
-) -> list[Scene]:
-    """Scenes over the chip within ``buffer`` of ``when``, nearest first."""
-    near = [s for s in scenes if abs(s.when - when) <= buffer and s.footprint.intersects(footprint)]
-    return sorted(near, key=lambda s: (abs(s.when - when), s.id))
-
-
 def _write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, sort_keys=True, separators=(",", ":")), encoding="utf-8")
-
-
-def _ordered_map(
-    fn: Callable[[T], R], tasks: Iterable[T], workers: int, total: int | None
-) -> Generator[R, None, None]:
-    """``map(fn, tasks)`` on a thread pool, in order, with at most 2×workers in flight."""
-    progress = None
-    if total:
-        from rich.progress import Progress
-
-        progress = Progress(transient=True)
-        progress.start()
-        bar = progress.add_task("chips", total=total)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eotdl-chip")
-    pending: deque[Future[R]] = deque()
-    try:
-        for task in tasks:
-            pending.append(pool.submit(fn, task))
-            while len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-                if progress:
-                    progress.advance(bar)
-        while pending:
-            yield pending.popleft().result()
-            if progress:
-                progress.advance(bar)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if progress:
-            progress.stop()

@@ -18,7 +18,7 @@ from pystac.serialization import identify_stac_object, migrate_to_latest
 from pystac.serialization.identify import STACVersionID
 
 from eotdl.builders.base import EO_EXT, LABEL_EXT, RASTER_EXT, STAC_VERSION
-from eotdl.builders.geoinputs import check_geometry, shape_of
+from eotdl.builders.geojsonfile import check_geometry, shape_of
 from eotdl.catalog.vocabulary import (
     FILE_EXT,
     PROJ_EXT,

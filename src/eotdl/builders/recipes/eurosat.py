@@ -36,7 +36,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.builders.base import EO_EXT, Labels, Option
-from eotdl.builders.labelled import add_labels, image_item, ordered_map
+from eotdl.builders.label_items import add_labels
+from eotdl.builders.parallel import ordered_map
+from eotdl.builders.rasterinfo import image_item
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import ClassInfo, Download, Facts
 from eotdl.builders.recipes.recipe import DOWNLOAD_OPTION, RecipeBuilder

@@ -34,7 +34,7 @@ from rasterio.warp import transform_geom
 from shapely.geometry import shape
 
 from eotdl.builders.base import EO_EXT, PROJ_EXT, STAC_VERSION, Labels
-from eotdl.builders.labelled import add_labels
+from eotdl.builders.label_items import add_labels
 from eotdl.builders.rasterinfo import json_safe
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import ClassInfo, Facts

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eotdl.builders.base import EO_EXT, Labels
-from eotdl.builders.labelled import add_labels, ordered_map
+from eotdl.builders.label_items import add_labels
+from eotdl.builders.parallel import ordered_map
 from eotdl.builders.rasterinfo import raster_item
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
