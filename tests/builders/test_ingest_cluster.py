@@ -51,40 +51,6 @@ def _rasters(folder: Path, count: int = 6) -> Path:
     return folder
 
 
-@pytest.fixture
-def no_bytes_here(monkeypatch):
-    """Fail if this process hashes or stores a file (the data or a preview PNG), or opens a
-    raster of the lab's store with rasterio (to draw a preview): the workers must do it.
-    ``arm(lab)`` sets the traps; the rasters this process tried to open are listed in
-    ``arm.reads`` (a preview's read errors are caught, so the test asserts on the list)."""
-    import rasterio
-
-    reads: list[str] = []
-    real_open = rasterio.open
-
-    def hash_(path, *args, **kwargs):
-        raise AssertionError(f"the client hashed {path} itself")
-
-    def put(self, paths, *args, **kwargs):
-        raise AssertionError(f"the client stored {list(paths)} itself")
-
-    def arm(lab):
-        store = os.path.realpath(lab.root / "store") + os.sep
-
-        def open_(fp, *args, **kwargs):
-            if isinstance(fp, (str, os.PathLike)) and os.path.realpath(fp).startswith(store):
-                reads.append(os.fspath(fp))
-                raise AssertionError(f"the client opened {fp} itself")
-            return real_open(fp, *args, **kwargs)
-
-        monkeypatch.setattr(uploads, "sha256_and_size", hash_)
-        monkeypatch.setattr(ObjectStore, "put_files", put)
-        monkeypatch.setattr(rasterio, "open", open_)
-
-    arm.reads = reads
-    return arm
-
-
 def test_rasters_on_a_cluster_equal_rasters_here(dask_cluster, tmp_path, no_bytes_here):
     source = _rasters(tmp_path / "tifs")
     options = {"chip_size": 32, "overlap": 8, "normalize": True, "indices": ("ndvi",)}
@@ -170,7 +136,6 @@ def test_the_cli_option_and_the_lab_setting(dask_cluster, tmp_path):
 def test_workers_store_the_files_in_s3_by_its_url(dask_cluster, s3_bucket, tmp_path):
     """The workers upload to S3 with their own credentials; an ingest here then finds every
     object stored, with the right bytes, and writes the same dataset."""
-    import os
 
     from distributed import Client
 
