@@ -266,7 +266,7 @@ def _on_cluster(
     """The stretch and the previews, read, drawn and stored by the cluster's workers (they
     open the rasters and the store themselves): only the limits and the stored objects' keys,
     checksums and sizes come back here."""
-    limits: list[list[float]] = next(in_order(client, sample_limits, [sampled]))
+    [limits] = in_order(client, sample_limits, [sampled])
     batches = [jobs[i : i + CLUSTER_BATCH] for i in range(0, len(jobs), CLUSTER_BATCH)]
     spec = StoreSpec.of(lab)
     drawn = [

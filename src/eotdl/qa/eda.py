@@ -45,6 +45,8 @@ from eotdl.qa.rasters import RasterSource, raster_footprint, valid_mask, windows
 
 #: Grid cells listed in qa.json (the most populated first).
 MAX_CELLS = 2000
+#: Raster headers read by one task on a cluster (band data types the items do not declare).
+HEADER_BATCH = 64
 #: Vertices of the footprint union beyond which it is simplified further.
 MAX_UNION_VERTICES = 20000
 
@@ -166,6 +168,11 @@ def _header_dtypes(source: RasterSource) -> list[str] | None:
         return None
 
 
+def _header_batch(sources: list[RasterSource]) -> list[list[str] | None]:
+    """A task: the data types of each raster's bands (None: unreadable)."""
+    return [_header_dtypes(source) for source in sources]
+
+
 def _band_tasks(
     ctx: QAContext, tally: _Tally, pixels: int
 ) -> tuple[list[BandTask], dict[str, list[str]]]:
@@ -175,8 +182,10 @@ def _band_tasks(
     found: dict[int, list[str] | None] = {}
     if unknown:
         headers = [sources[i] for i in unknown]
-        if ctx.client is not None:  # the workers open the files
-            found = dict(zip(unknown, in_order(ctx.client, _header_dtypes, headers), strict=True))
+        if ctx.client is not None:  # the workers open the files, a batch a task
+            batches = [headers[i : i + HEADER_BATCH] for i in range(0, len(headers), HEADER_BATCH)]
+            done = in_order(ctx.client, _header_batch, batches)
+            found = dict(zip(unknown, (d for batch in done for d in batch), strict=True))
         else:
             with ThreadPoolExecutor(max_workers=ctx.workers) as pool:
                 found = dict(zip(unknown, pool.map(_header_dtypes, headers), strict=True))
