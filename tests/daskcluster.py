@@ -1,5 +1,7 @@
 """A real Dask cluster on loopback for the tests: ``dask scheduler`` and two ``dask worker``
-processes on 127.0.0.1, started as a user would start them, stopped at the end."""
+processes on 127.0.0.1, started as a user would start them, stopped at the end; and
+``no_bytes_here``, the traps that show the test's own process read and stored no byte of the
+data (the workers, other processes, did)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +92,42 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture
+def no_bytes_here(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``arm(lab)`` makes this process fail if it hashes, stores or re-hashes a file of the
+    store (data, preview PNGs), or opens a raster of ``lab``'s store with rasterio (to draw a
+    preview, scan it for QA or compute its statistics): the workers must do it. A raster this
+    process tried to open is listed in ``arm.reads`` (previews and QA catch read errors, so
+    tests assert on the list)."""
+    import rasterio
+
+    from eotdl.storage import ObjectStore, uploads
+
+    reads: list[str] = []
+    real_open = rasterio.open
+
+    def refuse(what: str) -> Any:
+        def trap(*args: Any, **kwargs: Any) -> Any:
+            reads.append(what)
+            raise AssertionError(f"the client {what} itself")
+
+        return trap
+
+    def arm(lab: Any) -> None:
+        store = os.path.realpath(lab.root / "store") + os.sep
+
+        def open_(fp: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(fp, (str, os.PathLike)) and os.path.realpath(fp).startswith(store):
+                reads.append(os.fspath(fp))
+                raise AssertionError(f"the client opened {fp} itself")
+            return real_open(fp, *args, **kwargs)
+
+        monkeypatch.setattr(uploads, "sha256_and_size", refuse("hashed a file"))
+        monkeypatch.setattr(ObjectStore, "put_files", refuse("stored files"))
+        monkeypatch.setattr(ObjectStore, "verify_objects", refuse("re-hashed objects"))
+        monkeypatch.setattr(rasterio, "open", open_)
+
+    arm.reads = reads  # type: ignore[attr-defined]
+    return arm

@@ -21,11 +21,21 @@ def without_engine(report) -> dict:
 
 
 @pytest.mark.slow
-def test_qa_on_a_cluster_equals_qa_here(dask_cluster, tmp_path):
+def test_qa_on_a_cluster_equals_qa_here(dask_cluster, tmp_path, no_bytes_here):
+    """The workers scan the rasters, re-hash the store's objects and compute the statistics:
+    this process opens no raster of the store and re-hashes nothing."""
     lab = chips_lab(tmp_path, per_class=6, size=32)
+    folder = lab.dataset("chips")
+    items = list(folder.iter_items())
+    for item in items[::2]:  # band data types from the files' headers, read there
+        del item["assets"]["image"]["raster:bands"]
+    folder.write_items(items)
     here = run_qa(lab, "chips", output=tmp_path / "here", scheduler="threads")
+    no_bytes_here(lab)
     there = run_qa(lab, "chips", output=tmp_path / "there", cluster=dask_cluster)
+    assert no_bytes_here.reads == []
     assert there.eda["engine"]["scheduler"] == "distributed"
+    assert {"assets", "rasters"} <= set(there.checks_run)
     assert there.eda["bands"] and there.eda["bands"] == here.eda["bands"]
     assert json.dumps(without_engine(there), sort_keys=True) == json.dumps(
         without_engine(here), sort_keys=True

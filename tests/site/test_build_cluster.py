@@ -5,6 +5,7 @@ site is the one a build here writes, byte for byte, full and incremental."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,14 @@ from click.testing import CliRunner
 from sitelab import make_site_lab
 from synthetic import make_item
 
-from eotdl.catalog.lab import Lab
+from eotdl.builders.ingest import ingest
+from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.tree import MANIFEST
 from eotdl.cli.main import cli
 from eotdl.errors import InputError
 from eotdl.site import build as site_build
 from eotdl.site.build import build_site
+from rastergen import write_mask, write_tif
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +62,54 @@ def test_a_site_built_on_a_cluster_equals_one_built_here(
     assert sorted(got) == sorted(expected)
     assert got == expected
     assert any(k.endswith("items.parquet") for k in got)
+
+
+def _raster_lab(root: Path) -> Lab:
+    """Rasters and a segmentation (image and mask pairs), ingested with their previews."""
+    lab = init_lab(root / "lab")
+    tifs, images, masks = root / "tifs", root / "images", root / "masks"
+    for n in range(3):
+        write_tif(tifs / f"t{n}_20230601.tif", seed=n, size=24, offset=(n * 240.0, 0))
+        write_tif(images / f"m{n}.tif", seed=n, bands=3, size=16, offset=(n * 160.0, 0))
+        write_mask(masks / f"m{n}.tif", [0, 1, 2], seed=n, size=16, offset=(n * 160.0, 0))
+    ingest(lab, "rasters", str(tifs), "tiles", split="random", progress=False)
+    options = {"masks": masks, "datetime": "2020-01-01"}
+    ingest(lab, "rasters", str(images), "seg", options, split="random", progress=False)
+    return lab
+
+
+def test_a_site_with_qa_built_on_a_cluster_equals_one_built_here(
+    dask_cluster, tmp_path, no_bytes_here
+):
+    """The build's QA runs on the workers as `eotdl qa --cluster` does (raster scans, object
+    re-hashing, band statistics): this process opens no raster of the store, and the site is
+    the one a build here writes, byte for byte, but for the QA report's engine (where and how
+    long) and the manifest's fingerprints of the lab's files and of the reports."""
+    lab = _raster_lab(tmp_path)
+    here = build_site(lab)
+    assert here.qa == {"seg": "ok", "tiles": "ok"}
+    expected = _site(lab.site_dir)
+    shutil.rmtree(lab.root / ".eotdl" / "qa")  # QA runs again, there
+    no_bytes_here(lab)
+    there = build_site(lab, full=True, cluster=dask_cluster)
+    assert no_bytes_here.reads == []
+    assert there.qa == here.qa and not there.warnings
+    got = _site(lab.site_dir)
+    manifests = [_without_inputs(site.pop(MANIFEST)) for site in (expected, got)]
+    for entry in (e for manifest in manifests for e in manifest["folders"].values()):
+        assert entry.pop("context")  # digests qa.json, engine included
+    assert manifests[0] == manifests[1]
+    assert sorted(got) == sorted(expected)
+    for name in ("seg", "tiles"):
+        path = f"datasets/{name}/qa/qa.json"
+        a, b = (json.loads(site.pop(path)) for site in (expected, got))
+        assert (a["eda"].pop("engine")["scheduler"], b["eda"].pop("engine")["scheduler"]) == (
+            "threads",
+            "distributed",
+        )
+        assert a["eda"]["bands"] and a == b
+    assert any(k.endswith(".png") and "/qa/" in k for k in got)  # EDA plots, equal too
+    assert got == expected
 
 
 def test_an_incremental_build_on_a_cluster_equals_one_here(dask_cluster, tmp_path):

@@ -11,55 +11,17 @@ machine writes, byte for byte.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from eotdl.catalog.compute import in_order
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.save import local_path
-from eotdl.storage import ObjectStore, TransferSummary, open_store
+from eotdl.catalog.store import StoreSpec
+from eotdl.storage import TransferSummary
 
 #: Files uploaded by one task when a builder's items are made here and only stored there.
 BATCH = 32
-
-
-@dataclasses.dataclass(frozen=True)
-class StoreSpec:
-    """How a worker opens the lab's store: its URL and settings (credentials stay the
-    worker's own: environment, profile or instance role)."""
-
-    url: str
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    public_url: str | None = None
-
-    @classmethod
-    def of(cls, lab: Lab) -> StoreSpec:
-        config = lab.config.store
-        return cls(
-            lab.store_url,
-            config.endpoint_url or None,
-            config.region or None,
-            config.profile or None,
-            config.public_url or None,
-        )
-
-    def open(self) -> ObjectStore:
-        return _open(self)
-
-
-@functools.lru_cache(maxsize=4)
-def _open(spec: StoreSpec) -> ObjectStore:
-    """One store per worker process and spec (an S3 client is not free to make)."""
-    return open_store(
-        spec.url,
-        endpoint_url=spec.endpoint_url,
-        region=spec.region,
-        profile=spec.profile,
-        public_url=spec.public_url,
-    )
 
 
 def local_files(items: Iterable[dict[str, Any]]) -> list[str]:

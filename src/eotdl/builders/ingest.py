@@ -71,8 +71,9 @@ def ingest(
     """Run builder ``kind`` on ``source`` and save the result as ``datasets/<dataset>/``.
 
     ``cluster`` (``local`` or a Dask scheduler's address) stores the files from the workers,
-    and has a builder that can (rasters) describe them there too: the same dataset, byte for
-    byte, with no byte of the files passing through this process.
+    has a builder that can (rasters) describe them there too, and has the workers draw and
+    store the previews: the same dataset, byte for byte, with no byte of the files passing
+    through this process.
     """
     check_name(dataset)
     cls = registry.load(kind)
@@ -120,7 +121,8 @@ def ingest(
             progress=progress,
             upload=work.upload if work is not None else None,
         )
-        add_previews(lab, saved.folder, keep=kept)  # a PNG quicklook per raster item
+        client = work.client if work is not None else None  # drawn and stored there
+        add_previews(lab, saved.folder, keep=kept, client=client)  # a PNG quicklook per raster
     return IngestResult(dataset, kind, saved)
 
 

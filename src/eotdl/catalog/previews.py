@@ -12,6 +12,7 @@ alone, so a second run reads nothing.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.catalog import canonical
+from eotdl.catalog.compute import in_order
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.locks import scratch
@@ -33,13 +35,22 @@ from eotdl.catalog.quicklook import (
     render_png,
     stretch_limits,
 )
-from eotdl.catalog.store import asset_href, embedded_store_dir, open_lab_store, resolve_asset
+from eotdl.catalog.store import (
+    StoreSpec,
+    asset_href,
+    embedded_store_dir,
+    open_lab_store,
+    resolve_asset,
+)
+from eotdl.storage import ObjectStore, StoredObject
 
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 PREVIEW_KEY = "thumbnail"
 #: Chips read (at ``_SAMPLE_SIDE`` px) to compute a dataset's stretch.
 SAMPLE_CHIPS = 24
 _SAMPLE_SIDE = 64
+#: Previews drawn and stored by one task on a cluster.
+CLUSTER_BATCH = 16
 _RASTER_TYPES = ("tiff", "geotiff", "jp2", "cog", "image/png", "image/jpeg")
 _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".png", ".jpg", ".jpeg")
 
@@ -154,11 +165,14 @@ def add_previews(
     workers: int = 4,
     progress: Callable[[str], None] | None = None,
     keep: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+    client: Any = None,
 ) -> PreviewResult:
     """Give every raster item of ``folder`` without a thumbnail one (see the module).
 
     ``keep`` (from :func:`kept_previews`) gives back an item's earlier thumbnail when its
-    image has the same checksum."""
+    image has the same checksum. ``client`` (a ``distributed.Client``) has the cluster's
+    workers read the rasters, draw the PNGs and store them (a shared folder or S3): the same
+    previews, byte for byte, with no raster byte read here."""
     result = PreviewResult(folder.name)
     if not folder.items_path.is_file():
         return result
@@ -192,27 +206,75 @@ def add_previews(
     if progress is not None:
         progress(f"{folder.name}: drawing {len(jobs):,} previews")
     stride = max(1, len(samples) // SAMPLE_CHIPS)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        sampled = samples[::stride][:SAMPLE_CHIPS]
-        sample = list(pool.map(lambda s: _try_read(s[0], s[1], _SAMPLE_SIDE), sampled))
-        result.limits = stretch_limits([c for c in sample if c is not None])
+    sampled = samples[::stride][:SAMPLE_CHIPS]
+    if client is None:
+        result.limits = sample_limits(sampled, workers)
         with scratch(lab, "previews-") as workdir:
-            drawn = list(pool.map(lambda j: _draw(j, result.limits, max_side, workdir), jobs))
-            files = {job.item_id: path for job, path in zip(jobs, drawn, strict=True) if path}
-            for job, path in zip(jobs, drawn, strict=True):
-                if path is None:
-                    result.problems.append(f"{folder.name}/{job.item_id}: image not readable")
-            assets = dict(reused)
-            if files:
-                paths = list(map(str, files.values()))
-                stored = open_lab_store(lab).put_files(paths, progress=False)
-                for item_id, path in files.items():
-                    assets[item_id] = _asset(lab, folder.path, stored.objects[str(path)])
-            if not assets:
-                return result
-            folder.write_items(_with_assets(folder, assets))
-            result.made = len(assets)
+            store = open_lab_store(lab)
+            drawn = draw_and_store(jobs, result.limits, max_side, store, workdir, workers)
+    else:
+        result.limits, drawn = _on_cluster(client, lab, sampled, jobs, max_side)
+    assets = dict(reused)
+    for job, stored in zip(jobs, drawn, strict=True):
+        if stored is None:
+            result.problems.append(f"{folder.name}/{job.item_id}: image not readable")
+        else:
+            assets[job.item_id] = _asset(lab, folder.path, stored)
+    if not assets:
+        return result
+    folder.write_items(_with_assets(folder, assets))
+    result.made = len(assets)
     return result
+
+
+def sample_limits(sampled: list[tuple[Any, list[int]]], threads: int = 1) -> list[list[float]]:
+    """The dataset's stretch: ``sampled`` chips (location, bands) read small, 2–98 %."""
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        chips = list(pool.map(lambda s: _try_read(s[0], s[1], _SAMPLE_SIDE), sampled))
+    return stretch_limits([c for c in chips if c is not None])
+
+
+def draw_and_store(
+    jobs: list[_Job],
+    limits: list[list[float]],
+    max_side: int,
+    store: ObjectStore,
+    workdir: Path,
+    threads: int = 1,
+) -> list[StoredObject | None]:
+    """Draw each job's PNG into ``workdir`` and store them content-addressed: per job, the
+    stored object, or None when its image could not be read."""
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        drawn = list(pool.map(lambda j: _draw(j, limits, max_side, workdir), jobs))
+    paths = [str(path) for path in drawn if path is not None]
+    stored = store.put_files(paths, progress=False).objects if paths else {}
+    return [None if path is None else stored[str(path)] for path in drawn]
+
+
+def draw_batch(
+    jobs: list[_Job], limits: list[list[float]], max_side: int, spec: StoreSpec
+) -> list[StoredObject | None]:
+    """A task on a worker: :func:`draw_and_store` into the lab's store as the worker opens it,
+    drawing in a temporary folder of its own."""
+    with tempfile.TemporaryDirectory(prefix="eotdl-previews-") as workdir:
+        return draw_and_store(jobs, limits, max_side, spec.open(), Path(workdir))
+
+
+def _on_cluster(
+    client: Any, lab: Lab, sampled: list[tuple[Any, list[int]]], jobs: list[_Job], max_side: int
+) -> tuple[list[list[float]], list[StoredObject | None]]:
+    """The stretch and the previews, read, drawn and stored by the cluster's workers (they
+    open the rasters and the store themselves): only the limits and the stored objects' keys,
+    checksums and sizes come back here."""
+    [limits] = in_order(client, sample_limits, [sampled])
+    batches = [jobs[i : i + CLUSTER_BATCH] for i in range(0, len(jobs), CLUSTER_BATCH)]
+    spec = StoreSpec.of(lab)
+    drawn = [
+        stored
+        for batch in in_order(client, draw_batch, batches, limits, max_side, spec)
+        for stored in batch
+    ]
+    return limits, drawn
 
 
 class _Locator:
@@ -253,20 +315,24 @@ class _Locator:
             return urllib.parse.unquote(urllib.parse.urlsplit(public).path)
         if public.startswith(("http://", "https://")):
             return public
-        return _StoreObject(self.store, key)
+        return _StoreObject(StoreSpec.of(self.lab), key)
 
 
 @dataclass(frozen=True)
 class _StoreObject:
-    """An object of a store without public URLs: opened through the store."""
+    """An object of a store without public URLs: opened through the store (by its spec, so a
+    worker can open it too)."""
 
-    store: Any
+    spec: StoreSpec
     key: str
+
+    def open(self) -> Any:
+        return self.spec.open().open(self.key)
 
 
 def _open_location(location: Any) -> Any:
     if isinstance(location, _StoreObject):
-        return location.store.open(location.key)
+        return location.open()
     return location
 
 
@@ -352,7 +418,7 @@ def _boxes(job: _Job, chip: Chip) -> list[Box]:
     try:
         where = job.boxes
         if isinstance(where, _StoreObject):
-            with where.store.open(where.key) as handle:
+            with where.open() as handle:
                 data = canonical.loads(handle.read())
         elif isinstance(where, str) and where.startswith(("http://", "https://")):
             return []

@@ -7,6 +7,7 @@ enters git; other stores get the store's own URL for the object.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import urllib.parse
@@ -26,6 +27,45 @@ def open_lab_store(lab: Lab) -> ObjectStore:
         region=config.region or None,
         profile=config.profile or None,
         public_url=config.public_url or None,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSpec:
+    """How another process (a Dask worker) opens the lab's store: its URL and settings, with
+    no lab folder needed there (credentials stay that process's own: environment, profile or
+    instance role)."""
+
+    url: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    public_url: str | None = None
+
+    @classmethod
+    def of(cls, lab: Lab) -> StoreSpec:
+        config = lab.config.store
+        return cls(
+            lab.store_url,
+            config.endpoint_url or None,
+            config.region or None,
+            config.profile or None,
+            config.public_url or None,
+        )
+
+    def open(self) -> ObjectStore:
+        """The store, opened once per process and spec (an S3 client is not free to make)."""
+        return _open_spec(self)
+
+
+@functools.lru_cache(maxsize=4)
+def _open_spec(spec: StoreSpec) -> ObjectStore:
+    return open_store(
+        spec.url,
+        endpoint_url=spec.endpoint_url,
+        region=spec.region,
+        profile=spec.profile,
+        public_url=spec.public_url,
     )
 
 

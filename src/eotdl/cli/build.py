@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 @click.option(
     "--cluster",
     default=None,
-    help="Build each dataset's tree, parquet and pages on a Dask cluster: 'local' or"
-    " tcp://HOST:PORT (default: the lab's [compute] cluster, else here).",
+    help="Run QA's reads and build each dataset's tree, parquet and pages on a Dask cluster:"
+    " 'local' or tcp://HOST:PORT (default: the lab's [compute] cluster, else here).",
 )
 def build(
     lab: Lab, output: Path | None, qa: bool, full: bool, as_json: bool, cluster: str | None

@@ -64,7 +64,8 @@ def _names(text: str | None) -> list[str] | None:
 @click.option(
     "--cluster",
     default=None,
-    help="Run the statistics on a Dask cluster: 'local' or tcp://HOST:PORT"
+    help="Scan the rasters, re-hash the objects and compute the statistics on a Dask"
+    " cluster: 'local' or tcp://HOST:PORT"
     " (default: the lab's [compute] cluster, else threads here).",
 )
 def qa(

@@ -10,15 +10,21 @@ from typing import Any
 
 from eotdl.catalog import ndjson
 from eotdl.catalog.card import Card
+from eotdl.catalog.compute import in_order
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.paths import LocalRoot, local_href_path
-from eotdl.catalog.store import open_lab_store, resolve_asset
+from eotdl.catalog.store import StoreSpec, open_lab_store, resolve_asset
 from eotdl.catalog.vocabulary import SPLIT, AssetRef, asset_refs
 from eotdl.errors import EotdlError, InputError, LabError
 from eotdl.qa.rasters import RasterFacts, RasterSource, inspect_raster, is_raster_asset
 from eotdl.qa.rasters import raster_source as _raster_source
-from eotdl.storage import ObjectStore
+from eotdl.storage import ObjectCheck, ObjectStore
+
+#: Rasters inspected, or store objects re-hashed, by one task on a cluster.
+BATCH = 16
+#: A store object to re-hash: key, declared file:checksum and file:size.
+Entry = tuple[str, str | None, int | None]
 
 
 def is_raster(ref: AssetRef) -> bool:
@@ -29,7 +35,9 @@ def is_raster(ref: AssetRef) -> bool:
 class QAContext:
     """One dataset under QA. Items are streamed on demand; costly facts are computed once."""
 
-    def __init__(self, lab: Lab, name: str, *, workers: int | None = None) -> None:
+    def __init__(
+        self, lab: Lab, name: str, *, workers: int | None = None, client: Any = None
+    ) -> None:
         self.lab = lab
         self.name = name
         self.folder: DatasetFolder = lab.dataset(name)
@@ -39,6 +47,9 @@ class QAContext:
                 hint=f"known datasets: {', '.join(lab.dataset_names()) or 'none'}",
             )
         self.workers = workers or min(8, (os.cpu_count() or 2) * 2)
+        #: A ``distributed.Client`` whose workers read the bytes (rasters, store objects)
+        #: themselves, or None to read them here.
+        self.client = client
         self._rasters: dict[tuple[str, str], RasterFacts] | None = None
 
     # -- metadata ---------------------------------------------------------------------
@@ -142,11 +153,33 @@ class QAContext:
                 for r in asset_refs(item)
                 if is_raster(r) and self.in_lab(r.href)
             ]
-
-            def work(ref: AssetRef) -> RasterFacts:
-                return inspect_raster(self.raster_source(ref.href), mask_values=ref.is_label)
-
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                facts = list(pool.map(work, refs))
+            jobs = [(self.raster_source(r.href), r.is_label) for r in refs]
+            if self.client is not None:  # the workers open the rasters
+                batches = [jobs[i : i + BATCH] for i in range(0, len(jobs), BATCH)]
+                done = in_order(self.client, inspect_rasters, batches)
+            else:
+                with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                    done = pool.map(inspect_rasters, [[job] for job in jobs])
+            facts = [f for batch in done for f in batch]
             self._rasters = {(r.item_id, r.key): f for r, f in zip(refs, facts, strict=True)}
         return self._rasters
+
+    def verify_objects(self, entries: list[Entry]) -> list[ObjectCheck]:
+        """Re-hash store objects ``(key, file:checksum, file:size)`` (sorted by key), on the
+        cluster's workers when there is a client (they open the store themselves)."""
+        if self.client is None:
+            return self.store.verify_objects(entries, workers=self.workers, progress=False)
+        spec = StoreSpec.of(self.lab)
+        batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
+        done = in_order(self.client, verify_objects, batches, spec)
+        return sorted((check for batch in done for check in batch), key=lambda c: c.key)
+
+
+def inspect_rasters(jobs: list[tuple[RasterSource, bool]]) -> list[RasterFacts]:
+    """A task: the facts of each ``(raster, is a label mask)``."""
+    return [inspect_raster(source, mask_values=is_label) for source, is_label in jobs]
+
+
+def verify_objects(entries: list[Entry], spec: StoreSpec) -> list[ObjectCheck]:
+    """A task: re-hash ``entries`` in the lab's store as this process opens it."""
+    return spec.open().verify_objects(entries, progress=False)

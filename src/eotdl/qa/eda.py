@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from eotdl.catalog.compute import in_order
 from eotdl.catalog.vocabulary import SPLIT, AssetRef, asset_refs
 from eotdl.errors import EotdlError
 from eotdl.qa import bias as bias_
@@ -44,6 +45,8 @@ from eotdl.qa.rasters import RasterSource, raster_footprint, valid_mask, windows
 
 #: Grid cells listed in qa.json (the most populated first).
 MAX_CELLS = 2000
+#: Raster headers read by one task on a cluster (band data types the items do not declare).
+HEADER_BATCH = 64
 #: Vertices of the footprint union beyond which it is simplified further.
 MAX_UNION_VERTICES = 20000
 
@@ -165,6 +168,11 @@ def _header_dtypes(source: RasterSource) -> list[str] | None:
         return None
 
 
+def _header_batch(sources: list[RasterSource]) -> list[list[str] | None]:
+    """A task: the data types of each raster's bands (None: unreadable)."""
+    return [_header_dtypes(source) for source in sources]
+
+
 def _band_tasks(
     ctx: QAContext, tally: _Tally, pixels: int
 ) -> tuple[list[BandTask], dict[str, list[str]]]:
@@ -173,10 +181,14 @@ def _band_tasks(
     unknown = [i for i, (_, dtypes, _) in enumerate(tally.imagery) if dtypes is None]
     found: dict[int, list[str] | None] = {}
     if unknown:
-        with ThreadPoolExecutor(max_workers=ctx.workers) as pool:
-            found = dict(
-                zip(unknown, pool.map(_header_dtypes, [sources[i] for i in unknown]), strict=True)
-            )
+        headers = [sources[i] for i in unknown]
+        if ctx.client is not None:  # the workers open the files, a batch a task
+            batches = [headers[i : i + HEADER_BATCH] for i in range(0, len(headers), HEADER_BATCH)]
+            done = in_order(ctx.client, _header_batch, batches)
+            found = dict(zip(unknown, (d for batch in done for d in batch), strict=True))
+        else:
+            with ThreadPoolExecutor(max_workers=ctx.workers) as pool:
+                found = dict(zip(unknown, pool.map(_header_dtypes, headers), strict=True))
     per_band: dict[tuple[str, int], set[str]] = {}
     names: dict[str, list[str]] = {}
     plan: list[tuple[int, list[str]]] = []
@@ -257,16 +269,18 @@ def compute_eda(
     window_pixels: int = DEFAULT_WINDOW_PIXELS,
     cluster: str | None = None,
 ) -> dict[str, Any]:
-    """The ``eda`` section of qa.json; ``cluster`` (``local`` or a scheduler address) runs
-    the band statistics on a Dask cluster, with results equal to the in-process run."""
+    """The ``eda`` section of qa.json; ``cluster`` (``local`` or a scheduler address), or the
+    context's Dask client, runs the band statistics on a Dask cluster, with results equal to
+    the in-process run."""
     declared = declared_classes(ctx)
     tally = _tally(ctx, declared)
-    chosen = "distributed" if cluster else scheduler or choose_scheduler()
+    on_cluster = bool(cluster) or ctx.client is not None
+    chosen = "distributed" if on_cluster else scheduler or choose_scheduler()
     count = workers or workers_available()
     tasks, names = _band_tasks(ctx, tally, window_pixels)
     started = time.perf_counter()
     address = cluster if cluster and cluster != "local" else None
-    with Engine(chosen, count, address) as engine:
+    with Engine(chosen, count, address, ctx.client) as engine:
         partials, files = band_statistics(tasks, engine)
         masks = _mask_classes([ctx.raster_source(r.href) for r in tally.masks], engine)
     seconds = time.perf_counter() - started

@@ -26,7 +26,9 @@ SCHEDULERS = ("threads", "processes", "distributed", "sync")
 class Engine:
     """Computes Dask collections with one scheduler and ``workers`` workers."""
 
-    def __init__(self, scheduler: str, workers: int, address: str | None = None) -> None:
+    def __init__(
+        self, scheduler: str, workers: int, address: str | None = None, client: Any = None
+    ) -> None:
         if scheduler not in SCHEDULERS:
             raise InputError(
                 f"unknown Dask scheduler {scheduler!r}", hint=f"use one of {', '.join(SCHEDULERS)}"
@@ -35,7 +37,8 @@ class Engine:
         self.workers = max(1, workers)
         self.address = address  # a running scheduler's (``distributed`` only)
         self._pool: ProcessPoolExecutor | None = None
-        self._client: Any = None
+        self._client: Any = client  # a caller's client (``distributed``): used, not closed
+        self._own = client is None
         self._cluster = contextlib.ExitStack()
 
     def __enter__(self) -> Engine:
@@ -52,7 +55,8 @@ class Engine:
     def close(self) -> None:
         """Stop the worker processes or the cluster, if any were started."""
         self._cluster.close()
-        self._client = None
+        if self._own:
+            self._client = None
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None

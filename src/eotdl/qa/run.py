@@ -6,8 +6,10 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from eotdl import __version__
+from eotdl.catalog.compute import client_for
 from eotdl.catalog.lab import Lab
 from eotdl.qa.context import QAContext
 from eotdl.qa.findings import SEVERITIES, Finding
@@ -32,10 +34,19 @@ def run_qa(
     scheduler: str | None = None,
     workers: int | None = None,
     cluster: str | None = None,
+    client: Any = None,
 ) -> QAReport:
-    """Check dataset ``name`` of ``lab``, compute its level and EDA, and write the report."""
+    """Check dataset ``name`` of ``lab``, compute its level and EDA, and write the report.
+
+    ``cluster`` (``local`` or a Dask scheduler's address), or an open ``client`` of one, has
+    the cluster's workers read the bytes: the checks' raster scans and re-hashing of the
+    store's objects, the band statistics and the EDA's reads. The report is the one a run
+    here writes (the EDA's ``engine`` aside)."""
+    if cluster is not None and client is None:
+        with client_for(cluster, workers) as opened:
+            return run_qa(lab, name, checks, skip, eda, output, workers=workers, client=opened)
     selected = select(checks, skip)
-    ctx = QAContext(lab, name)
+    ctx = QAContext(lab, name, client=client)
     findings: list[Finding] = []
     for check in selected:
         for finding in check.function(ctx):
@@ -59,7 +70,7 @@ def run_qa(
         from eotdl.qa.eda import compute_eda
         from eotdl.qa.plots import write_plots
 
-        report.eda = compute_eda(ctx, scheduler=scheduler, workers=workers, cluster=cluster)
+        report.eda = compute_eda(ctx, scheduler=scheduler, workers=workers)
         report.plots = write_plots(report.eda, folder)
     write_report(report, folder)
     report.output = folder

@@ -145,6 +145,7 @@ def _build_site(
     )
     summary = SiteSummary(target.resolve(), 0, 0, 0, 0.0)
     problems: dict[str, str] = {}
+    client = None if cluster is None else stack.enter_context(client_for(cluster))
     for folder in lab.datasets():
         if lacks_previews(folder):  # the build never writes the lab: previews are a change
             summary.warnings.append(
@@ -153,13 +154,12 @@ def _build_site(
             )
         if qa and not is_fresh(lab, folder):
             say(f"datasets/{folder.name}: running QA (its report is missing or out of date)")
-        problem = prepare_qa(lab, folder, run=qa)
+        problem = prepare_qa(lab, folder, run=qa, client=client)  # QA's reads on the cluster
         if problem:
             problems[folder.name] = problem
             if problem.startswith("QA failed"):
                 summary.warnings.append(f"{folder.name}: {problem}")
     dataset_names = frozenset(lab.dataset_names())
-    client = None if cluster is None else stack.enter_context(client_for(cluster))
     stage = CheckedStage(target, local_needles(lab))
     tree: TreeBuilder | None = None
     try:

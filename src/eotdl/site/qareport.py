@@ -72,8 +72,9 @@ def is_fresh(lab: Lab, folder: DatasetFolder) -> bool:
         return False
 
 
-def prepare_qa(lab: Lab, folder: DatasetFolder, run: bool = True) -> str:
-    """Run QA on the dataset unless its ``qa.json`` is fresh (or ``run`` is off).
+def prepare_qa(lab: Lab, folder: DatasetFolder, run: bool = True, client: Any = None) -> str:
+    """Run QA on the dataset unless its ``qa.json`` is fresh (or ``run`` is off); ``client``
+    (a build's Dask cluster) has its workers read the bytes, as ``eotdl qa --cluster`` does.
 
     Returns "" when there is a report to read, else why there is none (said on the page).
     """
@@ -84,7 +85,7 @@ def prepare_qa(lab: Lab, folder: DatasetFolder, run: bool = True) -> str:
     except ImportError as exc:
         return f"QA is not available here ({exc})"
     try:
-        run_qa(lab, folder.name, eda=True)
+        run_qa(lab, folder.name, eda=True, client=client)
     except Exception as exc:  # a QA bug or a broken dataset must not take the site down
         return f"QA failed: {type(exc).__name__}: {exc}"
     return ""

@@ -55,7 +55,7 @@ def check_assets(ctx: QAContext) -> Iterator[Finding]:
     if not entries:
         return
     try:
-        results = ctx.store.verify_objects(entries, workers=ctx.workers, progress=False)
+        results = ctx.verify_objects(entries)
     except EotdlError as exc:
         yield error("store-unreachable", "store", exc.message, exc.hint or "check [store] settings")
         return
