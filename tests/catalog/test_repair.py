@@ -36,8 +36,8 @@ def _lab(tmp_path: Path, store_url: str = "store", endpoint_url: str = "") -> La
 
 
 def _keys(lab: Lab) -> list[str]:
-    """The stored objects of the data (not the PNG previews ingest draws from them: a lost
-    preview is drawn again with `eotdl previews`, not found by its bytes)."""
+    """The stored objects of the data (not the PNG previews ingest draws from them: repair
+    draws a lost preview again, see the last tests)."""
     return sorted(o.key for o in open_lab_store(lab).list("objects/") if not o.key.endswith(".png"))
 
 
@@ -130,3 +130,37 @@ def test_repair_makes_derived_chips_again_from_the_recipe(tmp_path):
     assert report.passed and sorted(report.repaired) == keys[2:]
     assert verify_lab(lab, progress=False).passed
     assert list((lab.root / ".eotdl" / "tmp").iterdir()) == []
+
+
+def test_repair_draws_lost_previews_again(tmp_path):
+    """A preview PNG lost from the store is drawn again from its image: the same bytes."""
+    lab = _lab(tmp_path)
+    store = open_lab_store(lab)
+    previews = sorted(o.key for o in store.list("objects/") if o.key.endswith(".png"))
+    assert len(previews) == 3
+    store.delete(previews[0])
+    _damage(lab, previews[1])
+    report = repair_lab(lab, progress=False)
+    assert report.passed, report.to_dict()
+    assert sorted(report.repaired) == previews[:2]
+    assert "previews of ds drawn again" in report.searched
+    assert verify_lab(lab, progress=False).passed
+    assert list((lab.root / ".eotdl" / "tmp").iterdir()) == []
+
+
+def test_a_preview_whose_image_is_lost_too_is_reported_not_guessed(tmp_path):
+    lab = _lab(tmp_path)
+    store = open_lab_store(lab)
+    previews = sorted(o.key for o in store.list("objects/") if o.key.endswith(".png"))
+    for key in [*_keys(lab), *previews]:
+        store.delete(key)
+    shutil.rmtree(tmp_path / "src")  # nothing to find the images in either
+    report = repair_lab(lab, progress=False)
+    assert not report.passed and not report.repaired
+    assert {p.key for p in report.unrepaired} == {*_keys_declared(lab)}
+
+
+def _keys_declared(lab: Lab) -> list[str]:
+    from eotdl.catalog.assets import iter_lab_assets
+
+    return sorted({ref.store_key for ref in iter_lab_assets(lab) if ref.store_key})

@@ -227,6 +227,42 @@ def add_previews(
     return result
 
 
+def redraw_previews(
+    lab: Lab,
+    folder: DatasetFolder,
+    workdir: Path,
+    *,
+    ids: set[str] | None = None,
+    max_side: int = MAX_SIDE,
+    workers: int = 4,
+) -> list[Path]:
+    """The previews of ``folder``'s raster items (those in ``ids``, default all) drawn again
+    into ``workdir`` and not stored. With the same images, labels and dataset (the stretch
+    comes from the same sample of chips) they are the same bytes as when first drawn, so
+    ``eotdl storage repair`` recognises lost preview objects among them by their SHA-256."""
+    locate = _Locator(lab, folder.path)
+    samples: list[tuple[Any, list[int]]] = []
+    jobs: list[_Job] = []
+    for item in folder.iter_items():
+        picked = raster_asset(item)
+        if picked is None:
+            continue
+        location = locate(str(picked[1].get("href") or ""))
+        if location is None:
+            continue
+        bands = display_bands(picked[1])
+        samples.append((location, bands))
+        if ids is None or str(item["id"]) in ids:
+            jobs.append(_job(item, location, bands, locate))
+    if not jobs:
+        return []
+    stride = max(1, len(samples) // SAMPLE_CHIPS)
+    limits = sample_limits(samples[::stride][:SAMPLE_CHIPS], workers)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        drawn = list(pool.map(lambda j: _draw(j, limits, max_side, workdir), jobs))
+    return [path for path in drawn if path is not None]
+
+
 def sample_limits(sampled: list[tuple[Any, list[int]]], threads: int = 1) -> list[list[float]]:
     """The dataset's stretch: ``sampled`` chips (location, bands) read small, 2–98 %."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:

@@ -4,13 +4,15 @@ An object's key names the SHA-256 of its bytes, so the right bytes can be recogn
 wherever they are: the source each dataset was ingested from (``source`` in its
 ``recipe.yaml``) and any folder the user names (``--from DIR``) are searched for files of the
 expected size, those are hashed, and a file with the right SHA-256 is uploaded over the
-damaged object. Objects whose bytes are found nowhere are reported, with where the lab uses
-them.
+damaged object. Files a builder derived are made again (``rebuild``), and lost preview PNGs
+are drawn again from their images (same images, same stretch: the same bytes). Objects
+whose bytes are found nowhere are reported, with where the lab uses them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ import yaml
 from eotdl.catalog.assets import AssetProblem, iter_lab_assets, verify_lab
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.locks import scratch
+from eotdl.catalog.previews import PREVIEW_KEY, redraw_previews
 from eotdl.catalog.store import open_lab_store
 from eotdl.errors import InputError
 from eotdl.storage import ObjectStore
@@ -119,6 +122,8 @@ def repair_lab(
                         left.pop(key, None)
             except InputError as exc:  # the recipe cannot run here (its source is gone…)
                 report.searched[-1] += f" (not possible: {exc.message})"
+    if left:  # lost previews: drawn again from their images, they are the same bytes
+        _redraw_previews(lab, left, by_sha, wanted_sizes, store, report)
     for problem in left.values():
         report.unrepaired.append(
             _note(problem, "no file with its bytes in " + (", ".join(report.searched) or
@@ -135,6 +140,35 @@ def repair_lab(
                     _note(todo[check.key], f"re-uploaded from {used} but: {check.message}")
                 )
     return report
+
+
+def _redraw_previews(
+    lab: Lab,
+    left: dict[str, AssetProblem],
+    by_sha: dict[str, str],
+    sizes: set[int],
+    store: ObjectStore,
+    report: RepairReport,
+) -> None:
+    """Put back the lost preview PNGs of ``left`` (removed from it) by drawing them again."""
+    wanted: dict[str, set[str]] = {}  # dataset -> ids of items whose preview is lost
+    for problem in left.values():
+        for where in problem.where:
+            item = re.search(rf" item=(\S+) asset={PREVIEW_KEY}$", where)
+            dataset = _dataset_of(where)
+            if item is not None and dataset is not None:
+                wanted.setdefault(dataset, set()).add(item.group(1))
+    for dataset, ids in sorted(wanted.items()):
+        missing = {sha: key for sha, key in by_sha.items() if key in left}
+        if not missing:
+            return
+        with scratch(lab, f"repair-previews-{dataset}-") as workdir:
+            report.searched.append(f"previews of {dataset} drawn again")
+            made = redraw_previews(lab, lab.dataset(dataset), workdir, ids=ids)
+            for key, path in _match(made, missing, sizes, report).items():
+                store.put_named(key, path, overwrite=True)
+                report.repaired[key] = f"the previews of {dataset}, drawn again"
+                left.pop(key, None)
 
 
 def _belongs(problem: AssetProblem, names: set[str]) -> bool:
@@ -225,12 +259,13 @@ def _match(
 
 def _datasets_of(problem: AssetProblem) -> list[str]:
     """The datasets (not models) whose items use the object."""
-    names = []
-    for where in problem.where:
-        parts = where.split("/", 2)
-        if len(parts) == 3 and parts[0] == "datasets":
-            names.append(parts[1])
-    return names
+    return [name for name in map(_dataset_of, problem.where) if name is not None]
+
+
+def _dataset_of(where: str) -> str | None:
+    """The dataset of a place ``datasets/NAME/items.ndjson:LINE …``, or None (a model…)."""
+    parts = where.split("/", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "datasets" else None
 
 
 def _files(folder: Path) -> Iterable[Path]:
