@@ -49,13 +49,12 @@ HEAVY = (
 
 
 def _own_doc(obj: Any) -> str:
-    """The docstring ``obj`` itself has (a dataclass's made-up ``Name(fields)`` is none)."""
-    doc = obj.__doc__ if isinstance(obj, types.ModuleType) else inspect.getdoc(obj)
-    if isinstance(obj, type) and "__doc__" not in vars(obj):
-        return ""
-    if isinstance(obj, type) and (doc or "").startswith(f"{obj.__name__}("):
-        return ""
-    return (doc or "").strip()
+    """The docstring ``obj`` itself has: not a base class's, nor a dataclass's made-up
+    ``Name(fields)``."""
+    if isinstance(obj, type):
+        doc = vars(obj).get("__doc__") or ""
+        return "" if doc.startswith(f"{obj.__name__}(") else doc.strip()
+    return ((inspect.getdoc(obj) if callable(obj) else obj.__doc__) or "").strip()
 
 
 def _is_data(obj: Any) -> bool:
