@@ -7,8 +7,8 @@ here are the Python side of the commands of the same purpose::
     import eotdl
 
     lab = eotdl.init_lab("my-lab")                  # eotdl init (or eotdl.Lab.locate("my-lab"))
-    eotdl.ingest(lab, "classification-folders", "EuroSAT_MS", "eurosat",
-                 split="stratified")                # eotdl ingest KIND SOURCE --dataset NAME
+    eotdl.ingest(lab, "classification-folders", "EuroSAT/2750", "eurosat",
+                 {"datetime": "2017-06-01"}, split="stratified")   # eotdl ingest KIND SOURCE
     assert eotdl.validate_target("my-lab").ok       # eotdl validate
     eotdl.run_qa(lab, "eurosat")                    # eotdl qa NAME
     eotdl.build_site(lab)                           # eotdl build
