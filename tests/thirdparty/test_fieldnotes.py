@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from plugin_install import Installed
+from plugin_install import Installed, write_dist_info
 
+from eotdl.builders import registry
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.testing import Case, ContractError, check_builder
 
@@ -103,3 +104,21 @@ def test_the_contract_fails_a_broken_builder(
     source = write_notes(tmp_path / "notes", 4)
     with pytest.raises(ContractError, match=broken):
         check_builder(kind, Case(str(source), split=split), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "args", "message"),
+    [
+        ({"rasters": "eotdl_fieldnotes:FieldNotesBuilder"}, ["builders", "list"], "two builders"),
+        ({"paths": "eotdl_fieldnotes:Path"}, ["ingest", "paths", "--help"], "not an eotdl Builder"),
+    ],
+    ids=["a taken name", "not a builder"],
+)
+def test_a_bad_entry_point_is_a_clear_error(
+    fieldnotes: Installed, tmp_path: Path, entry: dict[str, str], args: list[str], message: str
+):
+    """A third-party name that takes a built-in one, or names no Builder, is refused by name."""
+    write_dist_info(tmp_path, "eotdl-bad-entry", "0.0.1", {registry.GROUP: entry})
+    done = eotdl(Installed([*fieldnotes.paths, tmp_path]), *args)
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
