@@ -35,8 +35,6 @@ from eotdl.exports import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (12 ms) at start-up
 if TYPE_CHECKING:
-    from typing import Any
-
     from eotdl import train
     from eotdl.api.server import stac_api_server
     from eotdl.api.site_search import search_lab
@@ -91,7 +89,7 @@ _HOMES = {
 _lazy_getattr, __dir__ = lazy_exports(__name__, _HOMES)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """The public names, made on first use: ``import eotdl`` stays light (importlib.metadata
     alone costs 40 ms). ``eotdl.train`` is the package :mod:`eotdl.train`, callable as its
     :func:`~eotdl.train.train`, so it is the same object however it was reached."""
