@@ -17,7 +17,7 @@ here are the Python side of the commands of the same purpose::
     page = eotdl.search_lab("https://example.org/lab", filter="class = 'River'")  # eotdl search
     server = eotdl.stac_api_server("my-lab/_site")  # eotdl serve: server.serve_forever()
     loader = eotdl.open_dataset("eurosat", lab="my-lab").to_torch("train")
-    model = eotdl.train("eurosat", task="classification", model="small-cnn", lab="my-lab")
+    item = eotdl.train("eurosat", task="classification", model="small-cnn", lab="my-lab")
 
 Each package has its own public names (:mod:`eotdl.catalog`, :mod:`eotdl.storage`,
 :mod:`eotdl.builders`, :mod:`eotdl.qa`, :mod:`eotdl.site`, :mod:`eotdl.read`,
