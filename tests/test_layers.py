@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "eotdl"
-#: What the package root offers every layer: errors, atomic writes, child processes, the version.
-BASE = {"errors", "atomic", "children", "__version__"}
+#: What the package root offers every layer: errors, atomic writes, child processes, the version,
+#: and the lazy exports of every package's ``__init__``.
+BASE = {"errors", "atomic", "children", "__version__", "exports"}
 PARTS = {"builders", "qa", "site", "read", "api", "ml", "train"}
 #: What each package may import from eotdl, besides itself and BASE.
 ALLOWED: dict[str, set[str]] = {

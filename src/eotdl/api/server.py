@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 
-from eotdl.api.index import SiteIndex
+from eotdl.api.index import SiteIndex, load_index
 from eotdl.api.routes import StacApi
+from eotdl.catalog.lab import Lab
 from eotdl.catalog.siteserver import SiteServer
 from eotdl.errors import InputError
 
@@ -33,3 +34,20 @@ def make_server(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",
             hint="pass another --port (0 picks a free one)",
         ) from None
+
+
+def stac_api_server(
+    where: Lab | str | os.PathLike[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    public_url: str | None = None,
+    endpoint_url: str | None = None,
+    log: bool | None = None,
+) -> SiteServer:
+    """The server ``eotdl serve`` runs: the STAC API and the files of a built site (a folder,
+    an ``http(s)://`` URL or an ``s3://`` prefix) or of a lab (default: ``$EOTDL_LAB``, else the
+    lab here, its built site when there is one). Call ``serve_forever()`` on it (``port`` 0
+    picks a free port; ``server.url`` is where it answers)."""
+    index = load_index(where, endpoint_url=endpoint_url)
+    return make_server(index, host, port, public_url, log)

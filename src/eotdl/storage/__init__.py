@@ -2,16 +2,26 @@
 
 Bytes are content-addressed (``objects/sha256/ab/cdef….tif``), transfers stream, run in
 parallel, retry, resume and verify. This package knows nothing of STAC.
+
+:func:`open_store` opens a store by URL: an :class:`ObjectStore` whose ``put_file``/``put_files``
+give :class:`StoredObject` records (a :class:`TransferSummary` for many) and whose
+``get_file``/``get_files`` verify what they read; ``head`` gives :class:`ObjectInfo`,
+``usage`` a :class:`Usage`, re-hashing an object an :class:`ObjectCheck`.
+:class:`TransferOptions` tunes the transfers. Errors: :class:`ObjectMissingError`,
+:class:`StoreUnavailableError`, :class:`TransferError` (with a :class:`TransferFailure` per
+file) and :class:`SourceChangedError` (a file changed while it was being stored).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from eotdl.errors import InputError
+from eotdl.exports import public_dir
 from eotdl.storage.base import ObjectStore
 from eotdl.storage.objects import (
     ObjectCheck,
@@ -42,6 +52,10 @@ __all__ = [
     "Usage",
     "open_store",
 ]
+
+
+def __dir__() -> list[str]:
+    return public_dir(sys.modules[__name__])
 
 
 def open_store(
