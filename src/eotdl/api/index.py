@@ -50,6 +50,11 @@ class SiteIndex:
     def title(self) -> str:
         return str(self.catalog.get("title") or self.catalog.get("id") or "eotdl")
 
+    @property
+    def items(self) -> int:
+        """How many items the site's collections hold."""
+        return sum(len(entry.table) for entry in self.entries.values())
+
 
 def load_index(
     where: Lab | str | os.PathLike[str] | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 import orjson
@@ -168,16 +169,17 @@ def serve(
     Search with any STAC client, e.g. pystac_client.Client.open("http://127.0.0.1:8000").
     Stateless: run as many copies as you like behind a load balancer.
     """
-    from eotdl.api.index import load_index
-    from eotdl.api.server import make_server
-    from eotdl.catalog.locations import Reader
+    from eotdl.api.routes import StacApi
+    from eotdl.api.server import stac_api_server
 
-    index = load_index(site, Reader(endpoint_url))
-    server = make_server(index, host, port, public_url)
-    items = sum(len(e.table) for e in index.entries.values())
+    server = stac_api_server(
+        site, host=host, port=port, public_url=public_url, endpoint_url=endpoint_url
+    )
+    index = cast(StacApi, server.app).site
     address = f"http://{host}:{server.server_address[1]}"
     err_console.print(
-        f"serving {len(index.entries)} collection(s), {items} items at {address} (Ctrl-C to stop)"
+        f"serving {len(index.entries)} collection(s), {index.items} items at {address}"
+        " (Ctrl-C to stop)"
     )
     try:
         server.serve_forever()
