@@ -23,7 +23,7 @@ from eotdl.catalog.quicklook import (
     render_png,
     stretch_limits,
 )
-from eotdl.catalog.store import resolve_asset
+from eotdl.catalog.hrefkeys import store_key
 from eotdl.storage.hashing import sha256_of_checksum
 from rastergen import write_mask, write_tif
 
@@ -102,7 +102,7 @@ def test_ingest_gives_every_raster_item_a_stored_thumbnail(tmp_path: Path):
     for item in items:
         asset = item["assets"]["thumbnail"]
         assert asset["roles"] == ["thumbnail"] and asset["type"] == "image/png"
-        key = resolve_asset(lab, folder.path, asset["href"])
+        key = store_key(lab, folder.path, asset["href"])
         assert key is not None and key.startswith("objects/sha256/") and key.endswith(".png")
         path = lab.root / "store" / key
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -145,7 +145,7 @@ def test_segmentation_masks_are_blended_in_the_class_palette(tmp_path: Path):
     )
     folder = lab.dataset("seg")
     item = next(folder.iter_items())
-    key = resolve_asset(lab, folder.path, preview_href(item) or "")
+    key = store_key(lab, folder.path, preview_href(item) or "")
     pixels = np.asarray(Image.open(lab.root / "store" / str(key)).convert("RGB"), dtype=int)
     first, second = palette_color(0), palette_color(1)
     # every pixel is tinted towards one of the two class colours (55 % of the colour)

@@ -21,6 +21,7 @@ from typing import Any
 
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.hrefkeys import StoreKeys
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.locks import scratch
 from eotdl.catalog.quicklook import (
@@ -33,7 +34,7 @@ from eotdl.catalog.quicklook import (
     render_png,
     stretch_limits,
 )
-from eotdl.catalog.store import asset_href, embedded_store_dir, open_lab_store, resolve_asset
+from eotdl.catalog.store import asset_href, embedded_store_dir, open_lab_store
 
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 PREVIEW_KEY = "thumbnail"
@@ -221,31 +222,20 @@ class _Locator:
     its assets left where they are) get no preview: nothing is fetched from elsewhere."""
 
     def __init__(self, lab: Lab, dataset_dir: Path) -> None:
-        self.lab = lab
         self.dataset_dir = dataset_dir
         self.embedded = embedded_store_dir(lab)
-        self._store: Any = None
+        self.keys = StoreKeys(lab)
 
     @property
     def store(self) -> Any:
-        if self._store is None:
-            self._store = open_lab_store(self.lab)
-        return self._store
+        return self.keys.store
 
     def __call__(self, href: str) -> Any:
-        if not href:
+        key = self.keys.key(href, self.dataset_dir)
+        if key is None:
             return None
         parts = urllib.parse.urlsplit(href)
         relative = not parts.scheme and not href.startswith("/")
-        if relative:
-            key = resolve_asset(self.lab, self.dataset_dir, href)
-        else:
-            try:
-                key = self.store.key_for_href(href)
-            except Exception:  # noqa: BLE001 - a foreign href is simply not ours
-                key = None
-        if key is None:
-            return None
         if self.embedded is not None and relative:
             return str(self.embedded / key)
         public = self.store.href(key)

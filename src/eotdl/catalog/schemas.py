@@ -21,6 +21,7 @@ from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.vocabulary import extension_url
 from eotdl.errors import SchemaUnavailableError
+from eotdl.storage.cachedir import cache_dir as cache_dir  # the one cache policy
 
 #: STAC versions whose core schemas we know how to name.
 STAC_VERSIONS = (
@@ -80,14 +81,6 @@ def extension_schema_url(stac_version: str, extension: str) -> str:
     if "://" in extension:
         return extension
     return f"https://schemas.stacspec.org/v{stac_version}/extensions/{extension}/json-schema/schema.json"
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("EOTDL_CACHE_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "eotdl"
 
 
 def offline() -> bool:

@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.hrefkeys import StoreKeys
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.labelfile import chip_size, label_target
-from eotdl.catalog.store import open_lab_store, resolve_asset
 from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 from eotdl.qa.agreement_store import DISAGREEMENTS, labels_folder
@@ -237,12 +237,13 @@ class _ChipRenderer:
     def __init__(self, lab: Lab, folder: DatasetFolder, items: list[dict[str, Any]]) -> None:
         self.lab = lab
         self.folder = folder
-        self.store = open_lab_store(lab)
+        self.keys = StoreKeys(lab)
+        self.store = self.keys.store
         self.stretch = _dataset_stretch(items)
         self._sizes: dict[str, tuple[int, int]] = {}
 
     def _read(self, href: str) -> bytes:
-        key = resolve_asset(self.lab, self.folder.path, href)
+        key = self.keys.key(href, self.folder.path)
         if key is None:
             raise InputError(f"{self.folder.name}: asset {href!r} is not in the lab's store")
         with self.store.open(key) as handle:
