@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from eotdl.builders.ingest import ingest
+from eotdl.catalog.hrefkeys import store_key
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.previews import add_previews, ensure_previews, preview_href
 from eotdl.catalog.quicklook import (
@@ -23,7 +24,6 @@ from eotdl.catalog.quicklook import (
     render_png,
     stretch_limits,
 )
-from eotdl.catalog.hrefkeys import store_key
 from eotdl.storage.hashing import sha256_of_checksum
 from rastergen import write_mask, write_tif
 

@@ -368,5 +368,18 @@ def run_gc(store: ObjectStore, plan: GcPlan) -> GcPlan:
     return plan
 
 
+def gc_lab(
+    lab: Lab,
+    grace: dt.timedelta = DEFAULT_GRACE,
+    delete: bool = False,
+    store: ObjectStore | None = None,
+) -> GcPlan:
+    """:func:`plan_gc` for the lab's store, then, with ``delete``, :func:`run_gc`: what a dry
+    run would remove, or what was removed (``deleted``)."""
+    store = store or open_lab_store(lab)
+    plan = plan_gc(lab, store, grace=grace)
+    return run_gc(store, plan) if delete else plan
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None

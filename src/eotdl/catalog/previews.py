@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ from eotdl.catalog.quicklook import (
     stretch_limits,
 )
 from eotdl.catalog.store import asset_href, embedded_store_dir, open_lab_store
+from eotdl.errors import InputError
 
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 PREVIEW_KEY = "thumbnail"
@@ -427,6 +428,19 @@ def ensure_previews(
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_bytes(_stamp(folder.items_path))
     return result
+
+
+def ensure_lab_previews(
+    lab: Lab, names: Iterable[str] = (), progress: Callable[[str], None] | None = None
+) -> Iterator[tuple[str, PreviewResult | None]]:
+    """:func:`ensure_previews` for datasets ``names`` (default: every dataset of the lab), one
+    at a time: yields each name with its result as it is done. A name that is no dataset of
+    the lab is an InputError when its turn comes."""
+    for name in list(names) or lab.dataset_names():
+        folder = lab.dataset(name)
+        if not folder.exists():
+            raise InputError(f"no dataset {name!r} in {lab.root}")
+        yield name, ensure_previews(lab, folder, progress)
 
 
 def _stamp(path: Path) -> bytes:

@@ -149,8 +149,7 @@ def predict(
     """
     from eotdl.train.predict import predict as run
 
-    out = output or image.with_name(f"{image.stem}-{Path(model).name}.tif")
-    summary = run(model, image, out, lab=lab, batch_size=batch_size)
+    summary = run(model, image, output, lab=lab, batch_size=batch_size)
     if as_json:
         emit_json(summary)
         return

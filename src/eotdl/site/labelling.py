@@ -14,6 +14,7 @@ import io
 import math
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -44,6 +45,29 @@ class LabelPage:
     url_path: str
     chips: int
     flagged: int
+
+
+def label_page(
+    lab: Lab,
+    name: str,
+    *,
+    task: str | None = None,
+    queue: str = "all",
+    disagreements: Path | None = None,
+    limit: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LabelPage:
+    """:func:`write_label_page` into the lab's site, building the site first (without QA)
+    when it has not been built yet; ``progress`` is told when that happens."""
+    if not (lab.site_dir / "index.html").is_file():
+        from eotdl.site.build import build_site
+
+        if progress is not None:
+            progress("building the site first (eotdl build --no-qa)…")
+        build_site(lab, qa=False)
+    return write_label_page(
+        lab, name, task=task, queue=queue, disagreements=disagreements, limit=limit
+    )
 
 
 def write_label_page(
