@@ -156,3 +156,17 @@ def test_key_under_a_mirror_folder(tmp_path: Path) -> None:
 )
 def test_site_object_key(href: str, key: str | None) -> None:
     assert site_object_key(href) == key
+
+
+def test_no_other_module_turns_hrefs_into_keys() -> None:
+    """Only this module asks a store for the key of an href: a second set of rules would
+    drift (it did: three resolvers with different answers for '..' and symlinks)."""
+    src = Path(__file__).resolve().parents[2] / "src" / "eotdl"
+    callers = sorted(
+        path.relative_to(src).as_posix()
+        for path in src.rglob("*.py")
+        if ".key_for_href(" in path.read_text(encoding="utf-8")
+        and path.parent.name != "storage"
+        and path.name != "hrefkeys.py"
+    )
+    assert callers == []

@@ -186,3 +186,19 @@ def test_png_chips_get_previews_too(tmp_path: Path):
     ingest(lab, "classification-folders", str(tmp_path / "src"), "pngs", progress=False)
     items = list(lab.dataset("pngs").iter_items())
     assert len(items) == 4 and all(preview_href(i) for i in items)
+
+
+def test_ensure_lab_previews_goes_dataset_by_dataset(tmp_path: Path):
+    from eotdl.catalog.previews import ensure_lab_previews
+    from eotdl.errors import InputError
+
+    lab = init_lab(tmp_path / "lab")
+    ingest(lab, "classification-folders", str(_eurosat(tmp_path / "src")), "chips", progress=False)
+    done = list(ensure_lab_previews(lab))  # every dataset by default
+    assert [name for name, _ in done] == ["chips"]
+    assert done[0][1] is not None and done[0][1].had == 9
+    assert list(ensure_lab_previews(lab, ["chips"])) == [("chips", None)]  # unchanged since
+    passes = ensure_lab_previews(lab, ["chips", "nope"])
+    assert next(passes) == ("chips", None)  # the datasets before a bad name are done
+    with pytest.raises(InputError, match="no dataset 'nope'"):
+        next(passes)
