@@ -30,6 +30,7 @@ import functools
 import os
 import urllib.parse
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import OBJECTS, embedded_store_dir, file_store_dir, open_lab_store
@@ -67,6 +68,7 @@ class StoreKeys:
         self.store_dir = os.fspath(folder) if folder is not None else None
         self.embedded = embedded_store_dir(lab) is not None
         self.lab_root = os.fspath(lab.root)
+        self._links: dict[str, str | None] = {}
 
     @property
     def store(self) -> ObjectStore:
@@ -94,13 +96,17 @@ class StoreKeys:
 
     def _relative(self, path: str, source_dir: str) -> HrefTarget:
         folder, _, name = path.rpartition("/")
-        prefix, why_not = _store_folder(
+        target, inside, why_not = _lexical(
             folder, os.path.abspath(source_dir), self.lab_root, self.store_dir, self.embedded
         )
-        if prefix is None:
+        if inside is None and why_not != CLIMBS_OUT and self.store_dir is not None:
+            if target not in self._links:  # the file system is asked once per folder
+                self._links[target] = _through_objects_link(target, self.lab_root, self.store_dir)
+            inside = self._links[target]
+        if inside is None:
             return HrefTarget(None, why_not)
         try:
-            return HrefTarget(check_key(prefix + urllib.parse.unquote(name)))
+            return HrefTarget(check_key((inside + "/" if inside else "") + unquote(name)))
         except InputError:
             return HrefTarget(None, OUTSIDE_STORE)
 
@@ -114,21 +120,18 @@ def store_key(lab: Lab, source_dir: str | os.PathLike[str], href: str) -> str | 
 
 
 @functools.lru_cache(maxsize=4096)
-def _store_folder(
+def _lexical(
     folder: str, source_dir: str, lab_root: str, store_dir: str | None, embedded: bool
-) -> tuple[str | None, str]:
-    """The key prefix of the folder a relative href's folder part leads to, or (None, why)."""
-    target = os.path.normpath(os.path.join(source_dir, urllib.parse.unquote(folder)))
+) -> tuple[str, str | None, str]:
+    """Where the folder part of a relative href leads, as written (no link followed): the
+    folder, its path in the embedded store (None when not there) and why not."""
+    target = os.path.normpath(os.path.join(source_dir, unquote(folder)))
     if _below(target, lab_root) is None:
-        return None, CLIMBS_OUT
-    inside = None
-    if store_dir is not None:
-        inside = _below(target, store_dir) if embedded else None
-        if inside is None:
-            inside = _through_objects_link(target, lab_root, store_dir)
+        return target, None, CLIMBS_OUT
+    inside = _below(target, store_dir) if embedded and store_dir is not None else None
     if inside is None:
-        return None, OUTSIDE_STORE if embedded else NO_STORE_FOLDER
-    return (inside + "/" if inside else ""), ""
+        return target, None, OUTSIDE_STORE if embedded else NO_STORE_FOLDER
+    return target, inside, ""
 
 
 def _through_objects_link(target: str, lab_root: str, store_dir: str) -> str | None:
@@ -184,6 +187,6 @@ def site_object_key(href: str) -> str | None:
     if marker < 0:
         return None
     try:
-        return check_key(urllib.parse.unquote(path[marker:]))
+        return check_key(unquote(path[marker:]))
     except InputError:
         return None
