@@ -79,12 +79,15 @@ class StoreKeys:
 
     def key(self, href: str, source_dir: str | os.PathLike[str]) -> str | None:
         """The store key ``href`` (written in a document in ``source_dir``) names, or None."""
-        return self.locate(href, source_dir).key
+        return self._find(href, source_dir)[0]
 
     def locate(self, href: str, source_dir: str | os.PathLike[str]) -> HrefTarget:
         """The key ``href`` names, or why it names none."""
+        return HrefTarget(*self._find(href, source_dir))
+
+    def _find(self, href: str, source_dir: str | os.PathLike[str]) -> tuple[str | None, str]:
         if not href:
-            return HrefTarget(None, "empty href")
+            return None, "empty href"
         parts = urllib.parse.urlsplit(href)
         if not parts.scheme and not href.startswith("/"):
             return self._relative(parts.path, os.fspath(source_dir))
@@ -92,23 +95,23 @@ class StoreKeys:
             key = self.store.key_for_href(href)
         except (EotdlError, ValueError):  # a store that cannot be opened holds nothing
             key = None
-        return HrefTarget(key) if key is not None else HrefTarget(None, NOT_IN_STORE)
+        return (key, "") if key is not None else (None, NOT_IN_STORE)
 
-    def _relative(self, path: str, source_dir: str) -> HrefTarget:
+    def _relative(self, path: str, source_dir: str) -> tuple[str | None, str]:
         folder, _, name = path.rpartition("/")
         target, inside, why_not = _lexical(
-            folder, os.path.abspath(source_dir), self.lab_root, self.store_dir, self.embedded
+            folder, source_dir, self.lab_root, self.store_dir, self.embedded
         )
         if inside is None and why_not != CLIMBS_OUT and self.store_dir is not None:
             if target not in self._links:  # the file system is asked once per folder
                 self._links[target] = _through_objects_link(target, self.lab_root, self.store_dir)
             inside = self._links[target]
         if inside is None:
-            return HrefTarget(None, why_not)
-        try:
-            return HrefTarget(check_key((inside + "/" if inside else "") + unquote(name)))
-        except InputError:
-            return HrefTarget(None, OUTSIDE_STORE)
+            return None, why_not
+        name = unquote(name)
+        if name in ("", ".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            return None, OUTSIDE_STORE  # the folder is a valid key prefix: only the name
+        return inside + name, ""
 
 
 def store_key(lab: Lab, source_dir: str | os.PathLike[str], href: str) -> str | None:
@@ -124,19 +127,21 @@ def _lexical(
     folder: str, source_dir: str, lab_root: str, store_dir: str | None, embedded: bool
 ) -> tuple[str, str | None, str]:
     """Where the folder part of a relative href leads, as written (no link followed): the
-    folder, its path in the embedded store (None when not there) and why not."""
-    target = os.path.normpath(os.path.join(source_dir, unquote(folder)))
+    folder, its key prefix in the embedded store ("" or ending in "/"; None when not there)
+    and why not."""
+    target = os.path.normpath(os.path.join(os.path.abspath(source_dir), unquote(folder)))
     if _below(target, lab_root) is None:
         return target, None, CLIMBS_OUT
     inside = _below(target, store_dir) if embedded and store_dir is not None else None
     if inside is None:
         return target, None, OUTSIDE_STORE if embedded else NO_STORE_FOLDER
-    return target, inside, ""
+    prefix = _valid_prefix(inside + "/" if inside else "")
+    return target, prefix, "" if prefix is not None else OUTSIDE_STORE
 
 
 def _through_objects_link(target: str, lab_root: str, store_dir: str) -> str | None:
-    """``target``'s key when it is under a built site's ``objects`` link to the store's
-    ``objects`` folder (the one link a site holds), else None."""
+    """The key prefix of the folder ``target`` when it is under a built site's ``objects``
+    link to the store's ``objects`` folder (the one link a site holds), else None."""
     objects = os.path.realpath(os.path.join(store_dir, OBJECTS))
     current = target
     while _below(current, lab_root) is not None:
@@ -144,12 +149,21 @@ def _through_objects_link(target: str, lab_root: str, store_dir: str) -> str | N
             if os.path.realpath(current) != objects:
                 return None
             rest = _below(target, current)
-            return OBJECTS + ("/" + rest if rest else "")
+            return _valid_prefix(OBJECTS + "/" + (rest + "/" if rest else ""))
         parent = os.path.dirname(current)
         if parent == current:
             break
         current = parent
     return None
+
+
+def _valid_prefix(prefix: str) -> str | None:
+    """``prefix`` ("" or ending in "/") if a valid name after it makes a valid key."""
+    try:
+        check_key(prefix + "x")
+    except InputError:
+        return None
+    return prefix
 
 
 def _below(path: str, root: str) -> str | None:
