@@ -216,3 +216,17 @@ def test_verify_and_gc_on_an_s3_lab(tmp_path: Path, s3_bucket):  # type: ignore[
     assert [o.key for o in plan.candidates] == [b.key]
     run_gc(open_lab_store(lab), plan)
     assert open_lab_store(lab).head(b.key) is None
+
+
+def test_gc_lab_is_a_dry_run_unless_told_to_delete(lab: Lab, tmp_path: Path):
+    from eotdl.catalog.assets import gc_lab
+
+    a, spare = upload(lab, tmp_path, b"aaa"), upload(lab, tmp_path, b"spare")
+    write_dataset(lab, "ds", {"a": a})
+    store = open_lab_store(lab)
+    dry = gc_lab(lab, grace=dt.timedelta(0))
+    assert [o.key for o in dry.candidates] == [spare.key] and dry.deleted == 0
+    assert store.head(spare.key) is not None
+    done = gc_lab(lab, grace=dt.timedelta(0), delete=True)
+    assert done.deleted == 1 and store.head(spare.key) is None
+    assert store.head(a.key) is not None

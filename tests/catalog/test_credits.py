@@ -51,3 +51,13 @@ def test_site_contributors_page_shows_the_ledger(tmp_path):
     build_site(lab, qa=False)
     page = (lab.site_dir / "contributors.html").read_text()
     assert "Ada Lovelace" in page and "10.03 points" in page
+
+
+def test_ledger_of_one_dataset(tmp_path):
+    lab = make_repo(tmp_path / "lab")
+    write_dataset(lab, "crops", items(3))
+    write_dataset(lab, "trees", items(2))
+    commit(lab, "add both", author="Ada Lovelace <ada@example.org>")
+    assert {c.dataset for c in ledger(lab.root).contributions} == {"crops", "trees"}
+    assert [c.dataset for c in ledger(lab.root, "trees").contributions] == ["trees"]
+    assert ledger(lab.root, "nothing").contributions == []

@@ -105,3 +105,29 @@ def test_version_helpers():
     with pytest.raises(InputError, match="not a semantic version"):
         parse_version("one")
     assert changed_fields({"a": {"b": 1}, "links": [1]}, {"a": {"b": 2}, "links": []}) == ["a.b"]
+
+
+def test_diff_versions_by_tag_ref_and_worktree(repo):
+    from eotdl.catalog.diff import diff_versions
+    from eotdl.errors import LabError
+
+    git(repo.root, "tag", "-a", "ds@1.0.0", "-m", "ds 1.0.0")
+    write_dataset(repo, "ds", items(6), version="1.1.0")
+    by_tag = diff_versions(repo, "ds", "1.0.0")
+    assert by_tag.added == ["i005"] and by_tag.new_version == "1.1.0"
+    assert diff_versions(repo, "ds", "main", ".").added == ["i005"]
+    assert diff_versions(repo, "ds", "1.0.0", "main").added == []
+    with pytest.raises(LabError, match="'nope' not found"):
+        diff_versions(repo, "ds", "nope")
+    with pytest.raises(InputError):
+        diff_versions(repo, "../ds", "main")
+
+
+def test_diff_versions_needs_git(tmp_path):
+    from eotdl.catalog.diff import diff_versions
+    from eotdl.catalog.lab import init_lab
+    from eotdl.errors import LabError
+
+    lab = init_lab(tmp_path / "lab")
+    with pytest.raises(LabError, match="not a git repository"):
+        diff_versions(lab, "ds", "main")

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from eotdl.builders.ingest import ingest
+from eotdl.catalog.hrefkeys import store_key
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.previews import add_previews, ensure_previews, preview_href
 from eotdl.catalog.quicklook import (
@@ -23,7 +24,6 @@ from eotdl.catalog.quicklook import (
     render_png,
     stretch_limits,
 )
-from eotdl.catalog.store import resolve_asset
 from eotdl.storage.hashing import sha256_of_checksum
 from rastergen import write_mask, write_tif
 
@@ -102,7 +102,7 @@ def test_ingest_gives_every_raster_item_a_stored_thumbnail(tmp_path: Path):
     for item in items:
         asset = item["assets"]["thumbnail"]
         assert asset["roles"] == ["thumbnail"] and asset["type"] == "image/png"
-        key = resolve_asset(lab, folder.path, asset["href"])
+        key = store_key(lab, folder.path, asset["href"])
         assert key is not None and key.startswith("objects/sha256/") and key.endswith(".png")
         path = lab.root / "store" / key
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -145,7 +145,7 @@ def test_segmentation_masks_are_blended_in_the_class_palette(tmp_path: Path):
     )
     folder = lab.dataset("seg")
     item = next(folder.iter_items())
-    key = resolve_asset(lab, folder.path, preview_href(item) or "")
+    key = store_key(lab, folder.path, preview_href(item) or "")
     pixels = np.asarray(Image.open(lab.root / "store" / str(key)).convert("RGB"), dtype=int)
     first, second = palette_color(0), palette_color(1)
     # every pixel is tinted towards one of the two class colours (55 % of the colour)
@@ -186,3 +186,19 @@ def test_png_chips_get_previews_too(tmp_path: Path):
     ingest(lab, "classification-folders", str(tmp_path / "src"), "pngs", progress=False)
     items = list(lab.dataset("pngs").iter_items())
     assert len(items) == 4 and all(preview_href(i) for i in items)
+
+
+def test_ensure_lab_previews_goes_dataset_by_dataset(tmp_path: Path):
+    from eotdl.catalog.previews import ensure_lab_previews
+    from eotdl.errors import InputError
+
+    lab = init_lab(tmp_path / "lab")
+    ingest(lab, "classification-folders", str(_eurosat(tmp_path / "src")), "chips", progress=False)
+    done = list(ensure_lab_previews(lab))  # every dataset by default
+    assert [name for name, _ in done] == ["chips"]
+    assert done[0][1] is not None and done[0][1].had == 9
+    assert list(ensure_lab_previews(lab, ["chips"])) == [("chips", None)]  # unchanged since
+    passes = ensure_lab_previews(lab, ["chips", "nope"])
+    assert next(passes) == ("chips", None)  # the datasets before a bad name are done
+    with pytest.raises(InputError, match="no dataset 'nope'"):
+        next(passes)

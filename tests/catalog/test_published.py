@@ -70,3 +70,21 @@ def test_tagging_needs_committed_files(tmp_path):
     commit(lab, "add")
     with pytest.raises(InputError, match="never published"):
         yank(lab, "ds", "9.9.9", "")
+
+
+def test_version_list_names_the_yanked(tmp_path):
+    from eotdl.catalog.published import version_list
+
+    lab = make_repo(tmp_path / "lab")
+    assert version_list(lab, "ds") == []
+    write_dataset(lab, "ds", items(1))
+    commit(lab, "v1")
+    tag_versions(lab)
+    write_dataset(lab, "ds", items(2), version="1.1.0")
+    commit(lab, "v1.1")
+    tag_versions(lab)
+    yank(lab, "ds", "1.0.0", "wrong labels")
+    assert version_list(lab, "ds") == [
+        {"version": "1.0.0", "tag": "ds@1.0.0", "yanked": "wrong labels"},
+        {"version": "1.1.0", "tag": "ds@1.1.0", "yanked": None},
+    ]

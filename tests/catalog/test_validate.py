@@ -403,3 +403,19 @@ def test_refs_found_in_serialised_schemas_are_those_of_a_walk(shared_mirror):
     tricky = {"a": {"$ref": "x.json#/d"}, "b": [{"$ref": "#/local"}], "c": 'say "$ref":"y"'}
     tricky["d"] = {"$ref": {"$ref": "z.json"}}
     assert sorted(_external_refs(tricky)) == ["x.json#/d", "z.json"]
+
+
+def test_validate_targets_adds_up_the_reports(tmp_path, shared_mirror):
+    from eotdl.catalog.validate import validate_targets
+
+    good, bad = tmp_path / "good.ndjson", tmp_path / "bad.ndjson"
+    good.write_bytes(canonical.dumps(item("a")) + b"\n" + canonical.dumps(item("b")) + b"\n")
+    broken = item("c")
+    del broken["properties"]["datetime"]
+    bad.write_bytes(canonical.dumps(broken) + b"\n")
+    report = validate_targets([str(good), str(bad)])
+    assert report.checked == 3 and report.invalid_objects == 1
+    assert {p.object_id for p in report.problems} == {"c"}
+    assert validate_targets([str(good)]).ok
+    with pytest.raises(InputError, match="no such file"):
+        validate_targets([str(good), str(tmp_path / "missing.json")])

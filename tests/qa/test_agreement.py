@@ -130,3 +130,17 @@ def test_one_annotator_is_a_clear_error(tmp_path: Path):
     a = _file(tmp_path / "a.json", "classification", "ann", {"x": "cat"})
     with pytest.raises(InputError, match="at least two annotators"):
         agreement([read_label_file(a)])
+
+
+def test_agree_files_records_only_for_a_dataset(tmp_path: Path):
+    from eotdl.catalog.lab import init_lab
+    from eotdl.qa.agreement_store import agree_files, labels_folder
+
+    a = _file(tmp_path / "a.json", "classification", "ann", {"x": "cat", "y": "dog"})
+    b = _file(tmp_path / "b.json", "classification", "bob", {"x": "cat", "y": "cat"})
+    lab = init_lab(tmp_path / "lab")
+    result, folder = agree_files([a, b], lab=lab)
+    assert folder is None and [d["item_id"] for d in result.disagreements] == ["y"]
+    assert not (lab.root / ".eotdl").exists()
+    result, folder = agree_files([a, b], threshold=0.5, lab=lab, name="ds")
+    assert folder == labels_folder(lab, "ds") and any(folder.iterdir())

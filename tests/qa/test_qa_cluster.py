@@ -51,6 +51,17 @@ def test_the_lab_setting_and_bad_values(tmp_path):
     assert check_cluster("local") == "local"
 
 
+def test_choose_cluster_prefers_the_option_over_the_lab(tmp_path):
+    from eotdl.catalog.compute import choose_cluster
+
+    assert choose_cluster(tmp_path) is None  # no eotdl.toml: the command's own default
+    (tmp_path / "eotdl.toml").write_text('[compute]\ncluster = "tcp://10.0.0.5:8786"\n')
+    assert choose_cluster(tmp_path) == "tcp://10.0.0.5:8786"
+    assert choose_cluster(tmp_path, "local") == "local"
+    with pytest.raises(InputError, match="not a cluster"):
+        choose_cluster(tmp_path, "somewhere")
+
+
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     import socket
 

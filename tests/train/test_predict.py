@@ -126,3 +126,12 @@ def test_a_model_from_a_built_site(
     chip = a_chip(chips_lab, "chips")
     summary = predict(str(tmp_path / "from-site"), chip, tmp_path / "s.tif")
     assert summary["task"] == "classification"
+
+
+def test_default_output_is_beside_the_image() -> None:
+    from eotdl.train.predict import default_output
+
+    assert default_output("chips-small-cnn", "/data/scene.tif") == Path(
+        "/data/scene-chips-small-cnn.tif"
+    )
+    assert default_output("/models/m1", "a/b.tiff") == Path("a/b-m1.tif")

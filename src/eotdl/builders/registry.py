@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
 from eotdl.builders.base import Builder
 from eotdl.builders.recipes import RECIPES
@@ -55,3 +56,30 @@ def load(kind: str) -> type[Builder]:
     if not (isinstance(cls, type) and issubclass(cls, Builder)):
         raise InputError(f"builder {kind!r} ({target}) is not an eotdl Builder subclass")
     return cls
+
+
+def describe() -> list[dict[str, Any]]:
+    """Every builder (built-in and third-party) by kind: its summary, version, options
+    (flag, help, default) and, for a public dataset's recipe, the dataset's facts."""
+    rows: list[dict[str, Any]] = []
+    for kind in sorted(available()):
+        cls = load(kind)
+        rows.append(
+            {
+                "kind": kind,
+                "summary": cls.summary,
+                "version": cls.version,
+                "options": [
+                    {
+                        "name": "--" + o.name.replace("_", "-"),
+                        "help": o.help,
+                        "default": None if o.default in ((), None) else o.default,
+                    }
+                    for o in cls.options
+                ],
+            }
+        )
+        facts = getattr(cls, "facts", None)  # a recipe: the public dataset's facts
+        if facts is not None:
+            rows[-1]["recipe"] = facts.row()
+    return rows

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eotdl.catalog.hrefkeys import key_under
 from eotdl.catalog.locations import FetchError, Reader, download, is_url, split_s3
 from eotdl.catalog.paths import readable_path
 from eotdl.errors import EotdlError, InputError
@@ -51,10 +52,8 @@ class Mirror:
     url: str
 
     def key(self, path: Path) -> str | None:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return None
+        """The store key of a path under the mirror (None: outside it)."""
+        return key_under(path, self.root)
 
 
 class Fetcher:

@@ -9,19 +9,16 @@ training checkpoints) belong to whoever wrote them.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import threading
-import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eotdl.catalog import canonical, ndjson
+from eotdl.catalog import canonical, git, ndjson
 from eotdl.catalog.dataset import COLLECTION, ITEMS
+from eotdl.catalog.hrefkeys import StoreKeys
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.store import embedded_store_dir, open_lab_store
+from eotdl.catalog.store import open_lab_store
 from eotdl.catalog.vocabulary import AssetRef, asset_refs
 from eotdl.errors import InputError, LabError
 from eotdl.storage import ObjectInfo, ObjectStore
@@ -42,28 +39,9 @@ class LabAssetRef(AssetRef):
     store_key: str | None
 
 
-class _Resolver:
-    """Turns asset hrefs into store keys: relative hrefs into the embedded store, URLs."""
-
-    def __init__(self, lab: Lab, store: ObjectStore) -> None:
-        self.lab = lab
-        self.store = store
-        self.folder = embedded_store_dir(lab)
-
-    def key(self, dataset_dir: Path, href: str) -> str | None:
-        parts = urllib.parse.urlsplit(href)
-        if self.folder is not None and not parts.scheme and not href.startswith("/"):
-            target = Path(os.path.normpath(dataset_dir / urllib.parse.unquote(parts.path)))
-            try:
-                return target.relative_to(self.folder).as_posix()
-            except ValueError:
-                return None
-        return self.store.key_for_href(href)
-
-
 def iter_lab_assets(lab: Lab, store: ObjectStore | None = None) -> Iterator[LabAssetRef]:
     """Every asset of every item (and collection) of every dataset and model, streaming."""
-    resolver = _Resolver(lab, store or open_lab_store(lab))
+    resolver = StoreKeys(lab, store or open_lab_store(lab))
     for kind in _KINDS:
         folder = lab.root / kind
         if not folder.is_dir():
@@ -86,10 +64,10 @@ def iter_lab_assets(lab: Lab, store: ObjectStore | None = None) -> Iterator[LabA
 
 
 def _asset_refs(
-    obj: dict[str, Any], where: str, dataset_dir: Path, resolver: _Resolver
+    obj: dict[str, Any], where: str, dataset_dir: Path, resolver: StoreKeys
 ) -> Iterator[LabAssetRef]:
     for ref in asset_refs(obj):
-        yield LabAssetRef(**vars(ref), where=where, store_key=resolver.key(dataset_dir, ref.href))
+        yield LabAssetRef(**vars(ref), where=where, store_key=resolver.key(ref.href, dataset_dir))
 
 
 def _relative(lab: Lab, path: Path) -> str:
@@ -273,26 +251,37 @@ def lab_references(lab: Lab, store: ObjectStore | None = None) -> References:
     refs = References()
     for ref in iter_lab_assets(lab, store):
         refs.add(ref.store_key, ref.checksum)
-    git = _Git(lab.root)
-    if not git.is_repo():
+    try:
+        in_git = git.is_repo(lab.root)
+    except LabError:  # git is not installed
+        in_git = False
+    if not in_git:
         refs.notes.append("the lab is not a git repository: only the current files protect objects")
         return refs
-    if git.is_shallow():
+    if git.is_shallow(lab.root):
         raise LabError(
             f"{lab.root} is a shallow git clone: older versions are not here, so gc cannot"
             " know what they reference",
             hint="run `git fetch --unshallow` first",
         )
     refs.git = True
-    resolver = _Resolver(lab, store)
-    blobs = git.versions()
+    resolver = StoreKeys(lab, store)
+    prefix = git.show_prefix(lab.root)
+    blobs = git.blob_versions(lab.root, _pathspecs(prefix))
     refs.versions = len(blobs)
-    for path, data in git.read_blobs(blobs):
-        dataset_dir = lab.root / Path(path).parent.relative_to(git.prefix or ".")
+    for path, data in git.read_blobs(lab.root, blobs):
+        dataset_dir = lab.root / Path(path).parent.relative_to(prefix or ".")
         for obj in _objects_in_blob(path, data):
             for ref in _asset_refs(obj, path, dataset_dir, resolver):
                 refs.add(ref.store_key, ref.checksum)
     return refs
+
+
+def _pathspecs(prefix: str) -> list[str]:
+    """Every items.ndjson and collection.json of the lab (at ``prefix`` in its repository)."""
+    return [
+        f":(top,glob){prefix}{kind}/*/{name}" for kind in _KINDS for name in (ITEMS, COLLECTION)
+    ]
 
 
 def _objects_in_blob(path: str, data: bytes) -> Iterator[dict[str, Any]]:
@@ -307,96 +296,6 @@ def _objects_in_blob(path: str, data: bytes) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(obj, dict):
             yield obj
-
-
-class _Git:
-    """The few git commands gc needs, run in the lab's folder."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.prefix = ""
-
-    def _run(self, *args: str) -> str:
-        result = subprocess.run(
-            ["git", "-C", str(self.root), *args], capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise LabError(f"git {' '.join(args[:2])} failed in {self.root}: {result.stderr}")
-        return result.stdout
-
-    def is_repo(self) -> bool:
-        try:
-            inside = self._run("rev-parse", "--is-inside-work-tree").strip() == "true"
-        except (LabError, FileNotFoundError):
-            return False
-        if inside:
-            self.prefix = self._run("rev-parse", "--show-prefix").strip()
-        return inside
-
-    def is_shallow(self) -> bool:
-        return self._run("rev-parse", "--is-shallow-repository").strip() == "true"
-
-    def _pathspecs(self) -> list[str]:
-        specs = []
-        for kind in _KINDS:
-            for name in (ITEMS, COLLECTION):
-                specs.append(f":(top,glob){self.prefix}{kind}/*/{name}")
-        return specs
-
-    def versions(self) -> dict[str, str]:
-        """Every blob of an items.ndjson or collection.json in any commit, ref or the index."""
-        blobs: dict[str, str] = {}
-        log = self._run(
-            "log", "--all", "--reflog", "-m", "--raw", "--no-abbrev", "--no-renames",
-            "--format=", "--", *self._pathspecs(),
-        )  # fmt: skip
-        for line in log.splitlines():
-            if not line.startswith(":"):
-                continue
-            meta, _, path = line.partition("\t")
-            for blob in meta.split()[2:4]:
-                if blob.strip("0"):
-                    blobs.setdefault(blob, path)
-        for line in self._run(
-            "ls-files", "-s", "--full-name", "--", *self._pathspecs()
-        ).splitlines():
-            meta, _, path = line.partition("\t")
-            blobs.setdefault(meta.split()[1], path)
-        return blobs
-
-    def read_blobs(self, blobs: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-        """(path, content) of each blob, streamed through one ``git cat-file --batch``."""
-        if not blobs:
-            return
-        process = subprocess.Popen(
-            ["git", "-C", str(self.root), "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert process.stdin is not None and process.stdout is not None
-        stdin = process.stdin
-
-        def feed() -> None:
-            try:
-                for blob in blobs:
-                    stdin.write(f"{blob}\n".encode())
-            finally:
-                stdin.close()
-
-        feeder = threading.Thread(target=feed, daemon=True)
-        feeder.start()
-        try:
-            for path in blobs.values():
-                header = process.stdout.readline().decode().split()
-                if len(header) < 3 or header[1] != "blob":
-                    continue  # "missing": a blob of a pruned or partial clone
-                data = process.stdout.read(int(header[2]))
-                process.stdout.read(1)
-                yield path, data
-        finally:
-            feeder.join()
-            process.stdout.close()
-            process.wait()
 
 
 # -- gc ------------------------------------------------------------------------------------
@@ -467,6 +366,19 @@ def run_gc(store: ObjectStore, plan: GcPlan) -> GcPlan:
     """Delete the plan's candidates; return the plan with ``deleted`` set."""
     plan.deleted = store.delete_many(o.key for o in plan.candidates)
     return plan
+
+
+def gc_lab(
+    lab: Lab,
+    grace: dt.timedelta = DEFAULT_GRACE,
+    delete: bool = False,
+    store: ObjectStore | None = None,
+) -> GcPlan:
+    """:func:`plan_gc` for the lab's store, then, with ``delete``, :func:`run_gc`: what a dry
+    run would remove, or what was removed (``deleted``)."""
+    store = store or open_lab_store(lab)
+    plan = plan_gc(lab, store, grace=grace)
+    return run_gc(store, plan) if delete else plan
 
 
 def _iso(value: dt.datetime | None) -> str | None:

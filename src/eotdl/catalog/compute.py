@@ -51,6 +51,12 @@ def lab_cluster(root: Path) -> str | None:
     return check_cluster(value)
 
 
+def choose_cluster(lab_root: Path, given: str | None = None) -> str | None:
+    """Where a command's heavy work runs: ``given`` (``--cluster``, checked) if set, else the
+    lab's ``[compute] cluster``, else None (the command's own default)."""
+    return check_cluster(given) if given else lab_cluster(lab_root)
+
+
 @contextlib.contextmanager
 def client_for(cluster: str, workers: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client`` of ``cluster``: ``local`` starts worker processes here (``workers``

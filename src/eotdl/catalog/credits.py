@@ -111,8 +111,16 @@ class Ledger:
         }
 
 
-def ledger(lab_root: Path) -> Ledger:
-    """The credits ledger of the lab's git history (empty when the lab is not a git repo)."""
+def ledger(lab_root: Path, dataset: str | None = None) -> Ledger:
+    """The credits ledger of the lab's git history (empty when the lab is not a git repo);
+    with ``dataset``, only that dataset's contributions (highest score first)."""
+    book = _ledger(lab_root)
+    if dataset:
+        book.contributions = book.for_dataset(dataset)
+    return book
+
+
+def _ledger(lab_root: Path) -> Ledger:
     if not is_repo(lab_root):
         return Ledger([])
     prefix = run_git(lab_root, "rev-parse", "--show-prefix").strip()

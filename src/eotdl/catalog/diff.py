@@ -14,7 +14,18 @@ from typing import Any
 
 from eotdl.catalog import canonical
 from eotdl.catalog.card import parse_card
-from eotdl.catalog.git import WORKTREE, diff_lines, show, stream_lines
+from eotdl.catalog.git import (
+    WORKTREE,
+    diff_lines,
+    is_repo,
+    repo_root,
+    resolve_ref,
+    show,
+    stream_lines,
+    tags,
+)
+from eotdl.catalog.lab import Lab, check_name
+from eotdl.errors import LabError
 
 #: Collection keys that describe the dataset (a change is a metadata change).
 IGNORED_COLLECTION_KEYS = {"links", "extent"}
@@ -209,6 +220,37 @@ def _load_json(data: bytes | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def resolve_version(repo: Path, name: str, version: str) -> str:
+    """A version number (tag NAME@VERSION), a git ref, or WORKTREE/'.' for the working tree,
+    as the ref :func:`diff_dataset` reads; an unknown ref is a clear LabError."""
+    if version in (WORKTREE, ".", "worktree"):
+        return WORKTREE
+    if f"{name}@{version}" in tags(repo, f"{name}@*"):
+        return f"{name}@{version}"
+    resolve_ref(repo, version)
+    return version
+
+
+def diff_versions(lab: Lab, name: str, a: str, b: str = WORKTREE) -> DatasetDiff:
+    """What changed in dataset ``name`` of ``lab`` from version ``a`` to ``b``: each a version
+    number (tag NAME@VERSION), a git ref, or WORKTREE (the files as they are now)."""
+    check_name(name)
+    if not is_repo(lab.root):
+        raise LabError(
+            f"{lab.root} is not a git repository", hint="versions live in git: `git init`"
+        )
+    repo = repo_root(lab.root)
+    folder = (lab.datasets_dir / name).relative_to(repo).as_posix()
+    return diff_dataset(
+        repo,
+        folder,
+        name,
+        resolve_version(repo, name, a),
+        resolve_version(repo, name, b),
+        fast=False,
+    )
 
 
 def diff_dataset(

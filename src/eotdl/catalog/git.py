@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +197,71 @@ def tags(repo: Path, pattern: str = "*") -> list[str]:
 
 def create_tag(repo: Path, name: str, message: str) -> None:
     run_git(repo, "tag", "-a", name, "-m", message)
+
+
+def is_shallow(repo: Path) -> bool:
+    """Whether ``repo`` is a shallow clone (older commits are not there)."""
+    return run_git(repo, "rev-parse", "--is-shallow-repository").strip() == "true"
+
+
+def show_prefix(repo: Path) -> str:
+    """Where ``repo`` (a folder inside a work tree) is, relative to the top ("" at the top,
+    else ending with "/")."""
+    return run_git(repo, "rev-parse", "--show-prefix").strip()
+
+
+def blob_versions(repo: Path, pathspecs: list[str]) -> dict[str, str]:
+    """Every blob (id -> path) of the files matching ``pathspecs`` in any commit of any ref,
+    in the reflog, or in the index: all the versions git holds of those files."""
+    blobs: dict[str, str] = {}
+    log = run_git(
+        repo, "log", "--all", "--reflog", "-m", "--raw", "--no-abbrev", "--no-renames",
+        "--format=", "--", *pathspecs,
+    )  # fmt: skip
+    for line in log.splitlines():
+        if not line.startswith(":"):
+            continue
+        meta, _, path = line.partition("\t")
+        for blob in meta.split()[2:4]:
+            if blob.strip("0"):
+                blobs.setdefault(blob, path)
+    for line in run_git(repo, "ls-files", "-s", "--full-name", "--", *pathspecs).splitlines():
+        meta, _, path = line.partition("\t")
+        blobs.setdefault(meta.split()[1], path)
+    return blobs
+
+
+def read_blobs(repo: Path, blobs: dict[str, str]) -> Iterator[tuple[str, bytes]]:
+    """(path, content) of each blob (id -> path), streamed through one
+    ``git cat-file --batch``; a blob git does not have (pruned, partial clone) is skipped."""
+    if not blobs:
+        return
+    process = subprocess.Popen(
+        ["git", "-C", str(repo), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stdin = process.stdin
+
+    def feed() -> None:
+        try:
+            for blob in blobs:
+                stdin.write(f"{blob}\n".encode())
+        finally:
+            stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        for path in blobs.values():
+            header = process.stdout.readline().decode().split()
+            if len(header) < 3 or header[1] != "blob":
+                continue  # "missing": a blob of a pruned or partial clone
+            data = process.stdout.read(int(header[2]))
+            process.stdout.read(1)
+            yield path, data
+    finally:
+        feeder.join()
+        process.stdout.close()
+        process.wait()

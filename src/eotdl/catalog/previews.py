@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.compute import in_order
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.hrefkeys import StoreKeys
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.locks import scratch
 from eotdl.catalog.quicklook import (
@@ -35,13 +36,8 @@ from eotdl.catalog.quicklook import (
     render_png,
     stretch_limits,
 )
-from eotdl.catalog.store import (
-    StoreSpec,
-    asset_href,
-    embedded_store_dir,
-    open_lab_store,
-    resolve_asset,
-)
+from eotdl.catalog.store import StoreSpec, asset_href, embedded_store_dir, open_lab_store
+from eotdl.errors import InputError
 from eotdl.storage import ObjectStore, StoredObject
 
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
@@ -322,28 +318,18 @@ class _Locator:
         self.lab = lab
         self.dataset_dir = dataset_dir
         self.embedded = embedded_store_dir(lab)
-        self._store: Any = None
+        self.keys = StoreKeys(lab)
 
     @property
     def store(self) -> Any:
-        if self._store is None:
-            self._store = open_lab_store(self.lab)
-        return self._store
+        return self.keys.store
 
     def __call__(self, href: str) -> Any:
-        if not href:
+        key = self.keys.key(href, self.dataset_dir)
+        if key is None:
             return None
         parts = urllib.parse.urlsplit(href)
         relative = not parts.scheme and not href.startswith("/")
-        if relative:
-            key = resolve_asset(self.lab, self.dataset_dir, href)
-        else:
-            try:
-                key = self.store.key_for_href(href)
-            except Exception:  # noqa: BLE001 - a foreign href is simply not ours
-                key = None
-        if key is None:
-            return None
         if self.embedded is not None and relative:
             return str(self.embedded / key)
         public = self.store.href(key)
@@ -539,6 +525,19 @@ def ensure_previews(
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_bytes(_stamp(folder.items_path))
     return result
+
+
+def ensure_lab_previews(
+    lab: Lab, names: Iterable[str] = (), progress: Callable[[str], None] | None = None
+) -> Iterator[tuple[str, PreviewResult | None]]:
+    """:func:`ensure_previews` for datasets ``names`` (default: every dataset of the lab), one
+    at a time: yields each name with its result as it is done. A name that is no dataset of
+    the lab is an InputError when its turn comes."""
+    for name in list(names) or lab.dataset_names():
+        folder = lab.dataset(name)
+        if not folder.exists():
+            raise InputError(f"no dataset {name!r} in {lab.root}")
+        yield name, ensure_previews(lab, folder, progress)
 
 
 def _stamp(path: Path) -> bytes:

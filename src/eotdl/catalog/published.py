@@ -71,6 +71,16 @@ def yanked(lab: Lab, name: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def version_list(lab: Lab, name: str) -> list[dict[str, Any]]:
+    """The published versions of ``name``, oldest first: ``version``, ``tag`` and ``yanked``
+    (the reason, or None)."""
+    gone = yanked(lab, name)
+    return [
+        {"version": p.version, "tag": p.tag, "yanked": gone.get(p.version)}
+        for p in published_versions(lab, name)
+    ]
+
+
 def yank(lab: Lab, name: str, version: str, reason: str) -> Path:
     """Mark a published version deprecated (its bytes and pages stay)."""
     check_name(name)

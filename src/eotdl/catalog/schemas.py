@@ -21,6 +21,7 @@ from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.vocabulary import extension_url
 from eotdl.errors import SchemaUnavailableError
+from eotdl.storage.cachedir import cache_dir
 
 #: STAC versions whose core schemas we know how to name.
 STAC_VERSIONS = (
@@ -82,12 +83,10 @@ def extension_schema_url(stac_version: str, extension: str) -> str:
     return f"https://schemas.stacspec.org/v{stac_version}/extensions/{extension}/json-schema/schema.json"
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("EOTDL_CACHE_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "eotdl"
+def schema_cache_dir() -> Path:
+    """Where fetched schemas are kept: ``schemas/`` in eotdl's cache folder
+    (:func:`eotdl.storage.cachedir.cache_dir`)."""
+    return cache_dir() / "schemas"
 
 
 def offline() -> bool:
@@ -126,7 +125,7 @@ class SchemaSource:
         mirrors = tuple(
             Path(p) for p in os.environ.get("EOTDL_SCHEMA_MIRROR", "").split(os.pathsep) if p
         )
-        return cls(mirrors=mirrors, cache=cache_dir() / "schemas", allow_network=not offline())
+        return cls(mirrors=mirrors, cache=schema_cache_dir(), allow_network=not offline())
 
     def load(self, url: str) -> dict[str, Any]:
         """The schema at ``url`` (fragment ignored)."""

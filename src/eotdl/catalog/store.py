@@ -92,19 +92,6 @@ def asset_href(lab: Lab, dataset_dir: Path, stored: StoredObject) -> str:
     return urllib.parse.quote(relative, safe="/.-_~")
 
 
-def resolve_asset(lab: Lab, dataset_dir: Path, href: str) -> str | None:
-    """The store key an asset href of the lab refers to (None when it is not in the store)."""
-    folder = embedded_store_dir(lab)
-    parts = urllib.parse.urlsplit(href)
-    if folder is not None and not parts.scheme and not href.startswith("/"):
-        absolute = (dataset_dir / urllib.parse.unquote(parts.path)).resolve()
-        try:
-            return absolute.relative_to(folder).as_posix()
-        except ValueError:
-            return None
-    return open_lab_store(lab).key_for_href(href)
-
-
 # -- where a site's readers find the bytes ----------------------------------------------------
 #
 # One rule for every deployment: a site's root stands where its store's root stands. An object
@@ -148,36 +135,15 @@ class SiteHrefs:
         self.site_root = os.path.normpath(os.fspath(site_root))
         self.public_url = public_url(lab)
         self.lab_root = os.path.normpath(os.fspath(lab.root))
-        folder = file_store_dir(lab)
-        self.store_dir = os.path.normpath(os.fspath(folder)) if folder is not None else None
-        self._store: ObjectStore | None = None
+        from eotdl.catalog.hrefkeys import StoreKeys  # it builds on this module
+
+        self.keys = StoreKeys(lab)
         self.store_hrefs = 0
 
-    @property
-    def store(self) -> ObjectStore:
-        if self._store is None:
-            self._store = open_lab_store(self.lab)
-        return self._store
-
     def key_of(self, href: str, source_dir: Path) -> str | None:
-        """The store key ``href`` (written in ``source_dir``) points to, or None."""
-        parts = urllib.parse.urlsplit(href)
-        if not parts.scheme and not href.startswith("/"):
-            if self.store_dir is None:
-                return None
-            folder, _, name = parts.path.rpartition("/")
-            inside = _store_folder(folder, os.fspath(source_dir), self.store_dir)
-            if inside is None:
-                return None
-            return inside + urllib.parse.unquote(name)
-        if parts.scheme in ("http", "https") and not self.public_url:
-            return None
-        if parts.scheme in ("", "file", "s3", "http", "https"):
-            try:
-                return self.store.key_for_href(href)
-            except Exception:  # noqa: BLE001 - a foreign href is simply not ours
-                return None
-        return None
+        """The store key ``href`` (written in ``source_dir``) points to, or None (the rules of
+        :mod:`eotdl.catalog.hrefkeys`)."""
+        return self.keys.key(href, source_dir)
 
     def object_href(self, key: str, target_dir: Path) -> str:
         """The href of the object ``key`` from a document in ``target_dir``."""
@@ -207,17 +173,6 @@ class SiteHrefs:
 
     def _in_site(self, source_dir: str) -> Path:
         return Path(_mirrored(source_dir, self.lab_root, self.site_root))
-
-
-@functools.lru_cache(maxsize=4096)
-def _store_folder(folder: str, source_dir: str, store_dir: str) -> str | None:
-    absolute = os.path.normpath(os.path.join(source_dir, urllib.parse.unquote(folder)))
-    relative = os.path.relpath(absolute, store_dir).replace(os.sep, "/")
-    if relative == ".":
-        return ""
-    if relative == ".." or relative.startswith("../"):
-        return None
-    return relative + "/"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -23,9 +23,7 @@ def credits(lab: Lab, dataset: str | None, as_json: bool) -> None:
 
     from eotdl.catalog.credits import ledger
 
-    book = ledger(lab.root)
-    if dataset:
-        book.contributions = book.for_dataset(dataset)
+    book = ledger(lab.root, dataset)
     if as_json:
         emit_json(book.to_dict())
         return

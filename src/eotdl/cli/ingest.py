@@ -95,9 +95,9 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         **options: Any,
     ) -> None:
         from eotdl.builders.ingest import ingest
-        from eotdl.catalog.compute import check_cluster, lab_cluster
+        from eotdl.catalog.compute import choose_cluster
 
-        where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
+        where = choose_cluster(lab.root, cluster)
         chosen = {k: v for k, v in options.items() if v not in (None, ())}
         result = ingest(
             lab,
@@ -178,9 +178,9 @@ def rebuild_command(
 ) -> None:
     """Re-run a dataset's recipe.yaml (same items, same checksums)."""
     from eotdl.builders.ingest import rebuild
-    from eotdl.catalog.compute import check_cluster, lab_cluster
+    from eotdl.catalog.compute import choose_cluster
 
-    where = check_cluster(cluster) if cluster else lab_cluster(lab.root)
+    where = choose_cluster(lab.root, cluster)
     _show(rebuild(lab, dataset, progress=not no_progress, cluster=where), as_json)
 
 
@@ -197,27 +197,7 @@ def list_builders(as_json: bool) -> None:
 
     from eotdl.builders import registry
 
-    rows: list[dict[str, Any]] = []
-    for kind in sorted(registry.available()):
-        cls = registry.load(kind)
-        rows.append(
-            {
-                "kind": kind,
-                "summary": cls.summary,
-                "version": cls.version,
-                "options": [
-                    {
-                        "name": "--" + o.name.replace("_", "-"),
-                        "help": o.help,
-                        "default": None if o.default in ((), None) else o.default,
-                    }
-                    for o in cls.options
-                ],
-            }
-        )
-        facts = getattr(cls, "facts", None)  # a recipe: the public dataset's facts
-        if facts is not None:
-            rows[-1]["recipe"] = facts.row()
+    rows = registry.describe()
     if as_json:
         emit_json(rows)
         return

@@ -50,15 +50,16 @@ def label(
     Labels stay in your browser until you export them; apply the exported file with
     `eotdl labels apply FILE --dataset NAME` on a branch and open a pull request.
     """
-    from eotdl.site.labelling import write_label_page
+    from eotdl.site.labelling import label_page
 
-    if not (lab.site_dir / "index.html").is_file():
-        from eotdl.site.build import build_site
-
-        err_console.print("building the site first (eotdl build --no-qa)…")
-        build_site(lab, qa=False)
-    page = write_label_page(
-        lab, name, task=task, queue=queue, disagreements=disagreements, limit=limit
+    page = label_page(
+        lab,
+        name,
+        task=task,
+        queue=queue,
+        disagreements=disagreements,
+        limit=limit,
+        progress=lambda line: err_console.print(line),
     )
     err_console.print(
         f"labelling page: {page.chips} chips ({page.flagged} flagged first) in {page.folder}"
@@ -144,13 +145,10 @@ def agree_command(
     (.eotdl/labels/NAME/), where `eotdl label NAME --queue disagreements` opens them and
     `eotdl labels apply` records the figures in the dataset's history.
     """
-    from eotdl.catalog.labelfile import read_label_file
-    from eotdl.qa.agreement import agreement
-    from eotdl.qa.agreement_store import record_agreement
+    from eotdl.qa.agreement_store import agree_files
 
-    result = agreement([read_label_file(f) for f in files], threshold=threshold)
-    if name:
-        folder = record_agreement(lab, name, result)
+    result, folder = agree_files(files, threshold, lab, name or "")
+    if folder is not None:
         err_console.print(f"kept in {folder}")
     if as_json:
         emit_json(result.to_dict())

@@ -21,15 +21,9 @@ def previews(names: tuple[str, ...], lab: Lab) -> None:
     Ingest makes them; this is for datasets made before previews existed. It writes the
     items and uploads the PNGs (content-addressed): commit the change like any other.
     """
-    from eotdl.catalog.previews import ensure_previews
-    from eotdl.errors import InputError
+    from eotdl.catalog.previews import ensure_lab_previews
 
-    chosen = list(names) or lab.dataset_names()
-    for name in chosen:
-        folder = lab.dataset(name)
-        if not folder.exists():
-            raise InputError(f"no dataset {name!r} in {lab.root}")
-        result = ensure_previews(lab, folder, lambda text: err_console.print(text))
+    for name, result in ensure_lab_previews(lab, names, lambda text: err_console.print(text)):
         if result is None:
             console.print(f"{name}: unchanged since the last pass")
             continue

@@ -233,13 +233,9 @@ def gc(lab: Lab, as_json: bool, grace: str, yes: bool) -> None:
     Looks at every version in git history; only content-addressed objects older than the
     grace period go. A dry run unless --yes is given.
     """
-    from eotdl.catalog.assets import DEFAULT_GRACE, plan_gc, run_gc
-    from eotdl.catalog.store import open_lab_store
+    from eotdl.catalog.assets import DEFAULT_GRACE, gc_lab
 
-    store = open_lab_store(lab)
-    plan = plan_gc(lab, store, grace=parse_grace(grace) if grace else DEFAULT_GRACE)
-    if yes:
-        run_gc(store, plan)
+    plan = gc_lab(lab, parse_grace(grace) if grace else DEFAULT_GRACE, delete=yes)
     if as_json:
         emit_json(dict(plan.to_dict(), dry_run=not yes))
         return

@@ -149,8 +149,7 @@ def predict(
     """
     from eotdl.train.predict import predict as run
 
-    out = output or image.with_name(f"{image.stem}-{Path(model).name}.tif")
-    summary = run(model, image, out, lab=lab, batch_size=batch_size)
+    summary = run(model, image, output, lab=lab, batch_size=batch_size)
     if as_json:
         emit_json(summary)
         return
@@ -205,7 +204,7 @@ def get_command(name: str, output: Path | None, lab: str | None, as_json: bool) 
     """
     from eotdl.train.library import get_model
 
-    result = get_model(name, output or Path(Path(name).name), lab, progress=not as_json)
+    result = get_model(name, output, lab, progress=not as_json)
     if as_json:
         emit_json(result.to_dict())
         return

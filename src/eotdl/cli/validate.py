@@ -23,14 +23,9 @@ def validate(targets: tuple[str, ...], as_json: bool, recursive: bool, max_error
     TARGETS are labs, dataset folders, ndjson files, or STAC catalogs, collections and items
     (local paths or http URLs). Schemas come from the local cache or EOTDL_SCHEMA_MIRROR.
     """
-    from eotdl.catalog.validate import Report, Validator, validate_target
+    from eotdl.catalog.validate import validate_targets
 
-    validator = Validator()
-    report = Report()
-    for target in targets:
-        part = validate_target(target, validator, recursive=recursive)
-        report.extend(part)
-        report.seconds += part.seconds
+    report = validate_targets(targets, recursive=recursive)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -71,13 +66,13 @@ def sync(urls: tuple[str, ...], as_json: bool) -> None:
     status = schema_cache.sync(urls or schema_cache.SYNC_URLS)
     failed = {u: s for u, s in status.items() if s != "ok"}
     if as_json:
-        emit_json({"cache": str(schema_cache.cache_dir() / "schemas"), "schemas": status})
+        emit_json({"cache": str(schema_cache.schema_cache_dir()), "schemas": status})
     else:
         table = Table("schema", "status")
         for url, state in sorted(status.items()):
             table.add_row(url, state)
         console.print(table)
-        console.print(f"cache: {schema_cache.cache_dir() / 'schemas'}")
+        console.print(f"cache: {schema_cache.schema_cache_dir()}")
     if failed:
         raise SystemExit(1)
 
@@ -87,4 +82,4 @@ def path() -> None:
     """Print where the schema cache lives."""
     from eotdl.catalog import schemas as schema_cache
 
-    click.echo(str(schema_cache.cache_dir() / "schemas"))
+    click.echo(str(schema_cache.schema_cache_dir()))

@@ -18,13 +18,9 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 def versions(name: str, lab: Lab, as_json: bool) -> None:
     """List the published versions (git tags NAME@VERSION) of a dataset."""
-    from eotdl.catalog.published import published_versions, yanked
+    from eotdl.catalog.published import version_list
 
-    gone = yanked(lab, name)
-    rows = [
-        {"version": p.version, "tag": p.tag, "yanked": gone.get(p.version)}
-        for p in published_versions(lab, name)
-    ]
+    rows = version_list(lab, name)
     if as_json:
         emit_json(rows)
         return

@@ -9,13 +9,15 @@ when a label file is applied (:mod:`eotdl.builders.relabel`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from eotdl.catalog.lab import Lab
-from eotdl.qa.agreement import Agreement
+from eotdl.catalog.labelfile import read_label_file
+from eotdl.qa.agreement import Agreement, agreement
 
 AGREEMENT = "agreement.json"
 DISAGREEMENTS = "disagreements.json"
@@ -45,3 +47,14 @@ def recorded_agreement(lab: Lab, name: str, label_file: str | Path) -> dict[str,
     if isinstance(data, dict) and digest in (data.get("files") or []):
         return data
     return None
+
+
+def agree_files(
+    files: Iterable[str | Path], threshold: float = 0.5, lab: Lab | None = None, name: str = ""
+) -> tuple[Agreement, Path | None]:
+    """Agreement between the annotators of the label ``files``; with ``lab`` and dataset
+    ``name``, also recorded in the lab (the folder is returned, else None)."""
+    result = agreement([read_label_file(f) for f in files], threshold=threshold)
+    if lab is None or not name:
+        return result, None
+    return result, record_agreement(lab, name, result)

@@ -12,11 +12,12 @@ from eotdl.catalog import ndjson
 from eotdl.catalog.card import Card
 from eotdl.catalog.compute import in_order
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.hrefkeys import StoreKeys
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.paths import LocalRoot, local_href_path
-from eotdl.catalog.store import StoreSpec, open_lab_store, resolve_asset
+from eotdl.catalog.store import StoreSpec
 from eotdl.catalog.vocabulary import SPLIT, AssetRef, asset_refs
-from eotdl.errors import EotdlError, InputError, LabError
+from eotdl.errors import InputError, LabError
 from eotdl.qa.rasters import RasterFacts, RasterSource, inspect_raster, is_raster_asset
 from eotdl.qa.rasters import raster_source as _raster_source
 from eotdl.storage import ObjectCheck, ObjectStore
@@ -117,14 +118,16 @@ class QAContext:
     @cached_property
     def store(self) -> ObjectStore:
         """The lab's object store (opened once)."""
-        return open_lab_store(self.lab)
+        return self.store_keys.store
+
+    @cached_property
+    def store_keys(self) -> StoreKeys:
+        """The lab's rules from an asset href to a store key (:mod:`eotdl.catalog.hrefkeys`)."""
+        return StoreKeys(self.lab)
 
     def store_key(self, href: str) -> str | None:
         """The store key an asset href refers to (None: outside the lab's store)."""
-        try:
-            return resolve_asset(self.lab, self.folder.path, href)
-        except EotdlError:
-            return None
+        return self.store_keys.key(href, self.folder.path)
 
     def in_lab(self, href: str) -> bool:
         """Whether the lab holds the bytes of ``href`` (its store, or a regular file inside

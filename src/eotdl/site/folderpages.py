@@ -18,6 +18,7 @@ from typing import Any
 
 from eotdl.catalog import canonical
 from eotdl.catalog.card import Card
+from eotdl.catalog.hrefkeys import site_object_key
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import published_versions
 from eotdl.catalog.staging import Stage
@@ -28,7 +29,7 @@ from eotdl.site.markdown import local_links, render_markdown
 from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
-from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, dataset_summary, footprints
+from eotdl.site.summary import FactsAccumulator, dataset_summary, footprints
 from eotdl.site.thumbnail import thumbnail_svg
 from eotdl.site.versionpages import (
     change_pages,
@@ -696,7 +697,6 @@ def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         href = str(asset.get("href") or "")
         size = asset.get("file:size")
-        key_of = href.find(OBJECTS_PREFIX)
         found.append(
             {
                 "key": key,
@@ -705,7 +705,7 @@ def _assets(item: dict[str, Any]) -> list[dict[str, Any]]:
                 "roles": ", ".join(str(r) for r in asset.get("roles") or []),
                 "size": size if isinstance(size, int) else None,
                 "href": href,
-                "object": urllib.parse.unquote(href[key_of:].split("#")[0]) if key_of >= 0 else "",
+                "object": site_object_key(href) or "",
                 "link": href.startswith(("https://", "http://")),
             }
         )

@@ -14,6 +14,7 @@ import io
 import math
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,9 +23,9 @@ from typing import Any
 import orjson
 
 from eotdl.catalog.dataset import DatasetFolder
+from eotdl.catalog.hrefkeys import StoreKeys
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.labelfile import chip_size, label_target
-from eotdl.catalog.store import open_lab_store, resolve_asset
 from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 from eotdl.qa.agreement_store import DISAGREEMENTS, labels_folder
@@ -44,6 +45,29 @@ class LabelPage:
     url_path: str
     chips: int
     flagged: int
+
+
+def label_page(
+    lab: Lab,
+    name: str,
+    *,
+    task: str | None = None,
+    queue: str = "all",
+    disagreements: Path | None = None,
+    limit: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LabelPage:
+    """:func:`write_label_page` into the lab's site, building the site first (without QA)
+    when it has not been built yet; ``progress`` is told when that happens."""
+    if not (lab.site_dir / "index.html").is_file():
+        from eotdl.site.build import build_site
+
+        if progress is not None:
+            progress("building the site first (eotdl build --no-qa)…")
+        build_site(lab, qa=False)
+    return write_label_page(
+        lab, name, task=task, queue=queue, disagreements=disagreements, limit=limit
+    )
 
 
 def write_label_page(
@@ -237,12 +261,13 @@ class _ChipRenderer:
     def __init__(self, lab: Lab, folder: DatasetFolder, items: list[dict[str, Any]]) -> None:
         self.lab = lab
         self.folder = folder
-        self.store = open_lab_store(lab)
+        self.keys = StoreKeys(lab)
+        self.store = self.keys.store
         self.stretch = _dataset_stretch(items)
         self._sizes: dict[str, tuple[int, int]] = {}
 
     def _read(self, href: str) -> bytes:
-        key = resolve_asset(self.lab, self.folder.path, href)
+        key = self.keys.key(href, self.folder.path)
         if key is None:
             raise InputError(f"{self.folder.name}: asset {href!r} is not in the lab's store")
         with self.store.open(key) as handle:

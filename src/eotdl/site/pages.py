@@ -21,8 +21,8 @@ from markupsafe import Markup
 
 from eotdl import __version__
 from eotdl.catalog import canonical
-from eotdl.catalog.schemas import cache_dir
 from eotdl.site.summary import human_count, human_size
+from eotdl.storage.cachedir import cache_dir
 
 #: The default basemap; ``EOTDL_SITE_TILES=none`` (or another URL template) at build time.
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

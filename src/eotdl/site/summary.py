@@ -9,12 +9,12 @@ share; the build stores it so an unchanged dataset costs nothing.
 from __future__ import annotations
 
 import math
-import urllib.parse
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from eotdl.catalog.card import Card
+from eotdl.catalog.hrefkeys import site_object_key
 from eotdl.catalog.tree import ItemEntry
 from eotdl.catalog.vocabulary import SPLIT
 from eotdl.site.markdown import plain_summary
@@ -22,8 +22,6 @@ from eotdl.site.markdown import plain_summary
 #: Above this many items the map shows a grid of counts instead of every footprint.
 MAX_FOOTPRINTS = 5000
 _ROUND = 5
-#: Where content-addressed objects live in a store (and beside a built site).
-OBJECTS_PREFIX = "objects/sha256/"
 
 
 def item_facts(item: dict[str, Any]) -> list[Any]:
@@ -67,10 +65,9 @@ def _preview(assets: Any) -> str | None:
         if key != "thumbnail" and "thumbnail" not in (asset.get("roles") or []):
             continue
         href = str(asset["href"])
-        path = urllib.parse.urlsplit(href).path
-        marker = path.find(OBJECTS_PREFIX)
-        if marker >= 0 and (marker == 0 or path[marker - 1] == "/"):
-            return urllib.parse.unquote(path[marker:])
+        key = site_object_key(href)
+        if key is not None:
+            return key
         if href.startswith(("https://", "http://")):
             return href
     return None

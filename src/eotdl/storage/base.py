@@ -8,9 +8,12 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
+from urllib.parse import unquote
 
+from eotdl.errors import InputError
 from eotdl.storage import downloads, uploads
 from eotdl.storage.hashing import multihash_sha256
+from eotdl.storage.keys import check_key
 from eotdl.storage.objects import (
     GetRequest,
     ObjectCheck,
@@ -51,6 +54,8 @@ class ObjectStore(ABC):
     """
 
     url: str
+    #: The URL readers fetch the store's objects from ("" when none is set).
+    public_url: str = ""
 
     def __init__(self, options: TransferOptions | None = None) -> None:
         self.options = options or TransferOptions()
@@ -93,8 +98,8 @@ class ObjectStore(ABC):
         """The URL of an object: ``file:///…``, ``s3://…`` or the public URL."""
 
     @abstractmethod
-    def key_for_href(self, href: str) -> str | None:
-        """The key of an href pointing into this store, or None."""
+    def _key_for_own_href(self, href: str) -> str | None:
+        """The key of one of the backend's own URLs (``file:``/path, ``s3://``, endpoint)."""
 
     @abstractmethod
     def _read(self, key: str, sink: Sink, start: int = 0) -> None:
@@ -120,6 +125,24 @@ class ObjectStore(ABC):
         """Whether an error is worth retrying (connection lost, server busy)."""
 
     # -- shared behaviour ---------------------------------------------------------------
+
+    def key_for_href(self, href: str) -> str | None:
+        """The key of an absolute href pointing into this store, or None: the inverse of
+        :meth:`href`. A URL under ``public_url`` names the (unquoted) rest as key; any other
+        is the backend's own form. Only valid keys (:func:`~eotdl.storage.keys.check_key`)
+        come back. Relative hrefs are the lab's business: see
+        :mod:`eotdl.catalog.hrefkeys`, which calls this."""
+        if self.public_url and href.startswith(self.public_url + "/"):
+            key = unquote(href[len(self.public_url) + 1 :])
+        else:
+            found = self._key_for_own_href(href)
+            if found is None:
+                return None
+            key = found
+        try:
+            return check_key(key)
+        except InputError:
+            return None
 
     def check(self, write: bool = False) -> None:
         """Fail fast with a clear StorageError if the store cannot be reached (or written)."""

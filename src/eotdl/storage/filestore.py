@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote, urlparse
 from urllib.request import url2pathname
 
-from eotdl.errors import InputError, StorageError
+from eotdl.errors import StorageError
 from eotdl.storage.base import ObjectStore
 from eotdl.storage.hashing import CHUNK
 from eotdl.storage.keys import check_key
@@ -135,9 +135,8 @@ class FileStore(ObjectStore):
             return f"{self.public_url}/{quote(check_key(key))}"
         return self._path(key).as_uri()
 
-    def key_for_href(self, href: str) -> str | None:
-        if self.public_url and href.startswith(self.public_url + "/"):
-            return _valid_key(unquote(href[len(self.public_url) + 1 :]))
+    def _key_for_own_href(self, href: str) -> str | None:
+        """A ``file:`` URL or an absolute path inside the store's folder."""
         parsed = urlparse(href)
         if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
             path = Path(url2pathname(parsed.path))
@@ -149,7 +148,7 @@ class FileStore(ObjectStore):
             relative = Path(os.path.normpath(path)).relative_to(self.root)
         except ValueError:
             return None
-        return _valid_key(relative.as_posix())
+        return relative.as_posix()
 
     def _read(self, key: str, sink: Sink, start: int = 0) -> None:
         buffer = bytearray(CHUNK)
@@ -245,13 +244,6 @@ def _link_new(tmp: str, target: Path) -> bool:
 
 def _mtime(st: os.stat_result) -> dt.datetime:
     return dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
-
-
-def _valid_key(key: str) -> str | None:
-    try:
-        return check_key(key)
-    except InputError:
-        return None
 
 
 def _storage_error(exc: OSError, what: str) -> StorageError:

@@ -14,19 +14,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from eotdl.storage.cachedir import cache_dir
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
     " ctime_ns INTEGER, ino INTEGER, dev INTEGER, sha256 TEXT)"
 )
-
-
-def cache_dir() -> Path:
-    """The eotdl cache folder (same rule as the schema cache)."""
-    base = os.environ.get("EOTDL_CACHE_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "eotdl"
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int, int]:

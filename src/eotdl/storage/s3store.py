@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 
 import botocore.exceptions as bce
 
-from eotdl.errors import InputError, StorageError
+from eotdl.errors import StorageError
 from eotdl.storage import s3parts
 from eotdl.storage.base import ObjectStore
 from eotdl.storage.hashing import CHUNK
@@ -109,21 +109,14 @@ class S3Store(ObjectStore):
             return f"{self.public_url}/{quote(check_key(key))}"
         return f"s3://{self.bucket}/{self._full(key)}"
 
-    def key_for_href(self, href: str) -> str | None:
-        bases = [f"s3://{self.bucket}/{self.prefix}/" if self.prefix else f"s3://{self.bucket}/"]
-        quoted = []
-        if self.public_url:
-            quoted.append(self.public_url + "/")
-        if self.endpoint_url:
-            quoted.append(f"{self.endpoint_url}/{bases[0][5:]}")
-        for base in bases + quoted:
-            if href.startswith(base):
-                rest = href[len(base) :]
-                key = unquote(rest) if base in quoted else rest
-                try:
-                    return check_key(key)
-                except InputError:
-                    return None
+    def _key_for_own_href(self, href: str) -> str | None:
+        """``s3://bucket/prefix/KEY``, or the bucket's URL at the endpoint (quoted)."""
+        base = f"s3://{self.bucket}/{self.prefix}/" if self.prefix else f"s3://{self.bucket}/"
+        if href.startswith(base):
+            return href[len(base) :]
+        at_endpoint = f"{self.endpoint_url}/{base[5:]}" if self.endpoint_url else ""
+        if at_endpoint and href.startswith(at_endpoint):
+            return unquote(href[len(at_endpoint) :])
         return None
 
     # -- errors -------------------------------------------------------------------------

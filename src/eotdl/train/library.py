@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eotdl.catalog.lab import Lab, locate_lab_or_site
@@ -115,9 +116,10 @@ def get_model(
     lab: Lab | str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> GetResult:
-    """Download a model (its Item, weights and job spec, verified) into ``out``."""
+    """Download a model (its Item, weights and job spec, verified) into ``out`` (default:
+    a folder named like the model, ``./NAME``, in the current folder)."""
     location = model_location(target, lab)
-    return get(location, out, progress=progress)
+    return get(location, out if out is not None else Path(Path(target).name), progress=progress)
 
 
 def read_weights(item: dict[str, Any]) -> bytes:

@@ -95,20 +95,27 @@ def chip_windows(width: int, height: int, size: int) -> Iterator[Window]:
             yield Window(col, row, size, size)
 
 
+def default_output(model: str, image: str | os.PathLike[str]) -> Path:
+    """Where :func:`predict` writes when told nowhere: ``IMAGE-MODEL.tif`` beside IMAGE."""
+    source = Path(image)
+    return source.with_name(f"{source.stem}-{Path(model).name}.tif")
+
+
 def predict(
     model: str,
     image: str | os.PathLike[str],
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
     *,
     lab: Lab | str | os.PathLike[str] | None = None,
     batch_size: int = 64,
     factory: Factory | None = None,
 ) -> dict[str, Any]:
-    """Run ``model`` on ``image``; write the class raster to ``out``; return a summary."""
+    """Run ``model`` on ``image``; write the class raster to ``out`` (default:
+    ``IMAGE-MODEL.tif`` beside the image); return a summary."""
     import torch
 
     loaded = load_model(model, lab, factory)
-    target = Path(out)
+    target = Path(out) if out is not None else default_output(model, image)
     target.parent.mkdir(parents=True, exist_ok=True)
     counts = np.zeros(len(loaded.classes), dtype=np.int64)
     try:

@@ -6,15 +6,13 @@ from __future__ import annotations
 import posixpath
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 
-from eotdl.catalog.lab import Lab
-from eotdl.catalog.store import embedded_store_dir, resolve_asset
+from eotdl.catalog.hrefkeys import HrefTarget
 from eotdl.catalog.vocabulary import AssetRef, asset_refs, is_label_item
 from eotdl.errors import EotdlError
 from eotdl.qa.context import QAContext
 from eotdl.qa.findings import ERROR, WARNING, Finding, error, info, item_ref, warning
-from eotdl.storage import ObjectStore, keys
+from eotdl.storage import keys
 from eotdl.storage.hashing import sha256_of_checksum
 
 
@@ -164,15 +162,15 @@ def check_changed_assets(ctx: QAContext) -> list[Finding]:
     path, no '..', no other host), there, and with the declared file:size and file:checksum
     (one HEAD each: the content-addressed key says the checksum, nothing is re-hashed)."""
     findings: list[Finding] = []
-    lab, folder = ctx.lab, ctx.folder.path
+    folder = ctx.folder.path
     store = ctx.store
-    embedded = embedded_store_dir(lab)
     for item in ctx.iter_items():
         item_id = str(item.get("id"))
         for key, asset in sorted((item.get("assets") or {}).items()):
             href = str((asset or {}).get("href", ""))
             where = f"asset {key!r} ({href})"
-            problem = _href_problem(lab, store, folder, href, embedded)
+            target = ctx.store_keys.locate(href, folder)
+            problem = _href_problem(href, target)
             if problem:
                 findings.append(
                     Finding(
@@ -185,7 +183,7 @@ def check_changed_assets(ctx: QAContext) -> list[Finding]:
                     )
                 )
                 continue
-            object_key = resolve_asset(lab, folder, href)
+            object_key = target.key
             if object_key is None:
                 continue
             info = store.head(object_key)
@@ -251,28 +249,10 @@ def check_changed_assets(ctx: QAContext) -> list[Finding]:
     return findings
 
 
-def _href_problem(
-    lab: Lab, store: ObjectStore, folder: Path, href: str, embedded: Path | None
-) -> str:
-    """Why ``href`` is not an object of the lab's store, or "" when it is one."""
+def _href_problem(href: str, target: HrefTarget) -> str:
+    """Why ``href`` is not an object of the lab's store, or "" when it is one. A local path
+    is refused even into the store: a pull request's hrefs must resolve for every reader."""
     parts = urllib.parse.urlsplit(href)
-    if not href:
-        return "empty href"
-    if parts.scheme == "file" or href.startswith("/") or (len(parts.scheme) == 1):
+    if href and (parts.scheme == "file" or href.startswith("/") or len(parts.scheme) == 1):
         return "an absolute local path, which no reader can follow"
-    if parts.scheme:
-        if store.key_for_href(href) is None:
-            return "points outside the lab's store"
-        return ""
-    target = (folder / urllib.parse.unquote(parts.path)).resolve()
-    try:
-        target.relative_to(lab.root)
-    except ValueError:
-        return "climbs out of the lab with '..'"
-    if embedded is None:
-        return "a relative path, but the lab's store is not a folder inside the lab"
-    try:
-        target.relative_to(embedded)
-    except ValueError:
-        return "points inside the lab but outside its store"
-    return ""
+    return target.why_not
