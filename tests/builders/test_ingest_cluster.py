@@ -130,7 +130,7 @@ def test_the_cli_option_and_the_lab_setting(dask_cluster, tmp_path):
     assert _dataset(here.root, "r") == _dataset(there.root, "r")
     result = runner.invoke(cli, [*args, "--lab", str(there.root), "--cluster", "nowhere"])
     assert isinstance(result.exception, InputError)
-    assert "not a cluster" in str(result.exception)
+    assert "unknown cluster" in str(result.exception)
 
 
 def test_workers_store_the_files_in_s3_by_its_url(dask_cluster, s3_bucket, tmp_path):

@@ -46,7 +46,7 @@ def test_the_lab_setting_and_bad_values(tmp_path):
     (tmp_path / "eotdl.toml").write_text('[compute]\ncluster = "tcp://10.0.0.5:8786"\n')
     assert lab_cluster(tmp_path) == "tcp://10.0.0.5:8786"
     (tmp_path / "eotdl.toml").write_text('[compute]\ncluster = "somewhere"\n')
-    with pytest.raises(InputError, match="not a cluster"):
+    with pytest.raises(InputError, match="unknown cluster"):
         lab_cluster(tmp_path)
     assert check_cluster("local") == "local"
 
@@ -58,7 +58,7 @@ def test_choose_cluster_prefers_the_option_over_the_lab(tmp_path):
     (tmp_path / "eotdl.toml").write_text('[compute]\ncluster = "tcp://10.0.0.5:8786"\n')
     assert choose_cluster(tmp_path) == "tcp://10.0.0.5:8786"
     assert choose_cluster(tmp_path, "local") == "local"
-    with pytest.raises(InputError, match="not a cluster"):
+    with pytest.raises(InputError, match="unknown cluster"):
         choose_cluster(tmp_path, "somewhere")
 
 

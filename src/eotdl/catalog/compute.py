@@ -22,17 +22,24 @@ from typing import Any
 from eotdl.errors import EotdlError, InputError, StorageError
 
 LOCAL = "local"
-SCHEMES = ("tcp://", "tls://", "inproc://")
+#: Training only: a LocalCUDACluster, one worker per GPU.
+CUDA = "cuda"
+SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 
 
-def check_cluster(value: str) -> str:
-    """``value`` if it names a cluster: ``local`` or a scheduler address."""
+def check_cluster(value: str, *, gpu: bool = False) -> str:
+    """``value`` if it names a cluster: ``local``, a scheduler address (``tcp://HOST:8786``),
+    or with ``gpu`` (training) ``cuda``, one worker per GPU."""
     text = value.strip()
-    if text == LOCAL or (text.startswith(SCHEMES) and len(text) > len("tcp://")):
+    if text == LOCAL or (gpu and text == CUDA):
         return text
+    if text.startswith(SCHEMES) and len(text) > text.index("://") + 3:
+        return text
+    cuda = ", cuda (one worker per GPU, needs eotdl[gpu])," if gpu else ""
     raise InputError(
-        f"{value!r} is not a cluster",
-        hint="use 'local' or the address of a Dask scheduler, e.g. tcp://127.0.0.1:8786",
+        f"unknown cluster {value!r}",
+        hint=f"use local (worker processes here){cuda} or the address of a running Dask"
+        " scheduler, e.g. tcp://10.0.0.5:8786",
     )
 
 

@@ -16,26 +16,21 @@ from typing import Any
 import orjson
 
 from eotdl import __version__
+from eotdl.catalog import compute
 from eotdl.errors import InputError
 
 TASKS = ("classification", "segmentation")
 OPTIMIZERS = ("adamw", "adam", "sgd")
-LOCAL = "local"
-CUDA = "cuda"
-SCHEDULER_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
+LOCAL = compute.LOCAL
+CUDA = compute.CUDA
 #: Fields that do not change the weights, so they stay out of the run id.
 _NOT_IN_RUN = {"cluster", "max_retries", "loader_workers", "created", "lab"}
 
 
 def check_cluster(cluster: str) -> str:
-    """``local``, ``cuda`` or a scheduler address (``tcp://HOST:8786``)."""
-    if cluster in (LOCAL, CUDA) or cluster.startswith(SCHEDULER_SCHEMES):
-        return cluster
-    raise InputError(
-        f"unknown cluster {cluster!r}",
-        hint="use local (a LocalCluster here), cuda (one worker per GPU, needs eotdl[gpu]) or"
-        " the address of a running scheduler, e.g. tcp://10.0.0.5:8786",
-    )
+    """``local``, ``cuda`` or a scheduler address (``tcp://HOST:8786``): the clusters a
+    training job runs on (:func:`eotdl.catalog.compute.check_cluster` with GPUs)."""
+    return compute.check_cluster(cluster, gpu=True)
 
 
 @dataclass
