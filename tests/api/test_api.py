@@ -20,12 +20,14 @@ from shapely.geometry import box, mapping, shape
 from eotdl.api.index import load_index
 from eotdl.api.routes import CONFORMANCE
 from eotdl.api.server import make_server
-from searchdata import COLLECTIONS, brute_force, make_search_lab, search_items
+from labs import make_lab, search_datasets, synthetic_items
+from searchdata import COLLECTIONS, brute_force
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    lab = make_search_lab(tmp_path_factory.mktemp("search"))
+    root = tmp_path_factory.mktemp("search")
+    lab = make_lab(root, search_datasets(COLLECTIONS), title="Search test lab", build=True)
     server = make_server(load_index(str(lab.site_dir)), port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -135,7 +137,10 @@ def test_pystac_client_search_equals_brute_force(api):
     url, _ = api
     client = pystac_client.Client.open(url)
     assert [c.id for c in client.get_collections()] == list(COLLECTIONS)
-    data = {name: search_items(name, n, seed) for seed, (name, n) in enumerate(COLLECTIONS.items())}
+    data = {
+        name: synthetic_items(name, n, seed, labelled=True)
+        for seed, (name, n) in enumerate(COLLECTIONS.items())
+    }
     all_ids = [i["id"] for items in data.values() for i in items]
     rng = random.Random(20240601)
     checked = 0
