@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from accessdata import chips_lab
 from eotdl.catalog.compute import check_cluster, lab_cluster
 from eotdl.errors import InputError
 from eotdl.qa.run import run_qa
+from labs import Dataset, make_lab
 
 
 def without_engine(report) -> dict:
@@ -22,7 +22,8 @@ def without_engine(report) -> dict:
 
 @pytest.mark.slow
 def test_qa_on_a_cluster_equals_qa_here(dask_cluster, tmp_path):
-    lab = chips_lab(tmp_path, per_class=6, size=32)
+    chips = Dataset("chips", "classification_folders", per_class=6, size=32)
+    lab = make_lab(tmp_path, [chips])
     here = run_qa(lab, "chips", output=tmp_path / "here", scheduler="threads")
     there = run_qa(lab, "chips", output=tmp_path / "there", cluster=dask_cluster)
     assert there.eda["engine"]["scheduler"] == "distributed"
@@ -47,6 +48,6 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    lab = chips_lab(tmp_path, per_class=2)
+    lab = make_lab(tmp_path, [Dataset("chips", "classification_folders", per_class=2)])
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         run_qa(lab, "chips", output=tmp_path / "qa", cluster=f"tcp://127.0.0.1:{port}")

@@ -27,7 +27,7 @@ def make_case(
     learnable: bool = False,
     stem: str = "{cls}_{i}",
     datetime: str | None = "2018-06-01",
-    split: str = "stratified:0.5,0.25,0.25",
+    split: str | None = "stratified:0.5,0.25,0.25",
 ) -> Case:
     rng = np.random.default_rng(0)
     for c, name in enumerate(classes):
@@ -38,7 +38,7 @@ def make_case(
                 noise = rng.normal(0, 150, (bands, size, size))
                 data = (base + noise).clip(1, 4000).astype("uint16")
             write_tif(
-                tmp_path / name / f"{stem.format(cls=name, i=i)}.tif",
+                tmp_path / name / f"{stem.format(cls=name, c=c, i=i)}.tif",
                 seed=10 * c + i,
                 bands=bands,
                 size=size,
