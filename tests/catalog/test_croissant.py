@@ -21,12 +21,12 @@ from eotdl.catalog.croissant import dataset_croissant, dumps, license_url
 from eotdl.catalog.published import tag_versions
 from eotdl.cli.main import main
 from eotdl.site.build import build_site
-from gitlab import commit, make_repo
+from labs import commit, make_lab
 
 
 @pytest.fixture
 def lab(tmp_path: Path, shared_mirror: Path):
-    lab = make_repo(tmp_path / "lab")
+    lab = make_lab(tmp_path, git=True)
     ingest(lab, "eurosat", str(eurosat(tmp_path / "source")), "ds", progress=False)
     folder = lab.dataset("ds")
     collection = folder.read_collection()

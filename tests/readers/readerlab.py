@@ -34,7 +34,7 @@ from typing import Any
 from eotdl.builders.ingest import ingest
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.published import tag_versions
-from gitlab import git
+from labs import git
 from rastergen import write_tif
 
 NAME = "chips"

@@ -17,7 +17,7 @@ from eotdl.catalog.validate import Validator, validate_target
 from eotdl.errors import InputError
 from eotdl.qa.context import QAContext
 from eotdl.qa.pull_request import check_pull_request, render_markdown
-from gitlab import commit, git, items, make_repo, write_dataset
+from labs import commit, git, make_lab, stub_items, write_stub
 from rastergen import write_tif
 
 SECRET = "AWS_SECRET_ACCESS_KEY=do-not-publish-me"
@@ -33,8 +33,8 @@ def secret(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Lab:
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(2))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "ds", stub_items(2))
     lab.dataset("ds").write_card(Card(title="Fine", description="d", license="CC-BY-4.0"))
     commit(lab, "v1")
     return lab
