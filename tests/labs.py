@@ -53,7 +53,8 @@ class Dataset:
 
     ``version`` and ``collection`` (merged, dicts key by key) change collection.json; ``card``
     (the fields of :class:`Card`) writes README.md; ``splits`` sets the items' splits in the
-    order of their ids, in place of the builder's; ``split_seed`` seeds the builder's split.
+    order of their ids, in place of the builder's; ``split_seed`` seeds the builder's split;
+    ``files`` are written into the dataset's folder (paths relative to it).
     """
 
     def __init__(
@@ -66,9 +67,11 @@ class Dataset:
         collection: Mapping[str, Any] | None = None,
         splits: Sequence[str] | None = None,
         split_seed: int = 0,
+        files: Mapping[str, bytes] | None = None,
         **options: Any,
     ) -> None:
         self.name = name
+        self.files = files
         self.source = source
         self.options = options
         self.version = version
@@ -104,8 +107,9 @@ def make_lab(
     store: Mapping[str, str] | None = None,
     install: str | None = None,
     previews: bool = False,
+    name: str = "lab",
 ) -> Lab:
-    """A new lab in ``root/lab`` holding ``contents``, made in order.
+    """A new lab in ``root/name`` (``root/lab``) holding ``contents``, made in order.
 
     ``store_url`` and ``store`` (more ``[store]`` settings: ``endpoint_url``, ``public_url``)
     configure the object store; ``build`` writes the STAC tree with its ``items.parquet`` into
@@ -119,7 +123,7 @@ def make_lab(
         settings["store_url"] = store_url
     if install is not None:
         settings["install"] = install
-    lab = init_lab(root / "lab", **settings)
+    lab = init_lab(root / name, **settings)
     if store:
         lab = set_store(lab, **store)
     if git or tag:
@@ -144,8 +148,10 @@ def make_lab(
     return lab
 
 
-def add(lab: Lab, part: Dataset | Model, sources: Path) -> None:
-    """Put one dataset or model in ``lab`` (its sources, if any, written under ``sources``)."""
+def add(lab: Lab, part: Dataset | Model, sources: Path | None = None) -> None:
+    """Put one dataset or model in ``lab``; a builder's sources are written under ``sources``
+    (by default ``sources/<name>`` beside the lab)."""
+    sources = sources or lab.root.parent / "sources" / part.name
     if isinstance(part, Model):
         _add_model(lab, part)
         return
@@ -181,6 +187,10 @@ def add(lab: Lab, part: Dataset | Model, sources: Path) -> None:
         folder.write_collection(_merge(collection, part.collection or {}))
     if part.card is not None:
         folder.write_card(Card(**part.card))
+    for relative, data in (part.files or {}).items():
+        target = folder.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def _merge(base: dict[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,7 +219,7 @@ def synthetic_items(
 
     ``labelled``: a ``class`` and a random split for every item, some missing
     ``eo:cloud_cover``, some with a time range (what the search tests filter on); otherwise the
-    splits go round ``split_names``. ``offset`` moves them (degrees).
+    splits go round ``split_names`` (none if empty). ``offset`` moves them (degrees).
     """
     rng = random.Random(seed)
     items = []
@@ -226,7 +236,7 @@ def synthetic_items(
                 end = _plus_days(start, rng.randint(1, 60))
                 props["start_datetime"] = start
                 props["end_datetime"] = end
-        else:
+        elif split_names:
             props["ml-aoi:split"] = split_names[i % len(split_names)]
         if offset != (0.0, 0.0):
             _shift(item, *offset)
