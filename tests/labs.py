@@ -17,7 +17,8 @@ makes ``tmp_path/lab`` (sources under ``tmp_path/sources``). A dataset's ``sourc
 Models (:class:`Model`) go in the same list, made in order after the datasets before them.
 ``git`` commits the new lab, then each dataset or model; ``tag`` also tags each version.
 Everything is seeded: the same call makes the same bytes. A plugin (tests/conftest.py loads it):
-``chips`` is a built lab for the session, read-only; ``chips_copy`` a private copy of it.
+``shared_lab(contents, **settings)`` makes a lab once per session (read-only); ``chips`` is one,
+built; ``chips_copy`` a private copy of it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import random
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,8 @@ class Dataset:
         self.splits = splits
         self.split_seed = split_seed
 
-    def __repr__(self) -> str:
-        return f"Dataset({self.name!r}, {self.source!r}, {self.options!r})"
+    def __repr__(self) -> str:  # every field: :func:`shared_lab` tells labs apart by it
+        return f"Dataset({sorted(vars(self).items())!r})"
 
 
 @dataclass(frozen=True)
@@ -402,10 +403,25 @@ def commit(lab: Lab, message: str, author: str | None = None) -> str:
 
 
 @pytest.fixture(scope="session")
-def chips(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Lab]:
+    """``shared_lab(contents, **settings)``: :func:`make_lab` once per session for each
+    distinct call. The lab is shared, so read-only: :func:`copy_lab` makes a private copy."""
+    made: dict[str, Lab] = {}
+
+    def get(contents: Iterable[Dataset | Model] = (), **settings: Any) -> Lab:
+        contents = list(contents)
+        key = repr((contents, sorted(settings.items())))
+        if key not in made:
+            made[key] = make_lab(tmp_path_factory.mktemp("lab"), contents, **settings)
+        return made[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def chips(shared_lab: Callable[..., Lab]) -> Lab:
     """A read-only lab with ``chips`` (12 chips, 3 classes, stratified) and its STAC tree."""
-    root = tmp_path_factory.mktemp("chips")
-    return make_lab(root, [Dataset("chips", "classification_folders")], build=True)
+    return shared_lab([Dataset("chips", "classification_folders")], build=True)
 
 
 @pytest.fixture

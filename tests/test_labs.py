@@ -61,3 +61,11 @@ def test_each_option_is_applied(tmp_path: Path):
     assert lab.config.title == "T" and lab.config.store.public_url == "https://x.org/"
     assert git(lab.root, "tag").split() == ["chips@2.0.0"]
     assert git(lab.root, "status", "--porcelain") == ""
+
+
+def test_a_shared_lab_is_made_once_per_distinct_call(shared_lab, chips):
+    stubs = [Dataset("stubs", "stub", count=2)]
+    assert shared_lab(stubs) is shared_lab([Dataset("stubs", "stub", count=2)])
+    assert shared_lab(stubs) is not shared_lab([Dataset("stubs", "stub", count=3)])
+    assert shared_lab(stubs) is not shared_lab(stubs, title="Another")
+    assert chips is shared_lab([Dataset("chips", "classification_folders")], build=True)
