@@ -8,7 +8,14 @@ from typing import Any
 
 from shapely.geometry import box, shape
 
+from labs import synthetic_items
+
 COLLECTIONS = {"alpha": 160, "beta": 120}
+
+
+def search_items(name: str, count: int, seed: int) -> list[dict[str, Any]]:
+    """The items of dataset ``name`` as the lab factory makes them (``search_datasets``)."""
+    return synthetic_items(name, count, seed, labelled=True)
 
 
 def _time(text: str | None) -> dt.datetime | None:

@@ -20,8 +20,8 @@ from shapely.geometry import box, mapping, shape
 from eotdl.api.index import load_index
 from eotdl.api.routes import CONFORMANCE
 from eotdl.api.server import make_server
-from labs import make_lab, search_datasets, synthetic_items
-from searchdata import COLLECTIONS, brute_force
+from labs import make_lab, search_datasets
+from searchdata import COLLECTIONS, brute_force, search_items
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +137,7 @@ def test_pystac_client_search_equals_brute_force(api):
     url, _ = api
     client = pystac_client.Client.open(url)
     assert [c.id for c in client.get_collections()] == list(COLLECTIONS)
-    data = {
-        name: synthetic_items(name, n, seed, labelled=True)
-        for seed, (name, n) in enumerate(COLLECTIONS.items())
-    }
+    data = {name: search_items(name, n, seed) for seed, (name, n) in enumerate(COLLECTIONS.items())}
     all_ids = [i["id"] for items in data.values() for i in items]
     rng = random.Random(20240601)
     checked = 0
