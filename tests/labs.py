@@ -23,7 +23,9 @@ built; ``chips_copy`` a private copy of it.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+import os
 import random
 import re
 import shutil
@@ -42,6 +44,8 @@ from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.tree import write_stac_tree
 
+#: The builders' seeded sources (the contract test's cases).
+CASES = Path(__file__).parent / "builders" / "cases"
 #: The classes of the default chips (``classification_folders``'s own).
 CHIP_CLASSES = ["Forest", "Pasture", "River"]
 #: What ``labelled`` synthetic items draw their ``class`` property from.
@@ -72,7 +76,6 @@ class Dataset:
         **options: Any,
     ) -> None:
         self.name = name
-        self.files = files
         self.source = source
         self.options = options
         self.version = version
@@ -80,6 +83,7 @@ class Dataset:
         self.collection = collection
         self.splits = splits
         self.split_seed = split_seed
+        self.files = files
 
     def __repr__(self) -> str:  # every field: :func:`shared_lab` tells labs apart by it
         return f"Dataset({sorted(vars(self).items())!r})"
@@ -110,7 +114,8 @@ def make_lab(
     previews: bool = False,
     name: str = "lab",
 ) -> Lab:
-    """A new lab in ``root/name`` (``root/lab``) holding ``contents``, made in order.
+    """A new lab in ``root/name`` (``root/lab``) holding ``contents``, made in order; the
+    builders' sources go in ``root/sources``.
 
     ``store_url`` and ``store`` (more ``[store]`` settings: ``endpoint_url``, ``public_url``)
     configure the object store; ``build`` writes the STAC tree with its ``items.parquet`` into
@@ -161,6 +166,9 @@ def add(lab: Lab, part: Dataset | Model, sources: Path | None = None) -> None:
     elif part.source == "stub":
         _add_stub(lab, part.name, **part.options)
     else:
+        if not (CASES / f"{part.source}.py").is_file():
+            known = sorted(p.stem for p in CASES.glob("[a-z]*.py"))
+            raise ValueError(f"no source {part.source!r}: synthetic, stub or one of {known}")
         module = importlib.import_module(f"cases.{part.source}")
         case = module.make_case(sources, **part.options)
         ingest(
@@ -254,8 +262,6 @@ def search_datasets(counts: Mapping[str, int]) -> list[Dataset]:
 
 
 def _plus_days(stamp: str, days: int) -> str:
-    import datetime as dt
-
     start = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     return (start + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -346,8 +352,6 @@ def _rebase(href: str, old: Path, new: Path) -> str:
     """A relative href from ``old`` made relative to ``new`` (absolute ones kept)."""
     if "://" in href or href.startswith("/"):
         return href
-    import os
-
     return Path(os.path.relpath((old / href).resolve(), new.resolve())).as_posix()
 
 
