@@ -171,16 +171,20 @@ def add(lab: Lab, part: Dataset | Model, sources: Path | None = None) -> None:
             raise ValueError(f"no source {part.source!r}: synthetic, stub or one of {known}")
         module = importlib.import_module(f"cases.{part.source}")
         case = module.make_case(sources, **part.options)
-        ingest(
-            lab,
-            module.KIND,
-            case.source,
-            part.name,
-            {k: str(v) if isinstance(v, Path) else v for k, v in case.options.items()},
-            split=case.split,
-            seed=part.split_seed,
-            progress=False,
-        )
+        try:
+            ingest(
+                lab,
+                module.KIND,
+                case.source,
+                part.name,
+                {k: str(v) if isinstance(v, Path) else v for k, v in case.options.items()},
+                split=case.split,
+                seed=part.split_seed,
+                progress=False,
+            )
+        finally:
+            if case.serve is not None:  # a server the case started (a STAC API)
+                case.serve.close()
     folder = lab.dataset(part.name)
     if part.splits is not None:
         order = sorted(i["id"] for i in folder.iter_items())

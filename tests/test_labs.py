@@ -69,3 +69,8 @@ def test_a_shared_lab_is_made_once_per_distinct_call(shared_lab, chips):
     assert shared_lab(stubs) is not shared_lab([Dataset("stubs", "stub", count=3)])
     assert shared_lab(stubs) is not shared_lab(stubs, title="Another")
     assert chips is shared_lab([Dataset("chips", "classification_folders")], build=True)
+
+
+def test_a_source_served_on_loopback_makes_a_dataset(tmp_path: Path):
+    lab = make_lab(tmp_path, [Dataset("api", "stac_api")])
+    assert len(list(lab.dataset("api").iter_items())) > 0
