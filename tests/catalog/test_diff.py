@@ -4,14 +4,12 @@ from eotdl.catalog.diff import changed_fields, diff_dataset
 from eotdl.catalog.git import WORKTREE
 from eotdl.catalog.versions import bump_between, parse_version, required_bump, version_verdict
 from eotdl.errors import InputError
-from labs import commit, git, make_lab, stub_items, write_stub
+from labs import Dataset, commit, git, make_lab, stub_items, write_stub
 
 
 @pytest.fixture
 def repo(tmp_path):
-    lab = make_lab(tmp_path, git=True)
-    write_stub(lab, "ds", stub_items(5))
-    commit(lab, "add ds")
+    lab = make_lab(tmp_path, [Dataset("ds", "stub", count=5)], git=True)
     git(lab.root, "checkout", "-q", "-b", "pr")
     return lab
 
