@@ -9,7 +9,7 @@ import pytest
 
 from shareddata import SCHEMA_MIRROR, needs_shared
 
-pytest_plugins = ["s3server", "httpserver", "daskcluster", "accessfixtures"]
+pytest_plugins = ["s3server", "httpserver", "daskcluster", "labs", "slowserver"]
 
 
 @pytest.fixture(autouse=True)

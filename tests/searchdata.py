@@ -1,53 +1,21 @@
-"""A seeded lab of two synthetic datasets for search tests, and a brute-force search."""
+"""The search tests' two synthetic datasets (made by tests/labs.py), and a brute-force search."""
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from shapely.geometry import box, shape
-from synthetic import make_collection, make_item
 
-from accessdata import build_site
-from eotdl.catalog.lab import Lab, init_lab
+from labs import synthetic_items
 
-CLASSES = ["forest", "water", "urban"]
 COLLECTIONS = {"alpha": 160, "beta": 120}
 
 
 def search_items(name: str, count: int, seed: int) -> list[dict[str, Any]]:
-    """Synthetic items with classes, splits, missing values and time ranges."""
-    rng = random.Random(seed)
-    items = []
-    for i in range(count):
-        item = make_item(i, name, seed)
-        props = item["properties"]
-        props["class"] = rng.choice(CLASSES)
-        props["ml-aoi:split"] = rng.choice(["train", "validate", "test"])
-        if rng.random() < 0.15:
-            del props["eo:cloud_cover"]
-        if rng.random() < 0.1:
-            start = _time(props["datetime"])
-            assert start is not None
-            end = start + dt.timedelta(days=rng.randint(1, 60))
-            props["start_datetime"] = props["datetime"]
-            props["end_datetime"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
-        items.append(item)
-    return items
-
-
-def make_search_lab(root: Path) -> Lab:
-    lab = init_lab(root / "lab", title="Search test lab")
-    for seed, (name, count) in enumerate(COLLECTIONS.items()):
-        folder = lab.dataset(name)
-        folder.path.mkdir(parents=True)
-        folder.write_collection(make_collection(name, count))
-        folder.write_items(search_items(name, count, seed))
-    build_site(lab)
-    return lab
+    """The items of dataset ``name`` as the lab factory makes them (``search_datasets``)."""
+    return synthetic_items(name, count, seed, labelled=True)
 
 
 def _time(text: str | None) -> dt.datetime | None:

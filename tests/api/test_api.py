@@ -20,12 +20,14 @@ from shapely.geometry import box, mapping, shape
 from eotdl.api.index import load_index
 from eotdl.api.routes import CONFORMANCE
 from eotdl.api.server import make_server
-from searchdata import COLLECTIONS, brute_force, make_search_lab, search_items
+from labs import make_lab, search_datasets
+from searchdata import COLLECTIONS, brute_force, search_items
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    lab = make_search_lab(tmp_path_factory.mktemp("search"))
+    root = tmp_path_factory.mktemp("search")
+    lab = make_lab(root, search_datasets(COLLECTIONS), title="Search test lab", build=True)
     server = make_server(load_index(str(lab.site_dir)), port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

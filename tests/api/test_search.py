@@ -14,13 +14,15 @@ from eotdl.api.table import ItemTable
 from eotdl.cli.main import cli
 from eotdl.errors import InputError
 from eotdl.read.parquet import items_to_table
-from searchdata import make_search_lab
+from labs import make_lab, search_datasets
+from searchdata import COLLECTIONS
 from stacgen import item
 
 
 @pytest.fixture(scope="module")
 def search_lab(tmp_path_factory: pytest.TempPathFactory):
-    return make_search_lab(tmp_path_factory.mktemp("search"))
+    root = tmp_path_factory.mktemp("search")
+    return make_lab(root, search_datasets(COLLECTIONS), title="Search test lab", build=True)
 
 
 def _index(*items: dict) -> ItemIndex:

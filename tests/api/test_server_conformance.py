@@ -19,12 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from synthetic import make_collection
 
-from accessdata import build_site
 from eotdl.api.routes import CONFORMANCE
-from eotdl.catalog.lab import init_lab
-from searchdata import search_items
+from labs import make_lab, search_datasets
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR_VENV = ROOT / ".venv-validator"
@@ -72,13 +69,7 @@ def _validator_python() -> Path:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`eotdl serve` (a real subprocess) on a lab of three datasets, 100 items."""
     root = tmp_path_factory.mktemp("conformance")
-    lab = init_lab(root / "lab", title="Conformance lab")
-    for seed, (name, count) in enumerate(DATASETS.items()):
-        folder = lab.dataset(name)
-        folder.path.mkdir(parents=True)
-        folder.write_collection(make_collection(name, count))
-        folder.write_items(search_items(name, count, seed))
-    build_site(lab)
+    lab = make_lab(root, search_datasets(DATASETS), title="Conformance lab", build=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "eotdl.cli.main", "serve", "--site", str(lab.site_dir)]
         + ["--port", "0"],

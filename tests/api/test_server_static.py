@@ -15,13 +15,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from synthetic import make_collection, make_item
 
 from eotdl.api.index import load_index
 from eotdl.api.server import make_server
-from eotdl.catalog.lab import init_lab
 from eotdl.site.build import build_site
 from eotdl.site.serve import start_site
+from labs import Dataset, make_lab
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -31,12 +30,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A built site (HTML pages and STAC tree) of two small datasets."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EOTDL_SITE_TILES", "none")
-        lab = init_lab(tmp_path_factory.mktemp("static") / "lab", title="Static lab")
-        for seed, name in enumerate(("forests", "rivers")):
-            folder = lab.dataset(name)
-            folder.path.mkdir(parents=True)
-            folder.write_collection(make_collection(name, 6))
-            folder.write_items([make_item(i, name, seed) for i in range(6)])
+        contents = [
+            Dataset(name, "synthetic", count=6, seed=seed, split_names=())
+            for seed, name in enumerate(("forests", "rivers"))
+        ]
+        lab = make_lab(tmp_path_factory.mktemp("static"), contents, title="Static lab")
         build_site(lab, qa=False)
     return lab.site_dir
 

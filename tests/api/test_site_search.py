@@ -9,12 +9,14 @@ import pytest
 from eotdl.api.site_search import search_lab
 from eotdl.catalog.lab import LAB_ENV, Lab
 from eotdl.errors import InputError
-from searchdata import COLLECTIONS, make_search_lab
+from labs import make_lab, search_datasets
+from searchdata import COLLECTIONS
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    return make_search_lab(tmp_path_factory.mktemp("site-search"))
+    root = tmp_path_factory.mktemp("site-search")
+    return make_lab(root, search_datasets(COLLECTIONS), title="Search test lab", build=True)
 
 
 def test_filters_sorts_and_limits(lab: Lab):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from accessdata import chips_lab, detection_lab, segmentation_lab
 from eotdl.builders.relabel import apply_labels
 from eotdl.catalog.validate import validate_target
 from eotdl.errors import InputError
+from labs import Dataset, make_lab
 
 TIME = "2026-12-01T10:00:00Z"
 
@@ -53,7 +53,8 @@ def snapshot(folder) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def chips(tmp_path_factory):
-    return chips_lab(tmp_path_factory.mktemp("chips"))
+    root = tmp_path_factory.mktemp("chips")
+    return make_lab(root, [Dataset("chips", "classification_folders")])
 
 
 def test_classification_labels_change_the_class_and_record_provenance(chips, tmp_path):
@@ -125,7 +126,7 @@ def test_not_json_and_huge_files_are_refused(chips, tmp_path, monkeypatch):
 
 
 def test_detection_boxes_become_a_new_label_asset(tmp_path):
-    lab = detection_lab(tmp_path)
+    lab = make_lab(tmp_path, [Dataset("boxes", "detection")])
     folder = lab.dataset("boxes")
     old = {i["id"]: i for i in folder.iter_items()}
     item_id = sorted(old)[0]
@@ -162,7 +163,7 @@ def test_detection_boxes_become_a_new_label_asset(tmp_path):
 def test_segmentation_polygons_are_rasterised_on_the_chip_grid(tmp_path):
     import rasterio
 
-    lab = segmentation_lab(tmp_path)
+    lab = make_lab(tmp_path, [Dataset("tiles", "segmentation_pairs")])
     folder = lab.dataset("tiles")
     item_id = sorted(i["id"] for i in folder.iter_items())[0]
     path = write(

@@ -1,13 +1,13 @@
 from eotdl.catalog.card import Card
 from eotdl.catalog.credits import ledger
-from gitlab import commit, items, make_repo, write_dataset
+from labs import commit, make_lab, stub_items, write_stub
 
 
 def test_ledger_from_history(tmp_path):
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "crops", items(100))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "crops", stub_items(100))
     commit(lab, "add crops", author="Ada Lovelace <ada@example.org>")
-    write_dataset(lab, "crops", items(150), version="1.1.0")
+    write_stub(lab, "crops", stub_items(150), version="1.1.0")
     commit(
         lab,
         "more crops\n\nCo-authored-by: Grace Hopper <grace@example.org>",
@@ -45,8 +45,8 @@ def test_not_a_repo_gives_an_empty_ledger(tmp_path):
 def test_site_contributors_page_shows_the_ledger(tmp_path):
     from eotdl.site.build import build_site
 
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "crops", items(3))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "crops", stub_items(3))
     commit(lab, "add crops", author="Ada Lovelace <ada@example.org>")
     build_site(lab, qa=False)
     page = (lab.site_dir / "contributors.html").read_text()
@@ -54,9 +54,9 @@ def test_site_contributors_page_shows_the_ledger(tmp_path):
 
 
 def test_ledger_of_one_dataset(tmp_path):
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "crops", items(3))
-    write_dataset(lab, "trees", items(2))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "crops", stub_items(3))
+    write_stub(lab, "trees", stub_items(2))
     commit(lab, "add both", author="Ada Lovelace <ada@example.org>")
     assert {c.dataset for c in ledger(lab.root).contributions} == {"crops", "trees"}
     assert [c.dataset for c in ledger(lab.root, "trees").contributions] == ["trees"]

@@ -14,25 +14,20 @@ from pathlib import Path
 import mlcroissant as mlc
 import pytest
 
-from builders.recipes.miniatures import eurosat
-from eotdl.builders.ingest import ingest
 from eotdl.catalog.card import read_card, write_card
 from eotdl.catalog.croissant import dataset_croissant, dumps, license_url
 from eotdl.catalog.published import tag_versions
 from eotdl.cli.main import main
 from eotdl.site.build import build_site
-from gitlab import commit, make_repo
+from labs import Dataset, commit, make_lab
 
 
 @pytest.fixture
 def lab(tmp_path: Path, shared_mirror: Path):
-    lab = make_repo(tmp_path / "lab")
-    ingest(lab, "eurosat", str(eurosat(tmp_path / "source")), "ds", progress=False)
+    lab = make_lab(tmp_path, [Dataset("ds", "recipe_eurosat", version="1.0.0")], git=True)
+    assert tag_versions(lab) == ["ds@1.0.0"]
     folder = lab.dataset("ds")
     collection = folder.read_collection()
-    folder.write_collection({**collection, "version": "1.0.0"})
-    commit(lab, "ds 1.0.0")
-    assert tag_versions(lab) == ["ds@1.0.0"]
     folder.write_items(list(folder.iter_items())[:-1])
     folder.write_collection({**collection, "version": "2.0.0"})
     commit(lab, "ds 2.0.0: one chip fewer")

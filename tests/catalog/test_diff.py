@@ -4,14 +4,12 @@ from eotdl.catalog.diff import changed_fields, diff_dataset
 from eotdl.catalog.git import WORKTREE
 from eotdl.catalog.versions import bump_between, parse_version, required_bump, version_verdict
 from eotdl.errors import InputError
-from gitlab import commit, git, items, make_repo, write_dataset
+from labs import Dataset, commit, git, make_lab, stub_items, write_stub
 
 
 @pytest.fixture
 def repo(tmp_path):
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(5))
-    commit(lab, "add ds")
+    lab = make_lab(tmp_path, [Dataset("ds", "stub", count=5)], git=True)
     git(lab.root, "checkout", "-q", "-b", "pr")
     return lab
 
@@ -26,10 +24,10 @@ def test_no_change(repo):
 
 
 def test_changed_item_names_fields_and_needs_a_bump(repo):
-    new = items(5)
+    new = stub_items(5)
     new[2]["properties"]["cloud"] = 3
     new[3]["assets"] = {"image": {"href": "x.tif", "file:checksum": "1220ab"}}
-    write_dataset(repo, "ds", new)
+    write_stub(repo, "ds", new)
     for fast in (True, False):
         d = _diff(repo, fast)
         assert d.added == [] and d.removed == []
@@ -41,30 +39,30 @@ def test_changed_item_names_fields_and_needs_a_bump(repo):
     verdict = version_verdict(_diff(repo))
     assert not verdict.ok and verdict.required == "minor"
     assert "a minor bump is needed" in verdict.message
-    write_dataset(repo, "ds", new, version="1.1.0")
+    write_stub(repo, "ds", new, version="1.1.0")
     assert version_verdict(_diff(repo)).ok
 
 
 def test_removed_items_need_a_major_bump(repo):
-    write_dataset(repo, "ds", items(3), version="1.1.0")
+    write_stub(repo, "ds", stub_items(3), version="1.1.0")
     d = _diff(repo)
     assert d.removed == ["i003", "i004"]
     verdict = version_verdict(d)
     assert not verdict.ok and verdict.required == "major" and verdict.actual == "minor"
     assert "2 item(s) removed" in verdict.message
-    write_dataset(repo, "ds", items(3), version="2.0.0")
+    write_stub(repo, "ds", stub_items(3), version="2.0.0")
     assert version_verdict(_diff(repo)).ok
 
 
 def test_classes_change_needs_major(repo):
-    write_dataset(
-        repo, "ds", items(5), summaries={"label:classes": [{"name": None, "classes": ["a"]}]}
+    write_stub(
+        repo, "ds", stub_items(5), summaries={"label:classes": [{"name": None, "classes": ["a"]}]}
     )
     commit(repo, "declare classes")
-    write_dataset(
+    write_stub(
         repo,
         "ds",
-        items(5),
+        stub_items(5),
         version="1.0.1",
         summaries={"label:classes": [{"name": None, "classes": ["a", "b"]}]},
     )
@@ -73,16 +71,16 @@ def test_classes_change_needs_major(repo):
 
 
 def test_metadata_only_is_a_patch(repo):
-    write_dataset(repo, "ds", items(5), title="Better title")
+    write_stub(repo, "ds", stub_items(5), title="Better title")
     d = _diff(repo)
     assert d.metadata_changed == ["title"] and not d.items_changed
     assert version_verdict(d).required == "patch" and not version_verdict(d).ok
-    write_dataset(repo, "ds", items(5), version="1.0.1", title="Better title")
+    write_stub(repo, "ds", stub_items(5), version="1.0.1", title="Better title")
     assert version_verdict(_diff(repo)).ok
 
 
 def test_new_and_deleted_datasets(repo):
-    write_dataset(repo, "new", items(2))
+    write_stub(repo, "new", stub_items(2))
     d = diff_dataset(repo.root, "datasets/new", "new", "main")
     assert d.is_new and d.added == ["i000", "i001"] and version_verdict(d).ok
     git(repo.root, "rm", "-rq", "datasets/ds")
@@ -92,7 +90,7 @@ def test_new_and_deleted_datasets(repo):
 
 def test_diff_between_two_commits(repo):
     first = git(repo.root, "rev-parse", "HEAD").strip()
-    write_dataset(repo, "ds", items(6), version="1.1.0")
+    write_stub(repo, "ds", stub_items(6), version="1.1.0")
     second = commit(repo, "add one")
     d = diff_dataset(repo.root, "datasets/ds", "ds", first, second)
     assert d.added == ["i005"] and (d.base_version, d.new_version) == ("1.0.0", "1.1.0")
@@ -112,7 +110,7 @@ def test_diff_versions_by_tag_ref_and_worktree(repo):
     from eotdl.errors import LabError
 
     git(repo.root, "tag", "-a", "ds@1.0.0", "-m", "ds 1.0.0")
-    write_dataset(repo, "ds", items(6), version="1.1.0")
+    write_stub(repo, "ds", stub_items(6), version="1.1.0")
     by_tag = diff_versions(repo, "ds", "1.0.0")
     assert by_tag.added == ["i005"] and by_tag.new_version == "1.1.0"
     assert diff_versions(repo, "ds", "main", ".").added == ["i005"]

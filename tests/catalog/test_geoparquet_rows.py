@@ -8,16 +8,19 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from stac_geoparquet.arrow import stac_table_to_items
 
-from accessdata import detection_lab, segmentation_lab
 from eotdl.catalog.geoparquet import read_items_parquet, write_items_parquet
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.parquet_items import table_items, tidy_item
+from labs import Dataset, make_lab
 
 
 def test_rows_read_back_as_the_shared_reader_reads_them(chips: Lab, tmp_path: Path):
     items = list(chips.dataset("chips").iter_items())
-    items += list(segmentation_lab(tmp_path / "s").dataset("tiles").iter_items())
-    items += list(detection_lab(tmp_path / "d").dataset("boxes").iter_items())
+    lab = make_lab(
+        tmp_path, [Dataset("tiles", "segmentation_pairs"), Dataset("boxes", "detection")]
+    )
+    items += list(lab.dataset("tiles").iter_items())
+    items += list(lab.dataset("boxes").iter_items())
     odd = copy.deepcopy(items[0])
     odd["id"] = "zz-no-assets"
     odd["assets"] = {}

@@ -10,7 +10,7 @@ from eotdl.catalog.published import published_versions, tag_versions, yank
 from eotdl.catalog.validate import validate_target
 from eotdl.errors import InputError, LabError
 from eotdl.site.build import build_site
-from gitlab import commit, items, make_repo, write_dataset
+from labs import commit, make_lab, stub_items, write_stub
 
 
 def _links(path):
@@ -19,15 +19,15 @@ def _links(path):
 
 
 def test_merge_then_publish_keeps_both_versions(tmp_path, shared_mirror):
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(2))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "ds", stub_items(2))
     commit(lab, "ds 1.0.0")
     assert tag_versions(lab) == ["ds@1.0.0"]
     build_site(lab, qa=False)
     site = lab.site_dir / "datasets" / "ds"
     first = (site / "v/1.0.0/items/i000.json").read_bytes()
 
-    write_dataset(lab, "ds", items(3), version="1.1.0")
+    write_stub(lab, "ds", stub_items(3), version="1.1.0")
     commit(lab, "ds 1.1.0: one more item")
     assert tag_versions(lab) == ["ds@1.1.0"]
     assert tag_versions(lab) == []
@@ -63,8 +63,8 @@ def test_merge_then_publish_keeps_both_versions(tmp_path, shared_mirror):
 
 
 def test_tagging_needs_committed_files(tmp_path):
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(1))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "ds", stub_items(1))
     with pytest.raises(LabError, match="uncommitted"):
         tag_versions(lab)
     commit(lab, "add")
@@ -75,12 +75,12 @@ def test_tagging_needs_committed_files(tmp_path):
 def test_version_list_names_the_yanked(tmp_path):
     from eotdl.catalog.published import version_list
 
-    lab = make_repo(tmp_path / "lab")
+    lab = make_lab(tmp_path, git=True)
     assert version_list(lab, "ds") == []
-    write_dataset(lab, "ds", items(1))
+    write_stub(lab, "ds", stub_items(1))
     commit(lab, "v1")
     tag_versions(lab)
-    write_dataset(lab, "ds", items(2), version="1.1.0")
+    write_stub(lab, "ds", stub_items(2), version="1.1.0")
     commit(lab, "v1.1")
     tag_versions(lab)
     yank(lab, "ds", "1.0.0", "wrong labels")

@@ -16,22 +16,20 @@ from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.repair import repair_lab
 from eotdl.catalog.store import open_lab_store
 from eotdl.errors import InputError
+from labs import Dataset, add, make_lab
 from rastergen import write_tif
 
 EOTDL = [sys.executable, "-m", "eotdl.cli.main"]
 
 
 def _lab(tmp_path: Path, store_url: str = "store", endpoint_url: str = "") -> Lab:
-    lab = init_lab(tmp_path / "lab", store_url=store_url)
-    if endpoint_url:
-        text = (lab.root / "eotdl.toml").read_text()
-        text = text.replace("[store]\n", f'[store]\nendpoint_url = "{endpoint_url}"\n')
-        (lab.root / "eotdl.toml").write_text(text)
-        lab = Lab(lab.root)
-    source = tmp_path / "src"
-    for n in range(3):
-        write_tif(source / f"a{n}_20230101.tif", seed=n, size=8, offset=(n * 100.0, 0))
-    ingest(lab, "rasters", str(source), "ds", progress=False)
+    """A lab of three 8×8 rasters whose source stays in ``tmp_path/src``."""
+    store = {"endpoint_url": endpoint_url} if endpoint_url else None
+    lab = make_lab(tmp_path, store_url=store_url, store=store)
+    rasters = Dataset(
+        "ds", "rasters", labelled=False, count=3, size=8, stem="a{n}_20230101", spacing=100.0
+    )
+    add(lab, rasters, tmp_path / "src")
     return lab
 
 

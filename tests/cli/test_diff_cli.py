@@ -4,15 +4,15 @@ import pytest
 from click.testing import CliRunner
 
 from eotdl.cli.main import cli
-from gitlab import commit, git, items, make_repo, write_dataset
+from labs import commit, git, make_lab, stub_items, write_stub
 
 
 def test_diff_between_tagged_versions_and_worktree(tmp_path, monkeypatch):
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(3))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "ds", stub_items(3))
     commit(lab, "v1")
     git(lab.root, "tag", "-a", "ds@1.0.0", "-m", "ds 1.0.0")
-    write_dataset(lab, "ds", items(4), version="1.1.0")
+    write_stub(lab, "ds", stub_items(4), version="1.1.0")
     monkeypatch.chdir(lab.root)
     runner = CliRunner()
     result = runner.invoke(cli, ["diff", "ds", "1.0.0", "--json"])
@@ -28,8 +28,8 @@ def test_diff_between_tagged_versions_and_worktree(tmp_path, monkeypatch):
 def test_diff_unknown_ref_is_a_clear_error(tmp_path, monkeypatch, capsys):
     from eotdl.cli.main import main
 
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(1))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "ds", stub_items(1))
     commit(lab, "v1")
     monkeypatch.chdir(lab.root)
     with pytest.raises(SystemExit) as exc:

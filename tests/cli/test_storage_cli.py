@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from eotdl.catalog.lab import Lab, init_lab
+from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import asset_href, open_lab_store
 from eotdl.cli.main import cli
+from labs import make_lab
 from stacgen import collection, item
 
 
@@ -30,13 +31,10 @@ def eotdl(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
     )
 
 
-def make_lab(root: Path, store_url: str = "store", endpoint_url: str = "") -> Lab:
-    lab = init_lab(root, store_url=store_url)
-    lab.config.store.endpoint_url = endpoint_url
-    if endpoint_url:
-        text = (root / "eotdl.toml").read_text()
-        text = text.replace("[store]\n", f'[store]\nendpoint_url = "{endpoint_url}"\n')
-        (root / "eotdl.toml").write_text(text)
+def stored_lab(root: Path, store_url: str = "store", endpoint_url: str = "") -> Lab:
+    """A lab in ``root`` whose store holds the bytes of its one item and a spare object."""
+    store = {"endpoint_url": endpoint_url} if endpoint_url else None
+    lab = make_lab(root.parent, name=root.name, store_url=store_url, store=store)
     source = root.parent / "chip.tif"
     source.write_bytes(b"pixels")
     obj = open_lab_store(lab).put_file(source)
@@ -56,7 +54,7 @@ def make_lab(root: Path, store_url: str = "store", endpoint_url: str = "") -> La
 
 
 def test_ls_du_verify_gc(tmp_path: Path) -> None:
-    lab = make_lab(tmp_path / "lab")
+    lab = stored_lab(tmp_path / "lab")
     runner = CliRunner()
     result = runner.invoke(cli, ["storage", "ls", "--lab", str(lab.root), "--json"])
     assert result.exit_code == 0, result.output
@@ -89,7 +87,7 @@ def test_ls_du_verify_gc(tmp_path: Path) -> None:
 
 
 def test_verify_exits_non_zero_on_damage(tmp_path: Path) -> None:
-    lab = make_lab(tmp_path / "lab")
+    lab = stored_lab(tmp_path / "lab")
     key = next(iter(lab.dataset("ds").iter_items()))["assets"]["image"]["href"]
     damaged = (lab.dataset("ds").path / key).resolve()
     damaged.write_bytes(b"PIXELS")
@@ -104,7 +102,7 @@ def test_verify_exits_non_zero_on_damage(tmp_path: Path) -> None:
 def test_clear_errors(tmp_path: Path) -> None:
     result = eotdl("storage", "ls", cwd=tmp_path)
     assert result.returncode == 1 and result.stderr.startswith("error: no lab here")
-    lab = make_lab(tmp_path / "lab")
+    lab = stored_lab(tmp_path / "lab")
     result = eotdl("storage", "gc", "--grace", "soon", cwd=lab.root)
     assert result.returncode == 1 and "not a duration" in result.stderr
     assert "Traceback" not in result.stderr
@@ -112,7 +110,7 @@ def test_clear_errors(tmp_path: Path) -> None:
 
 @pytest.mark.s3
 def test_wrong_credentials_on_an_s3_lab(tmp_path: Path, s3_bucket) -> None:  # type: ignore[no-untyped-def]
-    lab = make_lab(tmp_path / "lab", s3_bucket.url, s3_bucket.endpoint_url)
+    lab = stored_lab(tmp_path / "lab", s3_bucket.url, s3_bucket.endpoint_url)
     result = eotdl("storage", "du", "--json", cwd=lab.root)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["objects"] == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from eotdl.builders.ingest import ingest
-from gitlab import commit, git, make_repo
+from labs import commit, git, make_lab
 from rastergen import write_tif
 
 BIN = Path(sys.executable).parent
@@ -36,7 +36,7 @@ def _run_step(step: dict, cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def test_check_then_publish_workflows(tmp_path, shared_mirror):
-    lab = make_repo(tmp_path / "lab")
+    lab = make_lab(tmp_path, git=True)
     origin = tmp_path / "origin.git"
     git(tmp_path, "clone", "-q", "--bare", str(lab.root), str(origin))
     git(lab.root, "remote", "add", "origin", str(origin))

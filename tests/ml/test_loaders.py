@@ -14,12 +14,12 @@ import torch
 from torch.utils.data import DataLoader
 
 import eotdl
-from accessdata import CLASSES, build_site, chips_lab, detection_lab, segmentation_lab
 from eotdl.catalog.lab import Lab
 from eotdl.errors import InputError
 from eotdl.ml.dataset import open_dataset
 from eotdl.ml.labels import IGNORE
 from eotdl.ml.torch import detection_collate
+from labs import CHIP_CLASSES, Dataset, make_lab
 
 
 def test_open_dataset_is_lazy_at_the_top_level():
@@ -33,7 +33,7 @@ def test_items_splits_and_classes(chips: Lab):
     ds = open_dataset("chips", lab=chips.site_dir)
     assert ds.splits() == {"test": 3, "train": 6, "validate": 3}
     assert len(ds.items("validation")) == 3
-    assert ds.task == "classification" and ds.classes == CLASSES
+    assert ds.task == "classification" and ds.classes == CHIP_CLASSES
     assert "chips@1.0.0" in repr(ds)
     with pytest.raises(InputError, match="unknown split 'dev'"):
         ds.to_torch("dev")
@@ -117,7 +117,7 @@ def test_reading_over_http(chips: Lab, http_dir):
 
 
 def test_segmentation_masks(tmp_path: Path):
-    lab = segmentation_lab(tmp_path)
+    lab = make_lab(tmp_path, [Dataset("tiles", "segmentation_pairs")])
     ds = open_dataset("tiles", lab=lab.root)
     assert ds.task == "segmentation"
     dataset = ds.to_torch()
@@ -135,7 +135,7 @@ def test_segmentation_masks(tmp_path: Path):
 
 
 def test_detection_boxes(tmp_path: Path):
-    lab = detection_lab(tmp_path)
+    lab = make_lab(tmp_path, [Dataset("boxes", "detection")])
     ds = open_dataset("boxes", lab=lab.root)
     assert ds.task == "detection" and sorted(ds.classes) == ["boat", "car"]
     dataset = ds.to_torch()
@@ -186,10 +186,13 @@ def test_to_tf_builds_a_generator_dataset(chips: Lab, monkeypatch):
 
 @pytest.mark.s3
 def test_reading_straight_from_seaweedfs(s3_bucket, tmp_path: Path):
-    lab = chips_lab(
-        tmp_path, store_url=s3_bucket.url, per_class=1, endpoint_url=s3_bucket.endpoint_url
+    lab = make_lab(
+        tmp_path,
+        [Dataset("chips", "classification_folders", per_class=1)],
+        store_url=s3_bucket.url,
+        store={"endpoint_url": s3_bucket.endpoint_url},
+        build=True,
     )
-    build_site(lab)
     ds = open_dataset("chips", lab=lab.root)
     assert ds.items()[0]["assets"]["image"]["href"].startswith("s3://")
     dataset = ds.to_torch()

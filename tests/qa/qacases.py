@@ -1,81 +1,51 @@
-"""Tiny datasets for the QA tests: one clean dataset, and helpers that plant one defect.
+"""The QA tests' clean dataset (made by the lab factory), and helpers that plant one defect.
 
 The clean dataset: eight seeded 64×64 four-band chips near Toulouse (UTM 31N), one label mask
-each using classes 0, 1 and 2, ingested as COGs with the ``rasters`` builder, split 4/2/2
-into train/validate/test, with a complete, reviewed card. It passes every check with no
-finding at all, so any finding in a test comes from the defect that test planted.
+each using classes 0, 1 and 2 (the ``rasters_masks`` case of tests/builders/cases), ingested as
+COGs with the ``rasters`` builder, split 4/2/2 into train/validate/test, with a complete,
+reviewed card. It passes every check with no finding at all, so any finding in a test comes
+from the defect that test planted.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from eotdl.builders.ingest import ingest
-from eotdl.catalog.card import Card
-from eotdl.catalog.lab import Lab, init_lab
+from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import asset_href, open_lab_store
 from eotdl.qa.rasters import raster_source
 from eotdl.qa.report import QAReport
+from labs import Dataset, copy_lab, make_lab
 from rastergen import write_mask, write_tif
 
 NAME = "chips"
 SPLITS = ["train"] * 4 + ["validate"] * 2 + ["test"] * 2
-CLASSES = [0, 1, 2]
 
 
-def image_name(index: int) -> str:
-    return f"t{index}_2023{(index % 12) + 1:02d}15"
-
-
-def build_clean(root: Path) -> Lab:
-    """The clean lab (written once per session, copied for each test)."""
-    src = root / "src"
-    for i in range(len(SPLITS)):
-        write_tif(src / "img" / f"{image_name(i)}.tif", seed=i, offset=(i * 1000.0, 0.0))
-        write_mask(
-            src / "masks" / f"{image_name(i)}.tif", CLASSES, seed=i, offset=(i * 1000.0, 0.0)
-        )
-    lab = init_lab(root / "lab")
-    ingest(
-        lab,
-        "rasters",
-        str(src / "img"),
-        NAME,
-        {"masks": src / "masks", "cog": True},
-        split="random:0.5,0.25,0.25",
-        progress=False,
-    )
-    ids = sorted(i["id"] for i in lab.dataset(NAME).iter_items())
-    splits = dict(zip(ids, SPLITS, strict=True))
-
-    def assign(item: dict[str, Any]) -> dict[str, Any]:
-        item["properties"]["ml-aoi:split"] = splits[item["id"]]
-        return item
-
-    edit_items(lab, assign)
-    folder = lab.dataset(NAME)
-    collection = folder.read_collection()
-    collection["license"] = "CC-BY-4.0"
-    collection["summaries"]["ml-aoi:split"] = ["train", "validate", "test"]
-    folder.write_collection(collection)
-    folder.write_card(
-        Card(
-            title="Toulouse test chips",
-            description="Eight seeded chips with three-class masks, made by the QA tests.",
-            license="CC-BY-4.0",
-            tasks=["segmentation"],
-            kind="training",
-            citation="eotdl developers (2026): Toulouse test chips.",
-            body="# Toulouse test chips\n",
-            extra={"reviewed_by": "a-maintainer", "reviewed_at": "2026-01-15"},
-        )
-    )
-    return lab
+#: The clean dataset, as the lab factory makes it.
+CLEAN = Dataset(
+    NAME,
+    "rasters_masks",
+    splits=SPLITS,
+    collection={
+        "license": "CC-BY-4.0",
+        "summaries": {"ml-aoi:split": ["train", "validate", "test"]},
+    },
+    card={
+        "title": "Toulouse test chips",
+        "description": "Eight seeded chips with three-class masks, made by the QA tests.",
+        "license": "CC-BY-4.0",
+        "tasks": ["segmentation"],
+        "kind": "training",
+        "citation": "eotdl developers (2026): Toulouse test chips.",
+        "body": "# Toulouse test chips\n",
+        "extra": {"reviewed_by": "a-maintainer", "reviewed_at": "2026-01-15"},
+    },
+)
 
 
 @pytest.fixture(scope="session")
@@ -86,19 +56,13 @@ def clean_template(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EOTDL_CACHE_DIR", str(root / "cache"))
         patch.setenv("EOTDL_OFFLINE", "1")
-        return build_clean(root)
+        return make_lab(root, [CLEAN])
 
 
 @pytest.fixture
 def lab(clean_template: Lab, tmp_path: Path) -> Lab:
     """A private copy of the clean lab."""
     return copy_lab(clean_template, tmp_path / "lab")
-
-
-def copy_lab(template: Lab, target: Path) -> Lab:
-    """A private copy of a lab (its store included)."""
-    shutil.copytree(template.root, target, symlinks=True)
-    return Lab(target)
 
 
 def items(lab: Lab) -> list[dict[str, Any]]:
@@ -191,14 +155,13 @@ def by_code(report: QAReport, code: str) -> list[Any]:
 
 __all__ = [
     "NAME",
-    "build_clean",
+    "CLEAN",
     "by_code",
     "codes",
     "copy_lab",
     "edit_card",
     "edit_item",
     "edit_items",
-    "image_name",
     "items",
     "replace_asset",
     "set_geometry_from",

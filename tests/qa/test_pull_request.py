@@ -9,7 +9,7 @@ import pytest
 from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
 from eotdl.qa.pull_request import check_pull_request, render_markdown
-from gitlab import commit, git, make_repo
+from labs import Dataset, commit, git, make_lab
 from rastergen import write_tif
 
 
@@ -23,11 +23,10 @@ def _fill_card(lab, name):
 @pytest.fixture
 def repo(tmp_path):
     """A lab on main with one ingested dataset (real files in its store), on branch `pr`."""
-    lab = make_repo(tmp_path / "lab")
-    src = tmp_path / "src"
-    for n in range(4):
-        write_tif(src / f"chip{n}_20230501.tif", seed=n, size=16, offset=(n * 200.0, 0))
-    ingest(lab, "rasters", str(src), "ds", progress=False)
+    rasters = Dataset(
+        "ds", "rasters", labelled=False, count=4, size=16, stem="chip{n}_20230501", spacing=200.0
+    )
+    lab = make_lab(tmp_path, [rasters], git=True)
     _fill_card(lab, "ds")
     commit(lab, "add ds")
     git(lab.root, "checkout", "-q", "-b", "pr")

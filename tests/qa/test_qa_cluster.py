@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from accessdata import chips_lab
 from eotdl.catalog.compute import check_cluster, lab_cluster
 from eotdl.errors import InputError
 from eotdl.qa.run import run_qa
+from labs import Dataset, make_lab
 
 
 def without_engine(report) -> dict:
@@ -24,7 +24,8 @@ def without_engine(report) -> dict:
 def test_qa_on_a_cluster_equals_qa_here(dask_cluster, tmp_path, no_bytes_here):
     """The workers scan the rasters, re-hash the store's objects and compute the statistics:
     this process opens no raster of the store and re-hashes nothing."""
-    lab = chips_lab(tmp_path, per_class=6, size=32)
+    chips = Dataset("chips", "classification_folders", per_class=6, size=32)
+    lab = make_lab(tmp_path, [chips])
     folder = lab.dataset("chips")
     items = list(folder.iter_items())
     for item in items[::2]:  # band data types from the files' headers, read there
@@ -68,6 +69,6 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    lab = chips_lab(tmp_path, per_class=2)
+    lab = make_lab(tmp_path, [Dataset("chips", "classification_folders", per_class=2)])
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         run_qa(lab, "chips", output=tmp_path / "qa", cluster=f"tcp://127.0.0.1:{port}")

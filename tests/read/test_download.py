@@ -197,10 +197,13 @@ def test_http_part_file_is_resumed_with_a_range_request(slow_server, tmp_path: P
 
 @pytest.mark.s3
 def test_get_from_a_seaweedfs_lab_and_its_site(s3_bucket, tmp_path: Path):
-    from accessdata import build_site, chips_lab
+    from labs import Dataset, build_stac_tree, make_lab
 
-    lab = chips_lab(
-        tmp_path, store_url=s3_bucket.url, per_class=2, endpoint_url=s3_bucket.endpoint_url
+    lab = make_lab(
+        tmp_path,
+        [Dataset("chips", "classification_folders", per_class=2)],
+        store_url=s3_bucket.url,
+        store={"endpoint_url": s3_bucket.endpoint_url},
     )
     first = next(lab.dataset("chips").iter_items())
     assert first["assets"]["image"]["href"].startswith(f"s3://{s3_bucket.bucket}/lab/objects/")
@@ -209,7 +212,7 @@ def test_get_from_a_seaweedfs_lab_and_its_site(s3_bucket, tmp_path: Path):
     assert (result.items, result.downloaded) == (6, 6)
 
     # the built site, published at the store's root (beside objects/): `eotdl get --lab s3://…`
-    site = build_site(lab)
+    site = build_stac_tree(lab)
     store = open_store(s3_bucket.url, endpoint_url=s3_bucket.endpoint_url)
     for path in sorted(site.rglob("*")):
         if path.is_file() and not path.name.startswith("."):

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from accessdata import build_site, chips_lab
 from eotdl.storage.hashing import multihash_sha256, sha256_file
+from labs import Dataset, make_lab
 
 
 def _eotdl_get(url: str, out: Path) -> subprocess.Popen[bytes]:
@@ -24,8 +24,8 @@ def _eotdl_get(url: str, out: Path) -> subprocess.Popen[bytes]:
 
 
 def test_killed_get_resumes_where_it_stopped(slow_server, tmp_path: Path):
-    lab = chips_lab(tmp_path, per_class=2, size=192)  # six chips of ~220 kB
-    build_site(lab)
+    chips = Dataset("chips", "classification_folders", per_class=2, size=192)
+    lab = make_lab(tmp_path, [chips], build=True)  # six chips of ~220 kB
     shutil.copytree(lab.root, slow_server.root / "lab", symlinks=True)
     url = f"{slow_server.url}/lab/_site"
     total = sum(p.stat().st_size for p in (lab.root / "store").rglob("*.tif"))

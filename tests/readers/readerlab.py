@@ -1,12 +1,13 @@
 """What every reader of a published lab does, checked against one deployment at a time.
 
-A plain module (not conftest.py): the lab the readers' tests build (two published versions of a
-small classification dataset), the real servers they start, and :func:`check_readers`, which
-reads a served site as its readers do: a crawler that requests every href of every HTML page
-and STAC JSON it reaches (and of every ``items.parquet``), pystac-client walking every
-collection and item, one asset per item checked against its ``file:checksum``, ``eotdl get`` of
-the latest and of every pinned version, ``open_dataset(URL)`` feeding a DataLoader epoch, and
-the dataset page's own "how to download" snippets run as printed.
+A plain module (not conftest.py): what the lab the readers' tests build holds (two published
+versions of a small classification dataset and a model, made by tests/labs.py), the real
+servers they start, and :func:`check_readers`, which reads a served site as its readers do: a
+crawler that requests every href of every HTML page and STAC JSON it reaches (and of every
+``items.parquet``), pystac-client walking every collection and item, one asset per item checked
+against its ``file:checksum``, ``eotdl get`` of the latest and of every pinned version,
+``open_dataset(URL)`` feeding a DataLoader epoch, and the dataset page's own "how to download"
+snippets run as printed.
 """
 
 from __future__ import annotations
@@ -31,11 +32,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from eotdl.builders.ingest import ingest
-from eotdl.catalog.lab import Lab, init_lab
-from eotdl.catalog.published import tag_versions
-from gitlab import git
-from rastergen import write_tif
+from labs import Dataset, Model
 
 NAME = "chips"
 MODEL = "chips-model"
@@ -46,77 +43,15 @@ BIN = Path(sys.executable).parent
 INSTALL = "command -v eotdl"
 
 
-def _chips(source: Path, per_class: int) -> None:
-    for c, name in enumerate(CLASSES):
-        for i in range(per_class):
-            write_tif(
-                source / name / f"{name}_{i}.tif",
-                seed=10 * c + i,
-                bands=3,
-                size=16,
-                offset=(160.0 * i, -160.0 * c),
-            )
-
-
-def _ingest(lab: Lab, source: Path, version: str) -> None:
-    ingest(
-        lab,
-        "classification-folders",
-        str(source),
-        NAME,
-        {"datetime": "2018-06-01"},
-        split="stratified:0.5,0.25,0.25",
-        progress=False,
-    )
-    folder = lab.dataset(NAME)
-    collection = folder.read_collection()
-    collection["version"] = version
-    folder.write_collection(collection)
-
-
-def _model(lab: Lab) -> None:
-    """A model derived from the dataset: a link between lab documents, an asset in the store."""
-    from stacgen import collection, item
-
-    chip = next(lab.dataset(NAME).iter_items())
-    folder = lab.model(MODEL)
-    folder.write_collection(
-        {
-            **collection(MODEL),
-            "links": [{"rel": "derived_from", "href": f"../../datasets/{NAME}/collection.json"}],
-        }
-    )
-    weights = item("weights")
-    weights["assets"] = {"weights": dict(chip["assets"]["image"])}
-    folder.write_items([weights])
-
-
-def make_reader_lab(root: Path, store_url: str | None = None, **settings: str) -> Lab:
-    """A git lab whose dataset ``chips`` has two tagged versions (2 then 3 chips a class).
-
-    ``settings`` go under ``[store]`` in eotdl.toml (``endpoint_url``, ``public_url``)."""
-    kwargs: dict[str, Any] = {"install": INSTALL, "title": "Readers lab"}
-    if store_url:
-        kwargs["store_url"] = store_url
-    lab = init_lab(root / "lab", **kwargs)
-    if settings:
-        config = lab.root / "eotdl.toml"
-        lines = "".join(f'{k} = "{v}"\n' for k, v in settings.items())
-        config.write_text(re.sub(r"(?m)^\[store\]\n", "[store]\n" + lines, config.read_text()))
-        lab = Lab(lab.root)
-    git(lab.root, "init", "-q", "-b", "main")
-    git(lab.root, "config", "user.name", "Ada Lovelace")
-    git(lab.root, "config", "user.email", "ada@example.org")
-    for n, version in enumerate(VERSIONS):
-        source = root / f"src-{version}"
-        _chips(source, per_class=2 + n)
-        _ingest(lab, source, version)
-        if n == 0:
-            _model(lab)
-        git(lab.root, "add", "-A")
-        git(lab.root, "commit", "-q", "-m", f"{NAME} {version}")
-        tag_versions(lab)
-    return lab
+#: The readers' lab: ``chips`` published twice (2 then 3 chips a class, each version tagged),
+#: and a model derived from it (a link between lab documents, an asset in the store).
+CONTENTS = [
+    Dataset(NAME, "classification_folders", classes=CLASSES, per_class=2, version=VERSIONS[0]),
+    Model(MODEL, NAME),
+    Dataset(NAME, "classification_folders", classes=CLASSES, per_class=3, version=VERSIONS[1]),
+]
+#: ``make_lab(root, CONTENTS, **SETTINGS)``: a git lab with a tag per version.
+SETTINGS: dict[str, Any] = {"tag": True, "title": "Readers lab", "install": INSTALL}
 
 
 # -- servers ------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from readerlab import check_readers, eotdl, make_reader_lab, served
+from readerlab import CONTENTS, SETTINGS, check_readers, eotdl, served
 
 from eotdl.catalog.lab import Lab
 from eotdl.site.build import build_site
+from labs import make_lab
 
 URL = r"(http://127\.0\.0\.1:\d+/)"
 
@@ -17,7 +18,7 @@ URL = r"(http://127\.0\.0\.1:\d+/)"
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EOTDL_SITE_TILES", "none")
-        lab = make_reader_lab(tmp_path_factory.mktemp("preview"))
+        lab = make_lab(tmp_path_factory.mktemp("preview"), CONTENTS, **SETTINGS)
         build_site(lab, qa=False)
     return lab
 

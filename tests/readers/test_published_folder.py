@@ -8,17 +8,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from readerlab import BIN, check_readers, make_reader_lab, static_server
+from readerlab import BIN, CONTENTS, SETTINGS, check_readers, static_server
 
 from eotdl.catalog.lab import Lab
 from eotdl.site.publish import publish_site
+from labs import make_lab
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EOTDL_SITE_TILES", "none")
-        lab = make_reader_lab(tmp_path_factory.mktemp("published"))
+        lab = make_lab(tmp_path_factory.mktemp("published"), CONTENTS, **SETTINGS)
         publish_site(lab, qa=False)
     return lab
 
@@ -58,7 +59,7 @@ def test_every_reader_of_a_to_folder_with_public_url(
     root = tmp_path_factory.mktemp("public")
     (root / "lab" / "store").mkdir(parents=True)
     with static_server(root / "lab" / "store") as store_url:
-        lab = make_reader_lab(root, public_url=store_url)
+        lab = make_lab(root, CONTENTS, **SETTINGS, store={"public_url": store_url})
         www = root / "www"
         publish_site(lab, www.as_uri(), qa=False)
         assert not (www / "objects").exists()

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from readerlab import check_readers, get_every_version, make_reader_lab
+from readerlab import CONTENTS, SETTINGS, check_readers, get_every_version
 
 from eotdl.catalog.lab import Lab
 from eotdl.site.publish import publish_site
 from eotdl.storage import open_store
+from labs import make_lab
 from s3server import SeaweedServer, use_test_credentials, weed_binary
 
 pytestmark = pytest.mark.s3
@@ -43,10 +44,12 @@ def published(
         use_test_credentials(patch)
         patch.setenv("EOTDL_SITE_TILES", "none")
         bucket = anonymous_s3.make_bucket("readers")
-        lab = make_reader_lab(
+        lab = make_lab(
             tmp_path_factory.mktemp("s3lab"),
-            f"s3://{bucket}/lab",
-            endpoint_url=anonymous_s3.endpoint_url,
+            CONTENTS,
+            **SETTINGS,
+            store_url=f"s3://{bucket}/lab",
+            store={"endpoint_url": anonymous_s3.endpoint_url},
         )
         summary = publish_site(lab, qa=False)
         assert summary.build is not None
@@ -92,11 +95,12 @@ def test_every_reader_of_a_to_bucket_with_public_url(
     store_bucket = anonymous_s3.make_bucket("store")
     site_bucket = anonymous_s3.make_bucket("www")
     public = f"{anonymous_s3.endpoint_url}/{store_bucket}/lab"
-    lab = make_reader_lab(
+    lab = make_lab(
         tmp_path_factory.mktemp("s3to"),
-        f"s3://{store_bucket}/lab",
-        endpoint_url=anonymous_s3.endpoint_url,
-        public_url=public,
+        CONTENTS,
+        **SETTINGS,
+        store_url=f"s3://{store_bucket}/lab",
+        store={"endpoint_url": anonymous_s3.endpoint_url, "public_url": public},
     )
     store = open_store(f"s3://{site_bucket}/site", endpoint_url=anonymous_s3.endpoint_url)
     publish_site(lab, store, qa=False)

@@ -8,21 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from eotdl.catalog.lab import Lab, init_lab
+from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import SiteHrefs, objects_mount
 from eotdl.errors import InputError
 from eotdl.site.build import build_site
+from labs import make_lab
 from stacgen import collection, item
 
 
 def _lab(tmp_path: Path, href: str, public_url: str = "") -> Lab:
-    lab = init_lab(tmp_path / "lab")
-    if public_url:
-        config = lab.root / "eotdl.toml"
-        config.write_text(
-            config.read_text().replace("[store]\n", f'[store]\npublic_url = "{public_url}"\n')
-        )
-        lab = Lab(lab.root)
+    lab = make_lab(tmp_path, store={"public_url": public_url} if public_url else None)
     folder = lab.dataset("ds")
     folder.write_collection(collection("ds"))
     one = item("a")

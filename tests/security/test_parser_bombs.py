@@ -14,7 +14,7 @@ from eotdl.catalog.lab import Lab
 from eotdl.catalog.yamlfile import YamlLimitError, load_yaml
 from eotdl.errors import InputError
 from eotdl.qa.pull_request import check_pull_request, render_markdown
-from gitlab import commit, git, items, make_repo, write_dataset
+from labs import commit, git, make_lab, stub_items, write_stub
 
 #: A 1 KB card whose front matter expands to 9**9 strings ("billion laughs").
 BOMB = (
@@ -68,8 +68,8 @@ def test_plain_anchors_still_work():
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Lab:
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(2))
+    lab = make_lab(tmp_path, git=True)
+    write_stub(lab, "ds", stub_items(2))
     (lab.dataset("ds").card_path).write_text("---\ntitle: t\ndescription: d\nlicense: MIT\n---\n")
     commit(lab, "v1")
     return lab

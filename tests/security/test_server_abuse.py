@@ -25,13 +25,11 @@ from typing import Any
 
 import psutil
 import pytest
-from synthetic import make_collection, make_item
 
 from eotdl.api.search import MAX_LIMIT, parse_query
-from eotdl.catalog.lab import init_lab
 from eotdl.catalog.siteserver import MAX_BODY, MAX_TARGET
-from eotdl.catalog.tree import write_stac_tree
 from eotdl.errors import InputError
+from labs import Dataset, make_lab
 
 DATASETS = {"forests": 60, "rivers": 40}
 
@@ -48,18 +46,6 @@ class Served:
 
     def rss(self) -> int:
         return int(psutil.Process(self.process.pid).memory_info().rss)
-
-
-def make_lab(root: Path) -> Path:
-    """A built site of two datasets, 100 items (seeded)."""
-    lab = init_lab(root / "lab", title="Abuse lab")
-    for seed, (name, count) in enumerate(DATASETS.items()):
-        folder = lab.dataset(name)
-        folder.path.mkdir(parents=True)
-        folder.write_collection(make_collection(name, count))
-        folder.write_items([make_item(i, name, seed) for i in range(count)])
-    write_stac_tree(lab, lab.site_dir, parquet=True)
-    return lab.site_dir
 
 
 def start_serve(site: Path) -> Served:
@@ -79,7 +65,13 @@ def start_serve(site: Path) -> Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start_serve(make_lab(tmp_path_factory.mktemp("abuse")))
+    # a built site of two datasets, 100 items (seeded)
+    contents = [
+        Dataset(name, "synthetic", count=count, seed=seed, split_names=())
+        for seed, (name, count) in enumerate(DATASETS.items())
+    ]
+    lab = make_lab(tmp_path_factory.mktemp("abuse"), contents, title="Abuse lab", build=True)
+    server = start_serve(lab.site_dir)
     try:
         yield server
     finally:

@@ -10,14 +10,13 @@ import pytest
 from eotdlrun import run_eotdl
 
 from eotdl.builders.ingest import ingest
-from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.paths import LocalRoot, PathRefused, open_readable, readable_path
 from eotdl.catalog.validate import Validator, validate_target
 from eotdl.errors import InputError
 from eotdl.qa.context import QAContext
 from eotdl.qa.pull_request import check_pull_request, render_markdown
-from gitlab import commit, git, items, make_repo, write_dataset
+from labs import Dataset, commit, git, make_lab
 from rastergen import write_tif
 
 SECRET = "AWS_SECRET_ACCESS_KEY=do-not-publish-me"
@@ -33,11 +32,8 @@ def secret(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Lab:
-    lab = make_repo(tmp_path / "lab")
-    write_dataset(lab, "ds", items(2))
-    lab.dataset("ds").write_card(Card(title="Fine", description="d", license="CC-BY-4.0"))
-    commit(lab, "v1")
-    return lab
+    card = {"title": "Fine", "description": "d", "license": "CC-BY-4.0"}
+    return make_lab(tmp_path, [Dataset("ds", "stub", count=2, card=card)], git=True)
 
 
 def _link_card(lab: Lab, target: Path) -> None:

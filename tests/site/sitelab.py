@@ -1,4 +1,5 @@
-"""Small labs for the site tests, written through the catalog layer."""
+"""What the site tests' labs hold (made by tests/labs.py): synthetic datasets with cards, a
+hostile card, a QA report as ``eotdl.qa`` writes it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from synthetic import make_collection, make_item
-
-from eotdl.catalog.card import Card
-from eotdl.catalog.lab import Lab, init_lab
+from eotdl.catalog.lab import Lab
+from labs import Dataset, Model, make_lab
 
 #: Payloads a hostile card could carry; each would set ``window.pwned`` if it ran.
 XSS_BODY = """# Hostile card
@@ -38,11 +37,23 @@ XSS_BODY = """# Hostile card
 | `code` | **bold** |
 """
 
-SPLITS = ("train", "validation", "test")
+#: Publishing the site anywhere but the lab's own store needs ``[store] public_url`` (its
+#: readers must reach the bytes; tests/readers checks the rule): ``set_store(lab, public_url=…)``.
+PUBLIC_URL = "https://data.example.org/lab/"
+
+#: The model's card on the site.
+MODEL_CARD = {
+    "title": "Chip classifier",
+    "description": "A ResNet trained on the chips.",
+    "license": "MIT",
+    "tasks": ["classification"],
+    "kind": "benchmark",
+    "authors": ["Grace Hopper"],
+    "body": "# Model\n\nTrained with `eotdl train`.\n",
+}
 
 
-def add_dataset(
-    lab: Lab,
+def site_dataset(
     name: str,
     count: int,
     *,
@@ -52,86 +63,30 @@ def add_dataset(
     license: str = "CC-BY-4.0",
     body: str = "",
     offset: tuple[float, float] = (0.0, 0.0),
+    files: dict[str, bytes] | None = None,
     **card: Any,
-) -> None:
-    """A dataset of ``count`` synthetic items (with splits) and a card."""
-    folder = lab.dataset(name)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    collection = make_collection(name, count)
-    collection["license"] = license
-    folder.write_collection(collection)
-    items = []
-    for index in range(count):
-        item = make_item(index, name)
-        item["properties"]["ml-aoi:split"] = SPLITS[index % 3]
-        if offset != (0.0, 0.0):
-            _shift(item, *offset)
-        items.append(item)
-    folder.write_items(items)
-    _store_objects(folder.path, items)
-    folder.write_card(
-        Card(
-            title=title or name.replace("-", " ").title(),
-            description=f"{count} synthetic chips named {name}.",
-            license=license,
-            tasks=tasks or ["classification"],
-            kind=kind,
-            authors=card.pop("authors", ["Ada Lovelace"]),
-            body=body or f"# {name}\n\nSynthetic chips for the site tests.\n",
+) -> Dataset:
+    """A dataset of ``count`` synthetic items (splits round train/validation/test), a stand-in
+    object for each asset (the site's links resolve; the site tests never verify bytes) and a
+    card, for the lab factory."""
+    return Dataset(
+        name,
+        "synthetic",
+        count=count,
+        offset=offset,
+        stand_ins=True,
+        collection={"license": license},
+        files=files,
+        card={
+            "title": title or name.replace("-", " ").title(),
+            "description": f"{count} synthetic chips named {name}.",
+            "license": license,
+            "tasks": tasks or ["classification"],
+            "kind": kind,
+            "authors": card.pop("authors", ["Ada Lovelace"]),
+            "body": body or f"# {name}\n\nSynthetic chips for the site tests.\n",
             **card,
-        )
-    )
-
-
-def _store_objects(dataset_dir: Path, items: list[dict[str, Any]]) -> None:
-    """Put a stand-in object in the lab's store for every asset the items reference, so the
-    site's asset links resolve (the site tests never verify their bytes)."""
-    for item in items:
-        for asset in item.get("assets", {}).values():
-            path = (dataset_dir / asset["href"]).resolve()
-            if "objects" in path.parts and not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(b"synthetic stand-in for " + item["id"].encode())
-
-
-def _shift(item: dict[str, Any], dx: float, dy: float) -> None:
-    ring = item["geometry"]["coordinates"][0]
-    item["geometry"]["coordinates"] = [[[x + dx, y + dy] for x, y in ring]]
-    w, s, e, n = item["bbox"]
-    item["bbox"] = [w + dx, s + dy, e + dx, n + dy]
-
-
-def add_model(lab: Lab, name: str, dataset: str) -> None:
-    """A model folder whose item carries MLM fields and a derived_from link to ``dataset``."""
-    folder = lab.model(name)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    collection = make_collection(name, 1)
-    collection["title"] = "A chip classifier"
-    folder.write_collection(collection)
-    item = make_item(0, name)
-    item["properties"].update(
-        {
-            "mlm:name": "resnet-chips",
-            "mlm:architecture": "ResNet-18",
-            "mlm:tasks": ["classification"],
-            "mlm:framework": "pytorch",
-        }
-    )
-    item["links"].append(
-        {"rel": "derived_from", "href": f"../../datasets/{dataset}/collection.json"}
-    )
-    folder.write_items([item])
-    _store_objects(folder.path, [item])
-    folder.write_card(
-        Card(
-            title="Chip classifier",
-            description="A ResNet trained on the chips.",
-            license="MIT",
-            tasks=["classification"],
-            kind="benchmark",
-            authors=["Grace Hopper"],
-            body="# Model\n\nTrained with `eotdl train`.\n",
-        )
+        },
     )
 
 
@@ -221,47 +176,33 @@ def write_qa_report(lab: Lab, name: str, level: str = "Q2") -> Path:
 
 
 def make_site_lab(root: Path, many: int = 210) -> Lab:
-    """Three datasets (one with ``many`` items: lists only, no item pages) and a model."""
-    lab = init_lab(root, title="Site test lab")
-    add_dataset(
-        lab,
-        "chips",
-        30,
-        tags=["sentinel-2"],
-        doi="10.5281/zenodo.1",
-        body="# Chips\n\nAn overview:\n\n![overview](images/overview.png)\n",
-    )
-    (lab.dataset("chips").path / "images").mkdir()
-    (lab.dataset("chips").path / "images/overview.png").write_bytes(png(40, 20, (200, 90, 30)))
-    add_dataset(
-        lab,
-        "hostile",
-        4,
-        title='Hostile <b>card</b><img src=x onerror="window.pwned=20">',
-        tasks=["segmentation"],
-        kind="validation",
-        license="MIT",
-        body=XSS_BODY,
-        offset=(100.0, -60.0),
-    )
-    add_dataset(lab, "many-chips", many, tasks=["regression"], kind="benchmark", offset=(20, 10))
-    add_model(lab, "classifier", "chips")
+    """The site tests' lab, in ``root``: three datasets (one with ``many`` items: lists only, no
+    item pages) and a model, made by the lab factory, and a QA report for ``chips``."""
+    contents = [
+        site_dataset(
+            "chips",
+            30,
+            tags=["sentinel-2"],
+            doi="10.5281/zenodo.1",
+            body="# Chips\n\nAn overview:\n\n![overview](images/overview.png)\n",
+            files={"images/overview.png": png(40, 20, (200, 90, 30))},
+        ),
+        site_dataset(
+            "hostile",
+            4,
+            title='Hostile <b>card</b><img src=x onerror="window.pwned=20">',
+            tasks=["segmentation"],
+            kind="validation",
+            license="MIT",
+            body=XSS_BODY,
+            offset=(100.0, -60.0),
+        ),
+        site_dataset("many-chips", many, tasks=["regression"], kind="benchmark", offset=(20, 10)),
+        Model("classifier", "chips", card=MODEL_CARD),
+    ]
+    lab = make_lab(root.parent, contents, name=root.name, title="Site test lab", previews=True)
     write_qa_report(lab, "chips")
-    from eotdl.catalog.previews import add_previews
-
-    for folder in lab.datasets():  # as `eotdl ingest` makes them
-        add_previews(lab, folder)
     return lab
-
-
-def with_public_url(lab: Lab, url: str = "https://data.example.org/lab/") -> Lab:
-    """The lab with ``[store] public_url`` set: publishing the site anywhere but the lab's own
-    store needs it (its readers must reach the bytes; tests/readers checks the rule)."""
-    config = lab.root / "eotdl.toml"
-    text = config.read_text()
-    assert "public_url" not in text
-    config.write_text(text.replace("[store]\n", f'[store]\npublic_url = "{url}"\n', 1))
-    return Lab(lab.root)
 
 
 def link_objects_if_missing(lab: Lab) -> None:

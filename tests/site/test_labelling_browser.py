@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from accessdata import chips_lab, detection_lab
 from browsers import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
 from eotdl.catalog.lab import Lab
 from eotdl.site.labelling import write_label_page
 from eotdl.site.serve import start_site
+from labs import Dataset, make_lab
 
 EOTDL = [sys.executable, "-m", "eotdl.cli.main"]
 
@@ -99,7 +99,7 @@ def export(page: Any, folder: Path) -> Path:
 
 
 def test_label_a_dozen_chips_with_keys_then_apply_diff_validate(browser, tmp_path):
-    lab = chips_lab(tmp_path)  # 12 chips, 3 classes
+    lab = make_lab(tmp_path, [Dataset("chips", "classification_folders")])  # 12 chips, 3 classes
     (lab.dataset("chips").card_path).write_text(CARD)
     git(lab, "init", "-q", "-b", "main")
     commit_all(lab, "chips 1.0.0")
@@ -154,7 +154,7 @@ def test_label_a_dozen_chips_with_keys_then_apply_diff_validate(browser, tmp_pat
 
 
 def test_draw_and_edit_two_boxes_then_apply(browser, tmp_path):
-    lab = detection_lab(tmp_path)
+    lab = make_lab(tmp_path, [Dataset("boxes", "detection")])
     build(lab, "boxes")
     site, page, problems = open_page(browser, lab, "boxes")
     try:
@@ -215,23 +215,11 @@ def test_draw_and_edit_two_boxes_then_apply(browser, tmp_path):
 
 def test_class_names_are_text_and_the_page_fits_a_tablet(browser, tmp_path):
     hostile = "<img src=x onerror=alert(1)>"
-    source = tmp_path / "src"
-    from accessdata import make_chips
-
-    make_chips(source, per_class=2)
-    (source / "River").rename(source / hostile)
-    from eotdl.builders.ingest import ingest
-    from eotdl.catalog.lab import init_lab
-
-    lab = init_lab(tmp_path / "lab")
-    ingest(
-        lab,
-        "classification-folders",
-        str(source),
-        "odd",
-        {"datetime": "2018-06-01"},
-        progress=False,
+    classes = ("Forest", "Pasture", hostile)
+    odd = Dataset(
+        "odd", "classification_folders", classes=classes, per_class=2, stem="c{c}_{i}", split=None
     )
+    lab = make_lab(tmp_path, [odd])
     build(lab, "odd")
     site, page, problems = open_page(browser, lab, "odd", width=768)
     try:
@@ -252,9 +240,7 @@ def _artifact(name: str) -> Path:
 
 
 def test_a_polygon_drawn_with_the_keyboard_only(browser, tmp_path):
-    from accessdata import segmentation_lab
-
-    lab = segmentation_lab(tmp_path)
+    lab = make_lab(tmp_path, [Dataset("tiles", "segmentation_pairs")])
     build(lab, "tiles")
     site, page, problems = open_page(browser, lab, "tiles")
     try:

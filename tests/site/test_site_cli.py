@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sitelab import add_dataset, with_public_url
+from sitelab import PUBLIC_URL, site_dataset
 
-from eotdl.catalog.lab import init_lab
 from eotdl.cli.main import cli
+from labs import make_lab
 
 
 def _run(*args: str) -> dict:
@@ -21,9 +21,10 @@ def _run(*args: str) -> dict:
 
 
 def test_build_then_publish(tmp_path: Path) -> None:
-    lab = init_lab(tmp_path / "lab", title="CLI lab")
-    add_dataset(lab, "tiny", 6)
-    lab = with_public_url(lab)  # publishing --to elsewhere: readers need the store's URL
+    # publishing --to elsewhere: readers need the store's URL
+    lab = make_lab(
+        tmp_path, [site_dataset("tiny", 6)], title="CLI lab", store={"public_url": PUBLIC_URL}
+    )
     first = _run("build", "--lab", str(lab.root), "--no-qa", "--json")
     assert first["datasets"] == 1 and first["items"] == 6 and first["items_written"] == 6
     again = _run("build", "--lab", str(lab.root), "--no-qa", "--json")
@@ -42,8 +43,7 @@ def test_build_runs_qa_and_shows_its_level(tmp_path: Path) -> None:
 
     if getattr(eotdl.qa, "run_qa", None) is None:
         pytest.skip("eotdl.qa has no run_qa yet (QA is another issue's)")
-    lab = init_lab(tmp_path / "lab", title="QA lab")
-    add_dataset(lab, "tiny", 4)
+    lab = make_lab(tmp_path, [site_dataset("tiny", 4)], title="QA lab")
     result = _run("build", "--lab", str(lab.root), "--json")
     assert result["qa"] == {"tiny": "ok"}
     report = json.loads((lab.root / ".eotdl/qa/tiny/qa.json").read_text())
@@ -60,8 +60,7 @@ def test_build_runs_qa_and_shows_its_level(tmp_path: Path) -> None:
 def test_build_without_the_qa_package_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lab = init_lab(tmp_path / "lab")
-    add_dataset(lab, "tiny", 2)
+    lab = make_lab(tmp_path, [site_dataset("tiny", 2)])
     monkeypatch.setitem(sys.modules, "eotdl.qa", None)  # `from eotdl.qa import …` fails
     result = _run("build", "--lab", str(lab.root), "--json")
     assert result["qa"] == {"tiny": "not-run"}
@@ -69,8 +68,7 @@ def test_build_without_the_qa_package_says_so(
 
 
 def test_build_human_output(tmp_path: Path) -> None:
-    lab = init_lab(tmp_path / "lab")
-    add_dataset(lab, "tiny", 2)
+    lab = make_lab(tmp_path, [site_dataset("tiny", 2)])
     result = CliRunner().invoke(cli, ["build", "--lab", str(lab.root), "--no-qa"])
     assert result.exit_code == 0, result.output
     assert "built 1 datasets, 0 models, 2 items" in result.output

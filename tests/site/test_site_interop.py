@@ -13,12 +13,13 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from sitelab import make_site_lab, with_public_url
+from sitelab import PUBLIC_URL, make_site_lab
 
 from eotdl.catalog.geoparquet import read_items_parquet
 from eotdl.site.build import build_site
 from eotdl.site.publish import publish_site
 from eotdl.site.serve import start_site
+from labs import set_store
 
 
 def test_pystac_client_walks_every_collection_and_item(site_dir: Path) -> None:
@@ -55,7 +56,7 @@ def test_stac_validator_finds_the_published_tree_valid(tmp_path: Path, shared_mi
     tool = shutil.which("stac-validator") or str(Path(sys.executable).with_name("stac-validator"))
     if not os.path.exists(tool):
         pytest.skip("stac-validator is not installed (pip install stac-valid)")
-    lab = with_public_url(make_site_lab(tmp_path / "lab", many=12))
+    lab = set_store(make_site_lab(tmp_path / "lab", many=12), public_url=PUBLIC_URL)
     target = tmp_path / "www"
     publish_site(lab, target.as_uri(), qa=False)
     config = _schema_config(shared_mirror, tmp_path / "schemas.json")

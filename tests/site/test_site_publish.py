@@ -5,19 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sitelab import make_site_lab, with_public_url
+from sitelab import PUBLIC_URL, make_site_lab
 
 from eotdl.catalog.lab import Lab
 from eotdl.site import folderpages
 from eotdl.site.publish import MANIFEST, publish_site, site_files
 from eotdl.storage import open_store
+from labs import set_store
 
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     monkeypatch.setattr(folderpages, "PAGE_SIZE", 10)
     monkeypatch.setattr(folderpages, "ITEM_PAGES_MAX", 60)
-    return with_public_url(make_site_lab(tmp_path / "lab", many=80))
+    return set_store(make_site_lab(tmp_path / "lab", many=80), public_url=PUBLIC_URL)
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -9,23 +9,20 @@ page kind, desktop and phone, are saved under ``test-artifacts/`` (git-ignored).
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sitelab import add_model, link_objects_if_missing, write_qa_report
+from sitelab import MODEL_CARD, link_objects_if_missing, write_qa_report
 
 from browsers import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
-from eotdl.builders.ingest import ingest
 from eotdl.catalog import canonical
-from eotdl.catalog.lab import Lab, init_lab
-from eotdl.catalog.published import tag_versions
+from eotdl.catalog.lab import Lab
 from eotdl.site.build import build_site
 from eotdl.site.serve import RunningSite, start_site
-from rastergen import write_tif
+from labs import Dataset, Model, make_lab
 
 CLASSES = ("water", "forest", "urban")
 PHONE = {"width": 390, "height": 844}
@@ -34,39 +31,30 @@ DESKTOP = {"width": 1280, "height": 900}
 pytestmark = BROWSER_MARKS
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-
-def _chips(source: Path, per_class: int) -> Path:
-    for n, name in enumerate(CLASSES):
-        for k in range(per_class):
-            write_tif(source / name / f"{name}-{k}_20230415.tif", seed=10 * n + k, size=32)
-    return source
-
-
-def make_views_lab(root: Path, source: Path) -> Lab:
+def make_views_lab(root: Path) -> Lab:
     """A lab in git with one ingested dataset of real chips (3 classes, 3 splits), published
     twice: 1.0.0 (12 chips) and 1.1.0 (18 chips), and a model."""
-    lab = init_lab(root, title="A lab with a rather long title for phones")
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.name", "Ada Lovelace")
-    _git(root, "config", "user.email", "ada@example.org")
-    for per_class, version in ((4, "1.0.0"), (6, "1.1.0")):
-        ingest(
-            lab,
-            "classification-folders",
-            str(_chips(source, per_class)),
+
+    def chips(per_class: int, version: str) -> Dataset:
+        return Dataset(
             "land-cover",
-            split="stratified:0.5,0.25,0.25",
-            seed=1,
-            progress=False,
+            "classification_folders",
+            classes=CLASSES,
+            per_class=per_class,
+            size=32,
+            bands=4,
+            stem="{cls}-{i}_20230415",
+            datetime=None,
+            split_seed=1,
+            version=version,
         )
-        folder = lab.dataset("land-cover")
-        folder.write_collection({**folder.read_collection(), "version": version})
-        _git(root, "add", "-A")
-        _git(root, "commit", "-q", "-m", f"land-cover {version}")
-        assert tag_versions(lab) == [f"land-cover@{version}"]
+
+    lab = make_lab(
+        root,
+        [chips(4, "1.0.0"), chips(6, "1.1.0"), Model("classifier", "land-cover", card=MODEL_CARD)],
+        tag=True,
+        title="A lab with a rather long title for phones",
+    )
     report = write_qa_report(lab, "land-cover")
     data = canonical.loads((report / "qa.json").read_bytes())
     data["eda"]["bands"] = [
@@ -84,7 +72,6 @@ def make_views_lab(root: Path, source: Path) -> Lab:
         for i in range(2, 6)
     ]
     (report / "qa.json").write_bytes(canonical.dumps_pretty(data))
-    add_model(lab, "classifier", "land-cover")
     _train_record(lab.model("classifier"))
     return lab
 
@@ -144,7 +131,7 @@ def views_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     base = tmp_path_factory.mktemp("views")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EOTDL_SITE_TILES", "none")
-        lab = make_views_lab(base / "lab", base / "source")
+        lab = make_views_lab(base)
         build_site(lab, qa=False)
     link_objects_if_missing(lab)
     return lab

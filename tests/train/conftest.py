@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trainlab import classification_lab, segmentation_lab
 
 from eotdl.catalog.lab import Lab
+from labs import Dataset, make_lab
 
 pytest.importorskip("torch")
 
@@ -32,12 +32,26 @@ def cluster() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chips_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    return classification_lab(tmp_path_factory.mktemp("chips"))
+    """``chips``: 16 chips of two classes told apart by their brightness, random splits."""
+    chips = Dataset(
+        "chips",
+        "classification_folders",
+        classes=("forest", "water"),
+        per_class=8,
+        bands=4,
+        learnable=True,
+        stem="{cls}{i}_20230101",
+        datetime=None,
+        split="random:0.5,0.25,0.25",
+    )
+    return make_lab(tmp_path_factory.mktemp("chips"), [chips])
 
 
 @pytest.fixture(scope="session")
 def tiles_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    return segmentation_lab(tmp_path_factory.mktemp("tiles"))
+    """``tiles``: 8 image/mask pairs whose mask follows the image's first band."""
+    tiles = Dataset("tiles", "segmentation_pairs", count=8, learnable=True, stem="t{i}")
+    return make_lab(tmp_path_factory.mktemp("tiles"), [tiles])
 
 
 def offline_schemas(mp: pytest.MonkeyPatch) -> None:

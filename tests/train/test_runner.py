@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from trainlab import die_once, pause
+from trainhooks import die_once, pause
 
 from conftest import lab_file, run
 from eotdl.catalog.lab import Lab

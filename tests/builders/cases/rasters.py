@@ -1,4 +1,8 @@
-"""Contract case: chips cut from two GeoTIFFs with vector labels, a random split."""
+"""Contract case: chips cut from two GeoTIFFs with vector labels, a random split.
+
+The lab factory (tests/labs.py) makes other sources through the options: ``labelled=False``
+gives ``count`` plain GeoTIFFs (one item each, no split) straight in the source folder.
+"""
 
 import json
 
@@ -7,14 +11,28 @@ from rastergen import write_tif
 KIND = "rasters"
 
 
-def make_case(tmp_path):
+def make_case(
+    tmp_path,
+    *,
+    labelled=True,
+    count=2,
+    size=64,
+    stem="scene_2023050{m}",
+    spacing=1000.0,
+):
     from cases import Case
 
-    folder = tmp_path / "tifs"
-    for n in range(2):
+    folder = tmp_path / "tifs" if labelled else tmp_path
+    for n in range(count):
         write_tif(
-            folder / f"scene_2023050{n + 1}.tif", seed=n, bands=4, size=64, offset=(n * 1000.0, 0.0)
+            folder / f"{stem.format(n=n, m=n + 1)}.tif",
+            seed=n,
+            bands=4,
+            size=size,
+            offset=(n * spacing, 0.0),
         )
+    if not labelled:
+        return Case(source=str(folder), items=count)
     labels = tmp_path / "labels.geojson"
     labels.write_text(
         json.dumps(
