@@ -52,7 +52,7 @@ def make_lab(root: Path, scenes: int) -> int:
     """A lab with the land-cover dataset; the number of chips."""
     from landcover import generate
 
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
     from eotdl.catalog.lab import init_lab
 
     lab = init_lab(root / "lab")

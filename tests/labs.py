@@ -39,7 +39,7 @@ import pytest
 from synthetic import make_collection, make_item
 
 import stacgen
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.card import Card
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.tree import write_stac_tree

@@ -93,14 +93,17 @@ def _clashes(name: str, exported: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_no_export_is_shadowed_by_a_submodule(name: str):
-    """Importing ``eotdl.builders.ingest`` sets the package's ``ingest`` to that module, over a
-    lazy function of that name: no public name may be a submodule's name."""
+    """Importing a submodule ``eotdl.PACKAGE.NAME`` sets the package's ``NAME`` to that module,
+    over a lazy function of that name: no public name may be a submodule's name."""
     clashes = _clashes(name, importlib.import_module(name).__all__)
     assert not clashes, f"{name}: public names that are also submodules: {clashes}"
 
 
 def test_the_shadow_check_can_fail():
-    assert _clashes("eotdl.builders", ["Builder", "ingest", "registry"]) == ["ingest", "registry"]
+    assert _clashes("eotdl.builders", ["Builder", "ingestion", "registry"]) == [
+        "ingestion",
+        "registry",
+    ]
     assert _clashes("eotdl", ["train", "ingest"]) == []
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from eotdl import train
     from eotdl.api.server import stac_api_server
     from eotdl.api.site_search import search_lab
-    from eotdl.builders.ingest import ingest, rebuild
+    from eotdl.builders.ingestion import ingest, rebuild
     from eotdl.catalog.lab import Lab, init_lab
     from eotdl.catalog.validate import validate_target
     from eotdl.errors import EotdlError, InputError
@@ -75,8 +75,8 @@ _HOMES = {
     "Lab": "eotdl.catalog.lab",
     "init_lab": "eotdl.catalog.lab",
     "validate_target": "eotdl.catalog.validate",
-    "ingest": "eotdl.builders.ingest",
-    "rebuild": "eotdl.builders.ingest",
+    "ingest": "eotdl.builders.ingestion",
+    "rebuild": "eotdl.builders.ingestion",
     "run_qa": "eotdl.qa.run",
     "build_site": "eotdl.site.build",
     "publish_site": "eotdl.site.publish",

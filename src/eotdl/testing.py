@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eotdl.builders.ingest import ingest, rebuild
+from eotdl.builders.ingestion import ingest, rebuild
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.locations import is_remote, local_path
 from eotdl.catalog.store import file_store_dir

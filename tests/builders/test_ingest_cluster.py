@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.lab import init_lab
 from eotdl.cli.main import cli
 from eotdl.errors import InputError

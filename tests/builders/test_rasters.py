@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from eotdl.builders.ingest import ingest, rebuild
+from eotdl.builders.ingestion import ingest, rebuild
 from eotdl.builders.rasters import RastersBuilder
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.validate import validate_target

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eotdl.builders import rasters
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.builders.rasters import RastersBuilder
 from eotdl.catalog.lab import init_lab
 from eotdl.errors import InputError

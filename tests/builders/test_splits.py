@@ -54,7 +54,7 @@ def test_bad_specs(text):
 
 
 def test_a_new_version_keeps_the_splits_of_existing_items(tmp_path):
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
     from eotdl.catalog.lab import init_lab
     from rastergen import write_tif
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cases.stac import write_catalog
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.builders.stac_archive import extract_archive
 from eotdl.builders.stac_import import StacImportWarning
 from eotdl.builders.stac_migrate import migrate

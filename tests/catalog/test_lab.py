@@ -109,7 +109,7 @@ def test_names_are_valid_git_tags(tmp_path):
 
 
 def test_ingest_refuses_a_name_git_cannot_tag(tmp_path):
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
 
     lab = init_lab(tmp_path / "lab")
     with pytest.raises(InputError, match="git could not tag"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.hrefkeys import store_key
 from eotdl.catalog.lab import init_lab
 from eotdl.catalog.previews import add_previews, ensure_previews, preview_href

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.assets import verify_lab
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.repair import repair_lab

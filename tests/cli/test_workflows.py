@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from labs import commit, git, make_lab
 from rastergen import write_tif
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog import canonical
 from eotdl.qa.pull_request import check_pull_request, render_markdown
 from labs import Dataset, commit, git, make_lab

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.lab import init_lab
 from eotdl.qa import run_qa
 from shareddata import EXAMPLES, needs_shared

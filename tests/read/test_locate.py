@@ -15,7 +15,7 @@ from eotdl.catalog.lab import Lab
 from eotdl.catalog.locations import resolve
 from eotdl.catalog.tree import write_stac_tree
 from eotdl.errors import InputError
-from eotdl.read.locate import locate, split_name
+from eotdl.read.finding import locate, split_name
 
 
 def test_split_name():

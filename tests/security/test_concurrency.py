@@ -90,7 +90,7 @@ def test_a_second_ingest_into_a_busy_dataset_is_refused_with_exit_75(holder, tmp
 
 
 def test_the_library_refuses_a_busy_dataset_too(holder, tmp_path):
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
 
     lab, process = holder
     with pytest.raises(BusyError) as busy:
@@ -102,7 +102,7 @@ def test_the_library_refuses_a_busy_dataset_too(holder, tmp_path):
 
 
 def test_a_lock_left_by_a_dead_writer_is_taken_over(tmp_path):
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
 
     lab = init_lab(tmp_path / "lab")
     lock = lab.root / ".eotdl" / "locks" / "datasets-ds.lock"

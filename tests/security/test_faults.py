@@ -73,7 +73,7 @@ def _interrupt_ingest(lab_root: Path, source: Path, sig: int) -> int:
 def lab_with_dataset(tmp_path):
     """A lab whose dataset 'ds' has 3 items, and a source of 400 rasters for a new version."""
     lab = init_lab(tmp_path / "lab")
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
 
     source = _rasters(tmp_path / "src", 0, 3)
     ingest(lab, "rasters", str(source), "ds", progress=False)
@@ -283,7 +283,7 @@ def small_disk(tmp_path):
 
 
 def test_build_on_a_full_disk_says_so_and_keeps_the_previous_site(small_disk, tmp_path):
-    from eotdl.builders.ingest import ingest
+    from eotdl.builders.ingestion import ingest
 
     lab = init_lab(tmp_path / "lab")
     ingest(lab, "rasters", str(_rasters(tmp_path / "src", 0, 3)), "small", progress=False)

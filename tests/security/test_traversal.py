@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from eotdlrun import run_eotdl
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.paths import LocalRoot, PathRefused, open_readable, readable_path
 from eotdl.catalog.validate import Validator, validate_target

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sitelab import make_site_lab
 from synthetic import make_item
 
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.catalog.tree import MANIFEST
 from eotdl.cli.main import cli

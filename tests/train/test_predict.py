@@ -14,7 +14,7 @@ from conftest import lab_file
 from eotdl.catalog.lab import Lab
 from eotdl.errors import InputError
 from eotdl.train.library import get_model, list_models, model_item
-from eotdl.train.predict import load_model, predict
+from eotdl.train.prediction import load_model, predict
 from rastergen import write_tif
 
 
@@ -129,7 +129,7 @@ def test_a_model_from_a_built_site(
 
 
 def test_default_output_is_beside_the_image() -> None:
-    from eotdl.train.predict import default_output
+    from eotdl.train.prediction import default_output
 
     assert default_output("chips-small-cnn", "/data/scene.tif") == Path(
         "/data/scene-chips-small-cnn.tif"

@@ -22,7 +22,7 @@ from eotdl.api.table import ItemTable
 from eotdl.catalog.lab import CONFIG_NAME, Lab, locate_lab_or_site
 from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.errors import InputError
-from eotdl.read.locate import PARQUET, linked_items, load_json
+from eotdl.read.finding import PARQUET, linked_items, load_json
 from eotdl.read.parquet import items_to_table, read_parquet
 
 

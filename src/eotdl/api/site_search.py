@@ -18,7 +18,7 @@ import orjson
 from eotdl.api.index import SiteIndex, load_index
 from eotdl.api.search import SearchResult, parse_query
 from eotdl.errors import InputError
-from eotdl.read.locate import absolute_assets
+from eotdl.read.finding import absolute_assets
 
 if TYPE_CHECKING:
     from eotdl.catalog.lab import Lab

@@ -2,10 +2,9 @@
 
 A builder is a subclass of :class:`Builder` (its :class:`Option` table becomes the flags of
 ``eotdl ingest KIND``, :class:`Labels` describes its labels): a pure ``items()`` that yields
-STAC Items whose assets are local files. :func:`eotdl.ingest` (``eotdl ingest``; it lives in
-:mod:`eotdl.builders.ingest`, whose name it cannot share here) runs one into a lab (split,
-upload, layout, ``recipe.yaml``) and returns an :class:`IngestResult`; :func:`eotdl.rebuild`
-re-runs a dataset's recipe. :func:`available` lists every builder, built-in and third-party
+STAC Items whose assets are local files. :func:`ingest` (``eotdl ingest``, also
+``eotdl.ingest``) runs one into a lab (split, upload, layout, ``recipe.yaml``) and returns an
+:class:`IngestResult`; :func:`rebuild` re-runs a dataset's recipe. :func:`available` lists every builder, built-in and third-party
 (the ``eotdl.builders`` entry-point group), and :func:`load` gives the class of one.
 :mod:`eotdl.testing` holds the contract test every builder passes.
 
@@ -20,7 +19,7 @@ from eotdl.exports import lazy_exports
 
 if TYPE_CHECKING:
     from eotdl.builders.base import Builder, Labels, Option
-    from eotdl.builders.ingest import IngestResult
+    from eotdl.builders.ingestion import IngestResult, ingest, rebuild
     from eotdl.builders.registry import available, load
 
 __all__ = [
@@ -29,7 +28,9 @@ __all__ = [
     "Labels",
     "Option",
     "available",
+    "ingest",
     "load",
+    "rebuild",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -38,7 +39,9 @@ __getattr__, __dir__ = lazy_exports(
         "Builder": "eotdl.builders.base",
         "Labels": "eotdl.builders.base",
         "Option": "eotdl.builders.base",
-        "IngestResult": "eotdl.builders.ingest",
+        "IngestResult": "eotdl.builders.ingestion",
+        "ingest": "eotdl.builders.ingestion",
+        "rebuild": "eotdl.builders.ingestion",
         "available": "eotdl.builders.registry",
         "load": "eotdl.builders.registry",
     },

@@ -2,7 +2,7 @@
 
 A builder is pure: it reads its source and yields Items whose assets point at local files
 (absolute paths, in the source or in the scratch ``workdir`` it was given). It never writes the
-lab or the object store: :mod:`eotdl.builders.ingest` uploads the files and the catalog layer
+lab or the object store: :mod:`eotdl.builders.ingestion` uploads the files and the catalog layer
 lays the dataset out.
 """
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from eotdl.builders import registry
-from eotdl.builders.ingest import _absolute_paths, _is_remote
+from eotdl.builders.ingestion import _absolute_paths, _is_remote
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.repair import RepairReport, repair_lab
 from eotdl.catalog.save import local_path

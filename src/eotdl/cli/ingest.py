@@ -15,7 +15,7 @@ from eotdl.cli.output import console, emit_json, lab_option, lab_param
 
 if TYPE_CHECKING:
     from eotdl.builders.base import Builder, Option
-    from eotdl.builders.ingest import IngestResult
+    from eotdl.builders.ingestion import IngestResult
     from eotdl.catalog.lab import Lab
 
 #: The one-line summary of every built-in builder, so `eotdl ingest --help` lists them without
@@ -94,7 +94,7 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         cluster: str | None,
         **options: Any,
     ) -> None:
-        from eotdl.builders.ingest import ingest
+        from eotdl.builders.ingestion import ingest
         from eotdl.catalog.compute import choose_cluster
 
         where = choose_cluster(lab.root, cluster)
@@ -177,7 +177,7 @@ def rebuild_command(
     dataset: str, lab: Lab, as_json: bool, no_progress: bool, cluster: str | None
 ) -> None:
     """Re-run a dataset's recipe.yaml (same items, same checksums)."""
-    from eotdl.builders.ingest import rebuild
+    from eotdl.builders.ingestion import rebuild
     from eotdl.catalog.compute import choose_cluster
 
     where = choose_cluster(lab.root, cluster)

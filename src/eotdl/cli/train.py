@@ -147,7 +147,7 @@ def predict(
     a model's collection.json. Segmentation models give a class per pixel, classifiers a class
     per chip of their input size.
     """
-    from eotdl.train.predict import predict as run
+    from eotdl.train.prediction import predict as run
 
     summary = run(model, image, output, lab=lab, batch_size=batch_size)
     if as_json:

@@ -23,7 +23,7 @@ from eotdl.ml.rasters import RasterSource
 from eotdl.ml.samples import SampleReader
 from eotdl.read.download import GetResult, get_dataset
 from eotdl.read.filters import ItemFilter, parse_keys
-from eotdl.read.locate import Located, locate
+from eotdl.read.finding import Located, locate
 
 if TYPE_CHECKING:
     import numpy as np

@@ -1,5 +1,5 @@
 """Reading datasets: finding ``NAME[@VERSION]`` on a lab, a built site or any static STAC
-catalog (:mod:`~eotdl.read.locate`, giving a :class:`Located`), downloading its metadata and
+catalog (:func:`locate`, giving a :class:`Located`), downloading its metadata and
 chosen assets verified (:func:`get`, ``eotdl get``, returning a :class:`GetResult`), the
 filters every reader shares (splits, bbox, datetime: :class:`ItemFilter`) and
 stac-geoparquet from any location (:func:`read_parquet`).
@@ -16,10 +16,10 @@ from eotdl.exports import lazy_exports
 if TYPE_CHECKING:
     from eotdl.read.download import GetResult, get
     from eotdl.read.filters import ItemFilter
-    from eotdl.read.locate import Located
+    from eotdl.read.finding import Located, locate
     from eotdl.read.parquet import read_parquet
 
-__all__ = ["GetResult", "ItemFilter", "Located", "get", "read_parquet"]
+__all__ = ["GetResult", "ItemFilter", "Located", "get", "locate", "read_parquet"]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -27,7 +27,8 @@ __getattr__, __dir__ = lazy_exports(
         "GetResult": "eotdl.read.download",
         "get": "eotdl.read.download",
         "ItemFilter": "eotdl.read.filters",
-        "Located": "eotdl.read.locate",
+        "Located": "eotdl.read.finding",
+        "locate": "eotdl.read.finding",
         "read_parquet": "eotdl.read.parquet",
     },
 )

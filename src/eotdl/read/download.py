@@ -36,7 +36,7 @@ from eotdl.catalog.locations import local_path, scheme, split_s3
 from eotdl.catalog.paths import check_local_source
 from eotdl.errors import InputError
 from eotdl.read.filters import ItemFilter, parse_keys
-from eotdl.read.locate import Located, locate
+from eotdl.read.finding import Located, locate
 from eotdl.storage import ObjectStore, TransferError, TransferSummary, open_store
 from eotdl.storage.base import TransferFailure
 from eotdl.storage.hashcache import HashCache

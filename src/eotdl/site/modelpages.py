@@ -82,7 +82,7 @@ def model_snippets(name: str, root: str, install: str = "") -> list[Snippet]:
         Snippet(
             "Python",
             "python",
-            "from eotdl.train.predict import load_model, predict\n\n"
+            "from eotdl.train.prediction import load_model, predict\n\n"
             f'summary = predict("{name}/", "scene.tif", "{name}-classes.tif")\n'
             f'model = load_model("{name}/")  # the torch module, bands and normalisation',
         ),

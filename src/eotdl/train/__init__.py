@@ -7,9 +7,9 @@ the attribute the package, which then calls :func:`eotdl.train.runner.train`).
 Nothing heavy (torch, distributed) is imported until a job runs.
 
 Besides :func:`train`: :func:`list_models` and :func:`get_model` (``eotdl models list|get``),
-:func:`load_model` (a trained model ready to predict; ``eotdl predict`` is
-:func:`eotdl.train.predict.predict`), :func:`register_model` (a model factory of your own, by
-name) and :class:`TrainingError` (a job that failed). Names are imported on first use.
+:func:`load_model` (a trained model ready to predict), :func:`predict` (``eotdl predict``),
+:func:`register_model` (a model factory of your own, by name) and :class:`TrainingError` (a
+job that failed). Names are imported on first use.
 """
 
 from __future__ import annotations
@@ -23,10 +23,18 @@ from eotdl.exports import lazy_exports
 if TYPE_CHECKING:
     from eotdl.train.library import get_model, list_models
     from eotdl.train.models import register_model
-    from eotdl.train.predict import load_model
+    from eotdl.train.prediction import load_model, predict
     from eotdl.train.runner import TrainingError
 
-__all__ = ["TrainingError", "get_model", "list_models", "load_model", "register_model", "train"]
+__all__ = [
+    "TrainingError",
+    "get_model",
+    "list_models",
+    "load_model",
+    "predict",
+    "register_model",
+    "train",
+]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -34,7 +42,8 @@ __getattr__, __dir__ = lazy_exports(
         "get_model": "eotdl.train.library",
         "list_models": "eotdl.train.library",
         "register_model": "eotdl.train.models",
-        "load_model": "eotdl.train.predict",
+        "load_model": "eotdl.train.prediction",
+        "predict": "eotdl.train.prediction",
         "TrainingError": "eotdl.train.runner",
     },
 )

@@ -20,7 +20,7 @@ from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.store import open_lab_store
 from eotdl.errors import EotdlError, InputError
 from eotdl.ml.dataset import open_dataset
-from eotdl.read.locate import split_name
+from eotdl.read.finding import split_name
 from eotdl.train.cluster import Cluster, check_cuda, default_workers, open_cluster
 from eotdl.train.loop import EpochHook, RankJob, StoreRef, latest_checkpoint, rank_main
 from eotdl.train.mlm import now, save_model

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from builders.recipes.miniatures import eurosat
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.builders.recipes.eurosat import MS_FACTS
 from eotdl.builders.recipes.facts import Download
 from eotdl.builders.recipes.fetch import MIRROR_ENV, fetch, fetch_files

@@ -13,7 +13,7 @@ import pytest
 
 from builders.recipes.miniatures import MINIATURES, eurosat
 from eotdl.builders import registry
-from eotdl.builders.ingest import ingest
+from eotdl.builders.ingestion import ingest
 from eotdl.builders.recipes import RECIPES
 from eotdl.catalog.card import read_card, write_card
 from eotdl.catalog.lab import init_lab
