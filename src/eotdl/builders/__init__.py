@@ -4,8 +4,9 @@ A builder is a subclass of :class:`Builder` (its :class:`Option` table becomes t
 ``eotdl ingest KIND``, :class:`Labels` describes its labels): a pure ``items()`` that yields
 STAC Items whose assets are local files. :func:`ingest` (``eotdl ingest``, also
 ``eotdl.ingest``) runs one into a lab (split, upload, layout, ``recipe.yaml``) and returns an
-:class:`IngestResult`; :func:`rebuild` re-runs a dataset's recipe. :func:`available` lists every builder, built-in and third-party
-(the ``eotdl.builders`` entry-point group), and :func:`load` gives the class of one.
+:class:`IngestResult`; :func:`rebuild` re-runs a dataset's recipe. :func:`available` lists
+every builder, built-in and third-party (the ``eotdl.builders`` entry-point group), and
+:func:`load` gives the class of one.
 :mod:`eotdl.testing` holds the contract test every builder passes.
 
 Names are imported on first use, so listing builders imports no builder.
