@@ -24,6 +24,7 @@ import datetime as dt
 import functools
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,14 @@ class _Budget:
 
 _BUDGET = _Budget()
 
+#: Whole row groups last read for pages of Items, kept by one process (bytes, all files
+#: together): a page asked again, or the first page of a query whose matches start in the
+#: same row group, is not decoded again.
+GROUP_CACHE_BYTES = 32 * 2**20
+_GROUPS: OrderedDict[tuple[str, int], pa.Table] = OrderedDict()
+_GROUPS_SIZE = [0]
+_GROUPS_LOCK = threading.Lock()
+
 
 class ParquetTable:
     """One collection's ``items.parquet``, searched in place.
@@ -108,6 +117,7 @@ class ParquetTable:
         self.spans: tuple[np.ndarray, np.ndarray] | None = None
         self._kept: dict[str, Column | None] = {}  # property columns decoded once
         self._lock = threading.Lock()
+        self._handles = threading.local()
         self._keep_boxes_and_spans()
         self._crossing = self._antimeridian_groups()
         self.row_of = _IdLookup(self)
@@ -212,9 +222,28 @@ class ParquetTable:
         return crossing
 
     def _file(self) -> pq.ParquetFile:
-        """A fresh handle (the footer is not parsed again): one per query, so threads share
-        nothing mutable."""
-        return pq.ParquetFile(self.path, metadata=self.metadata)
+        """This thread's handle on the file (the footer is parsed once, at start): threads
+        share nothing mutable."""
+        handle: pq.ParquetFile | None = getattr(self._handles, "file", None)
+        if handle is None:
+            handle = self._handles.file = pq.ParquetFile(self.path, metadata=self.metadata)
+        return handle
+
+    def _row_group(self, group: int) -> pa.Table:
+        """One whole row group (every column), from the few last read when it is there."""
+        key = (self.path, group)
+        with _GROUPS_LOCK:
+            if key in _GROUPS:
+                _GROUPS.move_to_end(key)
+                return _GROUPS[key]
+        table = self._file().read_row_group(group, use_threads=False)
+        with _GROUPS_LOCK:
+            _GROUPS[key] = table
+            _GROUPS_SIZE[0] += table.nbytes
+            while _GROUPS_SIZE[0] > GROUP_CACHE_BYTES and len(_GROUPS) > 1:
+                _, old = _GROUPS.popitem(last=False)
+                _GROUPS_SIZE[0] -= old.nbytes
+        return table
 
     # -- pruning ----------------------------------------------------------------------------
 
@@ -318,17 +347,20 @@ class ParquetTable:
         return part, match_rows(part, _without_ids(query))
 
     def items(self, rows: Sequence[int] | np.ndarray) -> list[dict[str, Any]]:
-        """The Items at these file rows, in this order: only their row groups are read."""
+        """The Items at these file rows, in this order: only their row groups are read (or
+        found among the last read)."""
         wanted = np.asarray(list(rows), dtype=np.int64)
         if len(wanted) == 0:
             return []
         groups = np.searchsorted(self.offsets, wanted, side="right") - 1
-        chosen = np.unique(groups)
-        table = self._file().read_row_groups([int(g) for g in chosen], use_threads=False)
-        sizes = self.offsets[chosen + 1] - self.offsets[chosen]
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        where = starts[np.searchsorted(chosen, groups)] + wanted - self.offsets[groups]
-        return rows_to_items(table.take(pa.array(where, pa.int64())))
+        out: list[dict[str, Any]] = [{} for _ in wanted]
+        for group in np.unique(groups):
+            here = np.flatnonzero(groups == group)
+            local = wanted[here] - self.offsets[group]
+            table = self._row_group(int(group)).take(pa.array(local, pa.int64()))
+            for position, item in zip(here, rows_to_items(table), strict=True):
+                out[position] = item
+        return out
 
     def geometries(self, rows: np.ndarray) -> np.ndarray:
         """The geometries (shapely) at these file rows: only their row groups' geometry

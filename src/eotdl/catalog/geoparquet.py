@@ -9,8 +9,8 @@ Rows are written in space-time order (a 3-D Z-order key of each bbox centre and 
 of each time span, then the datetime, then the id: :func:`spatial_keys`) in row groups of
 :data:`ROW_GROUP` rows, so each row group is a small box in longitude, latitude and time and
 the row-group statistics of the ``bbox`` covering columns and of the datetimes both let a
-reader skip most of a file (:mod:`eotdl.api.parquet_engine`). A large file is sorted a key range at a time (parts
-written sorted, read back range by range): memory stays bounded.
+reader skip most of a file (:mod:`eotdl.api.parquet_engine`). A large file is sorted a key
+range at a time (parts written sorted, read back range by range): memory stays bounded.
 
 Any valid Item goes in: a null geometry (an image with no place on Earth) is a null row of the
 ``geometry`` and ``bbox`` columns, and ``assets: {}`` everywhere (a struct Parquet cannot hold)
