@@ -19,6 +19,7 @@ import pyarrow as pa
 from eotdl.api.parquet_engine import ParquetTable
 from eotdl.api.search import ItemIndex
 from eotdl.api.table import ItemTable
+from eotdl.catalog.geoparquet import sort_order
 from eotdl.catalog.lab import CONFIG_NAME, Lab, locate_lab_or_site
 from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.errors import InputError
@@ -139,12 +140,15 @@ def _entry(location: str, collection: dict[str, Any], reader: Reader) -> Collect
 
 
 def _from_lab(lab: Lab) -> SiteIndex:
-    """A local lab, straight from its items.ndjson files (no build needed)."""
+    """A local lab, straight from its items.ndjson files (no build needed), each in the
+    order a build writes it to ``items.parquet``, so a search answers as over the site."""
     entries: dict[str, CollectionEntry] = {}
     for folder in [*lab.datasets(), *lab.models()]:
         collection = folder.read_collection()
         collection_id = str(collection.get("id") or folder.name)
         table = items_to_table(folder.iter_items())
+        if table.num_rows:  # in the order of the parquet file a build writes
+            table = table.take(sort_order(table))
         entries[collection_id] = CollectionEntry(
             collection_id,
             str(folder.collection_path),
