@@ -376,16 +376,18 @@ def test_paging_walks_every_match_once(site: dict[str, Any]) -> None:
         bbox=(-60, -40, 60, 40), filter={"op": ">", "args": [{"property": "cloud"}, 50]}
     )
     total, _ = _brute(site, SearchQuery(**{**query.__dict__, "limit": 10**6}))
-    seen: list[str] = []
+    seen: list[tuple[str, str]] = []  # (collection, id): two versions share their ids
     while True:
-        matched, page = _answer(site["parquet"], query)
-        assert matched == total
-        if not page:
+        result = site["parquet"].search(query)
+        assert result.matched == total
+        if not result.rows:
             break
-        seen += page
-        query.offset += len(page)
+        names = [table.collection_id for table, _ in result.rows]
+        seen += zip(names, [item["id"] for item in result.items()], strict=True)
+        query.offset += len(result.rows)
         query.limit = 97
     assert len(seen) == len(set(seen)) == total
+    assert {name for name, _ in seen} == set(COLLECTIONS)
 
 
 def test_items_and_lookups_read_back_whole(site: dict[str, Any]) -> None:
