@@ -20,6 +20,7 @@ and a paging token is an offset, so any number of processes answer alike.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import math
@@ -49,6 +50,8 @@ _BBOX = ("xmin", "ymin", "xmax", "ymax")
 #: Decoded search columns kept by one process, all files together (bytes): the bbox and time
 #: arrays of about ten million items, or those and a few property columns of a few million.
 CACHE_BYTES = 512 * 2**20
+#: Open handles on a file kept for the next query (each holds a file descriptor).
+_IDLE_HANDLES = 2
 
 
 def _stat_value(value: Any) -> float | None:
@@ -117,6 +120,8 @@ class ParquetTable:
         self.spans: tuple[np.ndarray, np.ndarray] | None = None
         self._kept: dict[str, Column | None] = {}  # property columns decoded once
         self._lock = threading.Lock()
+        self._idle: list[pq.ParquetFile] = []  # open handles no thread is using
+        self._handles = threading.Lock()
         self._keep_boxes_and_spans()
         self._crossing = self._antimeridian_groups()
         self.row_of = _IdLookup(self)
@@ -162,7 +167,8 @@ class ParquetTable:
         if not names & {"bbox", *_TIMES} or not _BUDGET.take(48 * len(self)):
             return
         columns = [n for n in ("bbox", *_TIMES) if n in names]
-        table = self._file().read(columns=columns, use_threads=False)
+        with self._file() as handle:
+            table = handle.read(columns=columns, use_threads=False)
         self.boxes = _boxes(table)
         self.spans = _spans(table)
         if self.boxes is None:  # no usable bbox column: its share goes back
@@ -180,7 +186,8 @@ class ParquetTable:
             if name in self.schema.names and _keepable(self.schema.field(name).type):
                 size = self._size(name)
                 if _BUDGET.take(size):
-                    arrow = self._file().read(columns=[name], use_threads=False).column(name)
+                    with self._file() as handle:
+                        arrow = handle.read(columns=[name], use_threads=False).column(name)
                     column = make_column(name, arrow)
             self._kept[name] = column
             return column
@@ -210,38 +217,59 @@ class ParquetTable:
         maybe = np.flatnonzero(
             ~(self._high["bbox.xmin"] <= self._low["bbox.xmax"]) & ~np.isinf(self._low["bbox.xmin"])
         )
-        handle = self._file()
         for g in maybe:
             if self.boxes is not None:
                 part = slice(int(self.offsets[g]), int(self.offsets[g + 1]))
                 crossing[g] = bool(np.any(self.boxes[0][part] > self.boxes[2][part]))
                 continue
-            box = handle.read_row_group(int(g), columns=["bbox"]).column("bbox").combine_chunks()
+            with self._file() as handle:
+                read = handle.read_row_group(int(g), columns=["bbox"], use_threads=False)
+            box = read.column("bbox").combine_chunks()
             xmin = pc.fill_null(box.field("xmin"), -math.inf).to_numpy(zero_copy_only=False)
             xmax = pc.fill_null(box.field("xmax"), math.inf).to_numpy(zero_copy_only=False)
             crossing[g] = bool(np.any(xmin > xmax))
         return crossing
 
-    def _file(self) -> pq.ParquetFile:
-        """A fresh handle (the footer is not parsed again; about 0.3 ms): one per read, so
-        threads share nothing mutable and no file stays open between queries."""
-        return pq.ParquetFile(self.path, metadata=self.metadata)
+    @contextlib.contextmanager
+    def _file(self) -> Iterator[pq.ParquetFile]:
+        """A handle on the file for one thread at a time: an idle one, else a new one (the
+        footer is not parsed again, but a handle costs about 1 ms at 1M items); at most
+        :data:`_IDLE_HANDLES` stay open between queries."""
+        with self._handles:
+            handle = self._idle.pop() if self._idle else None
+        if handle is None:
+            handle = pq.ParquetFile(self.path, metadata=self.metadata)
+        try:
+            yield handle
+        finally:
+            with self._handles:
+                if len(self._idle) < _IDLE_HANDLES:
+                    self._idle.append(handle)
+                    handle = None
+            if handle is not None:
+                handle.close()
 
-    def _row_group(self, group: int) -> pa.Table:
-        """One whole row group (every column), from the few last read when it is there."""
-        key = (self.path, group)
+    def _row_groups(self, groups: Sequence[int]) -> dict[int, pa.Table]:
+        """Whole row groups (every column), from the last read when they are there."""
+        found: dict[int, pa.Table] = {}
         with _GROUPS_LOCK:
-            if key in _GROUPS:
-                _GROUPS.move_to_end(key)
-                return _GROUPS[key]
-        table = self._file().read_row_group(group, use_threads=False)
-        with _GROUPS_LOCK:
-            _GROUPS[key] = table
-            _GROUPS_SIZE[0] += table.nbytes
-            while _GROUPS_SIZE[0] > GROUP_CACHE_BYTES and len(_GROUPS) > 1:
-                _, old = _GROUPS.popitem(last=False)
-                _GROUPS_SIZE[0] -= old.nbytes
-        return table
+            for group in groups:
+                if (self.path, group) in _GROUPS:
+                    _GROUPS.move_to_end((self.path, group))
+                    found[group] = _GROUPS[self.path, group]
+        missing = [g for g in groups if g not in found]
+        if missing:
+            with self._file() as handle:
+                for group in missing:
+                    found[group] = handle.read_row_group(group, use_threads=False)
+            with _GROUPS_LOCK:
+                for group in missing:
+                    _GROUPS[self.path, group] = found[group]
+                    _GROUPS_SIZE[0] += found[group].nbytes
+                while _GROUPS_SIZE[0] > GROUP_CACHE_BYTES and len(_GROUPS) > 1:
+                    _, old = _GROUPS.popitem(last=False)
+                    _GROUPS_SIZE[0] -= old.nbytes
+        return found
 
     # -- pruning ----------------------------------------------------------------------------
 
@@ -310,29 +338,30 @@ class ParquetTable:
         """The rows of the row groups the query can touch, with the columns it needs."""
         groups = self._groups(query)
         columns = self._columns(query)
+        rows: np.ndarray | None = None  # every row of the file
         if len(groups) == 0:
             table = self.schema.empty_table().select(columns)
             rows = np.zeros(0, np.int64)
         else:
             if columns:
-                table = self._file().read_row_groups(
-                    [int(g) for g in groups], columns=columns, use_threads=False
-                )
+                with self._file() as handle:
+                    table = handle.read_row_groups(
+                        [int(g) for g in groups], columns=columns, use_threads=False
+                    )
             else:
                 table = pa.table({})  # everything the query tests is kept
-            sizes = self.offsets[groups + 1] - self.offsets[groups]
-            firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-            rows = np.repeat(self.offsets[groups] - firsts, sizes) + np.arange(
-                int(sizes.sum()), dtype=np.int64
-            )
-        whole = len(groups) == self.metadata.num_row_groups
+            if len(groups) < self.metadata.num_row_groups:
+                sizes = self.offsets[groups + 1] - self.offsets[groups]
+                firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+                rows = np.repeat(self.offsets[groups] - firsts, sizes) + np.arange(
+                    int(sizes.sum()), dtype=np.int64
+                )
         if query.ids is not None and table.num_rows:
             keep = pc.is_in(table.column("id"), value_set=pa.array(query.ids, pa.string()))
             positions = np.flatnonzero(np.asarray(keep.to_numpy(zero_copy_only=False), bool))
             table = table.take(pa.array(positions, pa.int64()))
-            rows = rows[positions]
-            whole = False
-        return Slice(self, table, rows, whole)
+            rows = positions if rows is None else rows[positions]
+        return Slice(self, table, rows)
 
     def match(self, query: SearchQuery, stop: int, ordered: bool) -> tuple[ItemTable, np.ndarray]:
         """(a table, its matching rows in file order): the in-memory engine's answer over
@@ -352,10 +381,11 @@ class ParquetTable:
             return []
         groups = np.searchsorted(self.offsets, wanted, side="right") - 1
         out: list[dict[str, Any]] = [{} for _ in wanted]
+        tables = self._row_groups([int(g) for g in np.unique(groups)])
         for group in np.unique(groups):
             here = np.flatnonzero(groups == group)
             local = wanted[here] - self.offsets[group]
-            table = self._row_group(int(group)).take(pa.array(local, pa.int64()))
+            table = tables[int(group)].take(pa.array(local, pa.int64()))
             for position, item in zip(here, rows_to_items(table), strict=True):
                 out[position] = item
         return out
@@ -367,26 +397,28 @@ class ParquetTable:
         if len(rows) == 0 or "geometry" not in self.schema.names:
             return out
         groups = np.searchsorted(self.offsets, rows, side="right") - 1
-        handle = self._file()
-        for group in np.unique(groups):
-            here = np.flatnonzero(groups == group)
-            read = handle.read_row_group(int(group), columns=["geometry"], use_threads=False)
-            column = read.column("geometry")
-            if isinstance(column.type, pa.ExtensionType):
-                column = column.cast(column.type.storage_type)
-            local = rows[here] - self.offsets[group]
-            wkb = column.take(pa.array(local, pa.int64())).to_numpy(zero_copy_only=False)
-            out[here] = shapely.from_wkb(wkb, on_invalid="ignore")
-        return out
+        chosen = np.unique(groups)
+        with self._file() as handle:
+            read = handle.read_row_groups(
+                [int(g) for g in chosen], columns=["geometry"], use_threads=False
+            )
+        column = read.column("geometry").combine_chunks()
+        if isinstance(column.type, pa.ExtensionType):
+            column = column.storage
+        sizes = self.offsets[chosen + 1] - self.offsets[chosen]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        where = starts[np.searchsorted(chosen, groups)] + rows - self.offsets[groups]
+        wkb = column.take(pa.array(where, pa.int64())).to_numpy(zero_copy_only=False)
+        return np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
 
     def find(self, item_id: str) -> int | None:
         """The file row of an item (the id column is read; the first row when repeated)."""
-        handle = self._file()
-        for g in range(self.metadata.num_row_groups):
-            ids = handle.read_row_group(g, columns=["id"]).column("id")
-            hits = pc.index(ids, pa.scalar(item_id, pa.string())).as_py()
-            if hits is not None and hits >= 0:
-                return int(self.offsets[g] + hits)
+        with self._file() as handle:
+            for g in range(self.metadata.num_row_groups):
+                ids = handle.read_row_group(g, columns=["id"], use_threads=False).column("id")
+                hits = pc.index(ids, pa.scalar(item_id, pa.string())).as_py()
+                if hits is not None and hits >= 0:
+                    return int(self.offsets[g] + hits)
         return None
 
 
@@ -407,24 +439,35 @@ class Slice(ItemTable):
     the bbox, time and property arrays come from what the file keeps decoded when it does,
     geometries and Items are read from the file when asked for."""
 
-    def __init__(
-        self, source: ParquetTable, table: pa.Table, rows: np.ndarray, whole: bool = False
-    ) -> None:
+    def __init__(self, source: ParquetTable, table: pa.Table, rows: np.ndarray | None) -> None:
         # not ItemTable.__init__: no id index (ids are matched while reading)
         self.collection_id = source.collection_id
         self.table = table.combine_chunks()
         self.base = source.base
         self.source = source
-        self.rows = rows
-        #: The rows are every row of the file, in order (kept arrays are used as they are).
-        self.whole = whole
+        #: The file rows of this slice; None: every row of the file, in order (kept arrays
+        #: are then used as they are).
+        self.file_rows = rows
+        self.whole = rows is None
+        self.n = len(source) if rows is None else len(rows)
         self.row_of: dict[str, int] = {}
         self._geometries: np.ndarray | None = None
         self._columns: dict[str, Column | None] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.n
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The file rows of this slice as an array."""
+        if self.file_rows is None:
+            return np.arange(self.n, dtype=np.int64)
+        return self.file_rows
+
+    def _at(self, positions: np.ndarray) -> np.ndarray:
+        """File rows at these positions of the slice."""
+        return positions if self.file_rows is None else self.file_rows[positions]
 
     def __getattr__(self, name: str) -> Any:
         """The bbox and time arrays, made on first use (a query may need neither)."""
@@ -435,10 +478,10 @@ class Slice(ItemTable):
                 arrays = boxes if self.whole else tuple(b[self.rows] for b in boxes)
             else:
                 arrays = _boxes(self.table)
-            if arrays is None and self.table.num_rows == len(self.rows):
+            if arrays is None and self.table.num_rows == self.n:
                 arrays = self._bbox_arrays()  # from the geometries
             elif arrays is None:  # neither bbox nor geometry in the file
-                arrays = tuple(np.full(len(self.rows), np.nan) for _ in _BBOX)
+                arrays = tuple(np.full(self.n, np.nan) for _ in _BBOX)
             self.xmin, self.ymin, self.xmax, self.ymax = arrays
         elif name in ("start", "end"):
             spans = self.source.spans
@@ -470,10 +513,10 @@ class Slice(ItemTable):
         return kept.arrow if self.whole else kept.arrow.take(pa.array(self.rows, pa.int64()))
 
     def geometries_at(self, positions: np.ndarray) -> np.ndarray:
-        return self.source.geometries(self.rows[positions])
+        return self.source.geometries(self._at(positions))
 
     def items(self, rows: Any) -> list[dict[str, Any]]:
-        return self.source.items(self.rows[np.asarray(list(rows), dtype=np.int64)])
+        return self.source.items(self._at(np.asarray(list(rows), dtype=np.int64)))
 
     def _time_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return _spans(self.table) or super()._time_arrays()
