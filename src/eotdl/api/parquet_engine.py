@@ -115,16 +115,35 @@ class ParquetTable:
         self.offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
         self._low, self._high = self._ranges()
         #: Whole-file bbox arrays (xmin, ymin, xmax, ymax) and time spans (start, end), when
-        #: they fit in the budget: what every bbox and datetime query tests.
+        #: :meth:`keep` was called and they fit in the budget: what every bbox and datetime
+        #: query tests.
         self.boxes: tuple[np.ndarray, ...] | None = None
         self.spans: tuple[np.ndarray, np.ndarray] | None = None
+        #: Whether columns are kept decoded (a server); a one-off search reads what it needs.
+        self.keeping = False
+        self._ready = threading.Event()
+        self._ready.set()
         self._kept: dict[str, Column | None] = {}  # property columns decoded once
         self._lock = threading.Lock()
         self._idle: list[pq.ParquetFile] = []  # open handles no thread is using
         self._handles = threading.Lock()
-        self._keep_boxes_and_spans()
         self._crossing = self._antimeridian_groups()
         self.row_of = _IdLookup(self)
+
+    def keep(self, wait: bool = False) -> None:
+        """Keep columns decoded from now on: the bboxes and time spans of the whole file,
+        decoded in a background thread (searches wait for it; unless ``wait``, this returns
+        at once, so a server answers other requests meanwhile), and each property column
+        the first time a filter names it."""
+        if self.keeping:
+            return
+        self.keeping = True
+        self._ready.clear()
+        if wait:
+            self._keep_boxes_and_spans()
+        else:
+            name = f"keep {self.collection_id}"
+            threading.Thread(target=self._keep_boxes_and_spans, name=name, daemon=True).start()
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -163,22 +182,29 @@ class ParquetTable:
 
     def _keep_boxes_and_spans(self) -> None:
         """Decode the bbox and time columns of the whole file once, if the budget allows."""
-        names = set(self.schema.names)
-        if not names & {"bbox", *_TIMES} or not _BUDGET.take(48 * len(self)):
-            return
-        columns = [n for n in ("bbox", *_TIMES) if n in names]
-        with self._file() as handle:
-            table = handle.read(columns=columns, use_threads=False)
-        self.boxes = _boxes(table)
-        self.spans = _spans(table)
-        if self.boxes is None:  # no usable bbox column: its share goes back
-            _BUDGET.give(32 * len(self))
-        if self.spans is None:  # times that are not timestamps: read per query
-            _BUDGET.give(16 * len(self))
+        try:
+            names = set(self.schema.names)
+            if not names & {"bbox", *_TIMES} or not _BUDGET.take(48 * len(self)):
+                return
+            columns = [n for n in ("bbox", *_TIMES) if n in names]
+            with self._file() as handle:
+                table = handle.read(columns=columns, use_threads=False)
+            self.boxes = _boxes(table)
+            self.spans = _spans(table)
+            if self.boxes is None:  # no usable bbox column: its share goes back
+                _BUDGET.give(32 * len(self))
+            if self.spans is None:  # times that are not timestamps: read per query
+                _BUDGET.give(16 * len(self))
+        except (OSError, pa.ArrowException):
+            self.boxes = self.spans = None  # read per query, which reports the problem
+        finally:
+            self._ready.set()
 
     def kept(self, name: str) -> Column | None:
         """A property column of the whole file decoded once (None when it is not kept: not
-        a plain number, text, time or boolean column, or over the budget)."""
+        keeping, not a plain number, text, time or boolean column, or over the budget)."""
+        if not self.keeping:
+            return None
         with self._lock:
             if name in self._kept:
                 return self._kept[name]
@@ -336,6 +362,7 @@ class ParquetTable:
 
     def read(self, query: SearchQuery) -> Slice:
         """The rows of the row groups the query can touch, with the columns it needs."""
+        self._ready.wait()
         groups = self._groups(query)
         columns = self._columns(query)
         rows: np.ndarray | None = None  # every row of the file
