@@ -243,17 +243,19 @@ class ParquetTable:
         maybe = np.flatnonzero(
             ~(self._high["bbox.xmin"] <= self._low["bbox.xmax"]) & ~np.isinf(self._low["bbox.xmin"])
         )
-        for g in maybe:
-            if self.boxes is not None:
-                part = slice(int(self.offsets[g]), int(self.offsets[g + 1]))
-                crossing[g] = bool(np.any(self.boxes[0][part] > self.boxes[2][part]))
-                continue
-            with self._file() as handle:
-                read = handle.read_row_group(int(g), columns=["bbox"], use_threads=False)
-            box = read.column("bbox").combine_chunks()
-            xmin = pc.fill_null(box.field("xmin"), -math.inf).to_numpy(zero_copy_only=False)
-            xmax = pc.fill_null(box.field("xmax"), math.inf).to_numpy(zero_copy_only=False)
-            crossing[g] = bool(np.any(xmin > xmax))
+        maybe = maybe[self.offsets[maybe + 1] > self.offsets[maybe]]
+        if len(maybe) == 0:
+            return crossing
+        with self._file() as handle:  # one read of the bbox columns of those groups
+            read = handle.read_row_groups(
+                [int(g) for g in maybe], columns=["bbox"], use_threads=False
+            )
+        box = read.column("bbox").combine_chunks()
+        xmin = pc.fill_null(box.field("xmin"), -math.inf).to_numpy(zero_copy_only=False)
+        xmax = pc.fill_null(box.field("xmax"), math.inf).to_numpy(zero_copy_only=False)
+        sizes = self.offsets[maybe + 1] - self.offsets[maybe]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        crossing[maybe] = np.logical_or.reduceat(xmin > xmax, starts)
         return crossing
 
     @contextlib.contextmanager
