@@ -230,7 +230,9 @@ def main() -> None:
         " columns (48 bytes an item, read at start) and `eo:cloud_cover` (on the first property"
         " query), and the last row groups it read for pages (32 MiB): a page whose row group an"
         " earlier query read (the first matches of a property query sit in the first row"
-        " groups) is not decoded again.\n\n" + results.table(headers, rows)
+        " groups) is not decoded again. Arrow allocates from jemalloc (what `eotdl serve`"
+        " picks): resident memory stays flat over thousands of queries.\n\n"
+        + results.table(headers, rows)
     )
     results.write_section(
         "search_scale",

@@ -246,9 +246,9 @@ class ParquetTable:
         maybe = maybe[self.offsets[maybe + 1] > self.offsets[maybe]]
         if len(maybe) == 0:
             return crossing
-        with self._file() as handle:  # one read of the bbox columns of those groups
+        with self._file() as handle:  # one read of the x bounds of those groups
             read = handle.read_row_groups(
-                [int(g) for g in maybe], columns=["bbox"], use_threads=False
+                [int(g) for g in maybe], columns=["bbox.xmin", "bbox.xmax"], use_threads=False
             )
         box = read.column("bbox").combine_chunks()
         xmin = pc.fill_null(box.field("xmin"), -math.inf).to_numpy(zero_copy_only=False)
