@@ -1,15 +1,17 @@
 """Item search straight from a stac-geoparquet file: nothing of the site held in memory.
 
 At start the file's footer is read (row-group statistics of the GeoParquet 1.1 ``bbox``
-covering columns and of the datetimes), and, while they fit in :data:`CACHE_BYTES` (all files
-of the process together), the few columns a search tests on every row are decoded once into
-NumPy arrays: the bboxes and time spans (48 bytes an item), then each property column the
-first time a filter names it. A query reads only the row groups its bbox and datetime can
+covering columns and of the datetimes). A server (:meth:`ParquetTable.keep`) then decodes the
+few columns a search tests on every row once into NumPy arrays, while they fit in
+:data:`CACHE_BYTES` (all files of the process together): the bboxes and time spans (48 bytes
+an item, in a background thread), then each property column the first time a filter names
+it; a one-off search reads only what it needs. A query reads only the row groups its bbox and
+datetime can
 touch (the build writes rows in space-time order: :func:`eotdl.catalog.geoparquet.spatial_keys`,
 so each row group is a small box in longitude, latitude and time), tests them on those arrays
 (or on the columns it reads from the file, when they are not kept), reads geometries only
 for the rows whose bbox is partly in the query's, and reads the Items of the page last, from
-the row groups that hold them.
+the row groups that hold them (the last few read stay decoded: :data:`GROUP_CACHE_BYTES`).
 
 Results are those of the in-memory engine over the same file: the same matches, in the same
 order (file order within a collection, space-time as the build writes it, unless ``sortby``
