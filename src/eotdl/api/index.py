@@ -92,11 +92,14 @@ def use_search_allocator() -> None:
     searches in place.
 
     Each query allocates and frees a few row groups' worth of buffers from one of the
-    server's many threads. Measured at 1M items (bench/bench_search_scale.py, 1,080 queries
-    from one client): glibc's malloc fragments under that pattern and the server's resident
-    memory kept growing (740 MB to 1,050 MB); jemalloc stayed at 510-525 MB and answered
-    bbox queries faster (p50 10-13 ms against 20-33 ms). mimalloc, Arrow's default where it
-    is built, grew to 920 MB. ``ARROW_DEFAULT_MEMORY_POOL`` set by the user wins.
+    server's many threads. Measured at 1M items (1,080 queries of bench_search_scale.py's
+    kinds from one client): with glibc's malloc for Arrow's buffers and mimalloc (Arrow's
+    default) for its internal ones, the server's resident memory kept growing, 740 MB to
+    1,050 MB; with jemalloc for both it stayed at 510-535 MB, and bbox queries were faster
+    (p50 10-13 ms against 20-33 ms in the same runs). Arrow's internal buffers follow only
+    ``ARROW_DEFAULT_MEMORY_POOL`` read when pyarrow is imported, so ``eotdl serve`` sets it to
+    jemalloc before that; this sets the pool of the reads made here. A user's
+    ``ARROW_DEFAULT_MEMORY_POOL`` wins.
     """
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
