@@ -8,6 +8,7 @@ from typing import Any
 
 from shapely.geometry import box, shape
 
+from eotdl.catalog.geoparquet import items_to_arrow, sort_order
 from labs import synthetic_items
 
 COLLECTIONS = {"alpha": 160, "beta": 120}
@@ -34,12 +35,13 @@ def brute_force(
     predicate: Any = None,
     sort: tuple[str, bool] | None = None,
 ) -> list[str]:
-    """The ids a search must return, in order (collections in order, items by id)."""
+    """The ids a search must return, in order (collections in order, items in the order of
+    their ``items.parquet``: the build's space-time order)."""
     hits: list[tuple[int, int, dict[str, Any]]] = []
     for c_index, (name, items) in enumerate(items_by_collection.items()):
         if collections is not None and name not in collections:
             continue
-        for row, item in enumerate(sorted(items, key=lambda i: i["id"])):
+        for row, item in enumerate(_file_order(items)):
             props = item["properties"]
             if ids is not None and item["id"] not in ids:
                 continue
@@ -69,6 +71,13 @@ def brute_force(
             present = _stable_descending(present, key)
         hits = present + missing
     return [item["id"] for _, _, item in hits]
+
+
+def _file_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items in the order the build writes them to ``items.parquet``."""
+    by_id = sorted(items, key=lambda i: i["id"])  # as items.ndjson holds them
+    order = sort_order(items_to_arrow(by_id)).to_pylist()
+    return [by_id[i] for i in order]
 
 
 def _stable_descending(hits: list[Any], key: Any) -> list[Any]:

@@ -1,10 +1,12 @@
 """Search from the parquet files in place: randomised queries against a brute-force answer.
 
 A few thousand generated items (anywhere on Earth, some crossing the antimeridian, some with
-no geometry, time ranges, missing properties) are written with small row groups, so that
-bbox and datetime queries skip most of them; every answer (matches, order, pages) must be the
-brute-force one and the in-memory engine's over the same file. Without ``sortby`` the order is
-the file's (space, then time, as the build writes it).
+no geometry, time ranges, missing properties; and a regional dataset in two versions, the
+second a patch of the first) are written with small row groups, so that bbox and datetime
+queries skip most of them; every answer (matches, order, pages) must be the brute-force one
+and the in-memory engine's over the same file, with the decoded columns kept in memory and
+without them. Without ``sortby`` the order is the file's (space-time, as the build writes it:
+:func:`eotdl.catalog.geoparquet.spatial_keys`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from shapely.geometry import box, shape
+from shapely.geometry import Polygon, box, shape
 
+from eotdl.api import parquet_engine
 from eotdl.api.parquet_engine import ParquetTable
 from eotdl.api.search import ItemIndex, SearchQuery
 from eotdl.api.table import ItemTable
 from eotdl.catalog import geoparquet
-from eotdl.catalog.geoparquet import write_items_parquet
+from eotdl.catalog.geoparquet import patch_items_parquet, write_items_parquet
 from eotdl.catalog.locations import Reader
 from eotdl.read.parquet import read_parquet
 
@@ -33,8 +36,18 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _item(rng: random.Random, collection: str, index: int) -> dict[str, Any]:
-    lon, lat = rng.uniform(-179, 178), rng.uniform(-85, 84)
+#: The regional dataset: 30° by 30° over three years, so its row groups split time too.
+REGION = (-20.0, 10.0, 30.0, 60.0)
+COLLECTIONS = ["alpha", "beta", "gamma-1.0.0", "gamma-1.1.0"]
+
+
+def _item(
+    rng: random.Random, collection: str, index: int, region: tuple[float, ...] | None = None
+) -> dict[str, Any]:
+    if region is None:
+        lon, lat = rng.uniform(-179, 178), rng.uniform(-85, 84)
+    else:
+        lon, lat = rng.uniform(region[0], region[1]), rng.uniform(region[2], region[3])
     size = rng.choice([0.01, 0.1, 1.0])
     geometry: dict[str, Any] | None = {
         "type": "Polygon",
@@ -88,19 +101,50 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     items: dict[str, list[dict[str, Any]]] = {}
     tables: list[ParquetTable] = []
     memory: list[ItemTable] = []
-    position: dict[str, int] = {}  # each item's row in its file
+    position: dict[tuple[str, str], int] = {}  # each item's row in its file
     try:
-        for name, count in (("alpha", 1500), ("beta", 1000)):
-            items[name] = [_item(rng, name, i) for i in range(count)]
+        for name, count in (("alpha", 1500), ("beta", 1000), ("gamma-1.0.0", 1200)):
+            region = REGION if name.startswith("gamma") else None
+            patch.setattr(geoparquet, "ROW_GROUP", 64 if region is None else 32)
+            items[name] = [_item(rng, name, i, region) for i in range(count)]
             path = root / name / "items.parquet"
             shuffled = sorted(items[name], key=lambda _: rng.random())
             write_items_parquet(shuffled, path, chunk_size=500)
+        # the next version: a patch of the first (some items changed, some added, some gone)
+        first = items["gamma-1.0.0"]
+        changed = [
+            {**i, "properties": {**i["properties"], "cloud": 1.0, "count": 99}}
+            for i in rng.sample(first, 60)
+        ]
+        added = [_item(rng, "gamma-1.0.0", 5000 + i, REGION) for i in range(150)]
+        gone = {i["id"] for i in rng.sample(first, 40)} - {i["id"] for i in changed}
+        assert patch_items_parquet(
+            root / "gamma-1.0.0" / "items.parquet",
+            root / "gamma-1.1.0" / "items.parquet",
+            [*changed, *added],
+            removed=gone,
+        )
+        replaced = {i["id"]: i for i in changed}
+        items["gamma-1.1.0"] = [
+            replaced.get(i["id"], i) for i in first if i["id"] not in gone
+        ] + added
+        for name in COLLECTIONS:
+            path = root / name / "items.parquet"
             tables.append(ParquetTable(name, str(path), str(path)))
+            tables[-1].keep(wait=True)
             raw = read_parquet(str(path), Reader(), by_id=False)
             memory.append(ItemTable(name, raw, str(path)))
-            position.update({i: n for n, i in enumerate(raw.column("id").to_pylist())})
+            position.update({(name, i): n for n, i in enumerate(raw.column("id").to_pylist())})
     finally:
         patch.undo()
+    with pytest.MonkeyPatch.context() as nothing_kept:
+        nothing_kept.setattr(parquet_engine, "CACHE_BYTES", 0)
+        unkept = [ParquetTable(t.collection_id, t.path, t.base) for t in tables]
+        for table in unkept:
+            table.keep(wait=True)  # nothing fits in a budget of 0 bytes
+        assert all(t.boxes is None and t.spans is None for t in unkept)
+        assert all(t.kept(n) is None for t in unkept for n in ("cloud", "class", "count"))
+    assert all(t.boxes is not None and t.spans is not None for t in tables)
     shapes = {
         i["id"]: shape(i["geometry"]) if i["geometry"] else None
         for group in items.values()
@@ -110,6 +154,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "items": items,
         "shapes": shapes,
         "parquet": ItemIndex(tables),
+        "unkept": ItemIndex(unkept),
         "memory": ItemIndex(memory),
         "tables": tables,
         "position": position,
@@ -162,7 +207,7 @@ def _truth(node: Any, item: dict[str, Any]) -> bool | None:
 
 def _brute(site: dict[str, Any], query: SearchQuery) -> tuple[int, list[str]]:
     hits: list[tuple[int, str, dict[str, Any]]] = []
-    area = None
+    area = query.intersects
     if query.bbox is not None:
         minx, miny, maxx, maxy = query.bbox
         if minx > maxx:
@@ -172,7 +217,7 @@ def _brute(site: dict[str, Any], query: SearchQuery) -> tuple[int, list[str]]:
     for c, (name, items) in enumerate(site["items"].items()):
         if query.collections is not None and name not in query.collections:
             continue
-        for item in sorted(items, key=lambda i: site["position"][i["id"]]):
+        for item in sorted(items, key=lambda i: site["position"][name, i["id"]]):
             if query.ids is not None and item["id"] not in query.ids:
                 continue
             if area is not None:
@@ -243,6 +288,12 @@ def _random_query(rng: random.Random, site: dict[str, Any]) -> SearchQuery:
         query.bbox = (x, y, min(180, x + w), min(90, y + h))
         if rng.random() < 0.1:
             query.bbox = (rng.uniform(150, 179), y, rng.uniform(-179, -150), min(90, y + h))
+        elif rng.random() < 0.3:  # in the regional dataset
+            x, y = rng.uniform(REGION[0], REGION[1]), rng.uniform(REGION[2], REGION[3])
+            query.bbox = (x, y, x + w / 4, y + h / 4)
+    elif rng.random() < 0.2:
+        x, y = rng.uniform(-40, 20), rng.uniform(-20, 50)
+        query.intersects = Polygon([(x, y), (x + 15, y + 2), (x + 4, y + 12), (x, y)])
     if rng.random() < 0.5:
         low = START + dt.timedelta(days=rng.randint(-30, 3 * 365))
         high = low + dt.timedelta(days=rng.choice([1, 10, 100, 400]))
@@ -253,7 +304,7 @@ def _random_query(rng: random.Random, site: dict[str, Any]) -> SearchQuery:
         everything = [i["id"] for group in site["items"].values() for i in group]
         query.ids = rng.sample(everything, 40)
     if rng.random() < 0.2:
-        query.collections = [rng.choice(["alpha", "beta"])]
+        query.collections = rng.sample(COLLECTIONS, rng.choice([1, 2]))
     if rng.random() < 0.4:
         field = rng.choice(["cloud", "count", "class", "datetime", "id"])
         query.sortby = [(field, rng.random() < 0.5)]
@@ -274,25 +325,52 @@ def test_random_queries_match_brute_force_and_the_memory_engine(site: dict[str, 
         query = _random_query(rng, site)
         expected = _brute(site, query)
         assert _answer(site["parquet"], query) == expected, (n, query)
+        assert _answer(site["unkept"], query) == expected, (n, query)
         assert _answer(site["memory"], query) == expected, (n, query)
         nonempty += bool(expected[1])
     assert nonempty > 80  # the queries found something
 
 
 def test_files_are_in_row_groups_that_queries_skip(site: dict[str, Any]) -> None:
-    table: ParquetTable = site["tables"][0]
-    order = geoparquet.sort_order(pq.read_table(table.path)).to_pylist()
-    assert order == sorted(order)  # written in space-then-time order
+    for table in site["tables"]:
+        order = geoparquet.sort_order(pq.read_table(table.path)).to_pylist()
+        assert order == sorted(order)  # written in space-time order, patched files too
+    table = site["tables"][0]  # global, three years: cut in space first
     groups = table.metadata.num_row_groups
     assert groups >= 20
     assert pq.read_metadata(table.path).row_group(0).num_rows == 64
     small = SearchQuery(bbox=(30, 20, 33, 23))
     assert 0 < len(table._groups(small)) < groups // 4
-    moment = START + dt.timedelta(days=100)
+    regional = site["tables"][2]  # 30° and three years: cut in space and in time
+    groups = regional.metadata.num_row_groups
+    moment = START + dt.timedelta(days=400)
     day = SearchQuery(interval=(moment, moment + dt.timedelta(days=1)))
-    assert len(table._groups(day)) == groups  # time is the second key: no group skipped
+    assert 0 < len(regional._groups(day)) < groups // 2
+    square = SearchQuery(bbox=(-10, 40, -7, 43))
+    assert 0 < len(regional._groups(square)) < groups // 2
     ids = table.table.column_names
     assert "bbox" in ids and "geometry" in ids
+
+
+def test_only_the_geometries_needed_are_read(site: dict[str, Any]) -> None:
+    """A bbox query parses the geometries of the items its bbox only partly covers."""
+    table: ParquetTable = site["tables"][0]
+    query = SearchQuery(bbox=(-60, -40, 60, 40))
+    asked: list[int] = []
+    original = table.geometries
+
+    def counted(rows: Any) -> Any:
+        asked.extend(rows.tolist())
+        return original(rows)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(table, "geometries", counted)
+    try:
+        matched = table.match(query, 10, False)[1]
+    finally:
+        patch.undo()
+    assert len(matched) > 100
+    assert 0 < len(asked) < len(matched) // 4
 
 
 def test_paging_walks_every_match_once(site: dict[str, Any]) -> None:
@@ -300,16 +378,18 @@ def test_paging_walks_every_match_once(site: dict[str, Any]) -> None:
         bbox=(-60, -40, 60, 40), filter={"op": ">", "args": [{"property": "cloud"}, 50]}
     )
     total, _ = _brute(site, SearchQuery(**{**query.__dict__, "limit": 10**6}))
-    seen: list[str] = []
+    seen: list[tuple[str, str]] = []  # (collection, id): two versions share their ids
     while True:
-        matched, page = _answer(site["parquet"], query)
-        assert matched == total
-        if not page:
+        result = site["parquet"].search(query)
+        assert result.matched == total
+        if not result.rows:
             break
-        seen += page
-        query.offset += len(page)
+        names = [table.collection_id for table, _ in result.rows]
+        seen += zip(names, [item["id"] for item in result.items()], strict=True)
+        query.offset += len(result.rows)
         query.limit = 97
     assert len(seen) == len(set(seen)) == total
+    assert {name for name, _ in seen} == set(COLLECTIONS)
 
 
 def test_items_and_lookups_read_back_whole(site: dict[str, Any]) -> None:
@@ -329,7 +409,12 @@ def test_items_and_lookups_read_back_whole(site: dict[str, Any]) -> None:
 def test_two_loads_answer_alike(site: dict[str, Any]) -> None:
     """Stateless: a second process (here a second load of the same files) answers alike."""
     again = ItemIndex(ParquetTable(t.collection_id, t.path, t.base) for t in site["tables"])
+    loading = [ParquetTable(t.collection_id, t.path, t.base) for t in site["tables"]]
+    for table in loading:
+        table.keep()  # in the background: the first searches wait for it
     rng = random.Random(5)
     for _ in range(30):
         query = _random_query(rng, site)
-        assert _answer(again, query) == _answer(site["parquet"], query)
+        expected = _answer(site["parquet"], query)
+        assert _answer(ItemIndex(loading), query) == expected
+        assert _answer(again, query) == expected

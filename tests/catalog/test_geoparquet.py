@@ -59,7 +59,7 @@ def test_patch_replaces_adds_and_removes_by_id(tmp_path: Path) -> None:
         tmp_path / "a.parquet", tmp_path / "b.parquet", [changed, added], removed={items[5]["id"]}
     )
     expected = sorted([*items[:2], changed, *items[3:5], *items[6:], added], key=lambda i: i["id"])
-    assert list(read_items_parquet(tmp_path / "b.parquet")) == expected
+    assert _by_id(read_items_parquet(tmp_path / "b.parquet")) == expected
 
 
 def test_patch_of_a_missing_file_says_so(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_not_parquet(tmp_path: Path) -> None:
 
 
 def _by_id(items: Iterable[dict]) -> list[dict]:
-    """Items in id order (files are written in space-then-time order)."""
+    """Items in id order (files are written in space-time order)."""
     return sorted(items, key=lambda item: item["id"])
 
 

@@ -133,4 +133,5 @@ def test_incremental_parquet_equals_a_full_one(tmp_path: Path) -> None:
     build_site(lab, tmp_path / "full", qa=False, full=True)
     rewritten = [_absolute(i, folder_b) for i in read_items_parquet(folder_b / "items.parquet")]
     assert patched == rewritten
-    assert len(patched) == 28 and patched[3]["properties"]["new:field"] == "only here"
+    by_id = {i["id"]: i for i in patched}  # files are in space-time order, not id order
+    assert len(patched) == 28 and by_id[items[3]["id"]]["properties"]["new:field"] == "only here"

@@ -151,13 +151,12 @@ class Evaluator:
 
     def arrow(self, node: Any) -> pa.Array:
         """A property as an Arrow array of the chosen rows (for the pyarrow fallback)."""
-        name = column_name(node["property"])
-        if name not in self.table.table.column_names:
+        column = self.table.arrow_column(column_name(node["property"]))
+        if column is None:
             return pa.nulls(self.n)
-        column = self.table.table.column(name)
         if self.rows is not None:
             column = column.take(pa.array(self.rows, pa.int64()))
-        return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        return column
 
     # -- operators --------------------------------------------------------------------------
 
@@ -292,7 +291,7 @@ def _exact(
     """Of ``candidates`` (positions within ``rows``), which truly intersect ``geometry``."""
     shapely.prepare(geometry)
     positions = candidates if rows is None else rows[candidates]
-    return np.asarray(shapely.intersects(geometry, table.geometries()[positions]), dtype=bool)
+    return np.asarray(shapely.intersects(geometry, table.geometries_at(positions)), dtype=bool)
 
 
 def spatial_mask(

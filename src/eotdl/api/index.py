@@ -19,6 +19,7 @@ import pyarrow as pa
 from eotdl.api.parquet_engine import ParquetTable
 from eotdl.api.search import ItemIndex
 from eotdl.api.table import ItemTable
+from eotdl.catalog.geoparquet import sort_order
 from eotdl.catalog.lab import CONFIG_NAME, Lab, locate_lab_or_site
 from eotdl.catalog.locations import NotFoundError, Reader, is_remote, join, local_path, resolve
 from eotdl.errors import InputError
@@ -91,15 +92,25 @@ def load_index(
     )
 
 
-def use_system_allocator() -> None:
-    """Arrow's buffers from the C library's malloc for a process that searches in place.
+def use_search_allocator() -> None:
+    """Arrow's buffers from jemalloc (else the C library's malloc) for a process that
+    searches in place.
 
-    Each query allocates and frees a few row groups from one of the server's many threads;
-    Arrow's default pool (mimalloc or jemalloc) keeps such memory per thread and touches
-    fresh pages: measured at 100k items, 3-4x the latency and 3x the resident memory of
-    malloc (bench/bench_search_scale.py). ``ARROW_DEFAULT_MEMORY_POOL`` set by the user wins.
+    Each query allocates and frees a few row groups' worth of buffers from one of the
+    server's many threads. Measured at 1M items (1,080 queries of bench_search_scale.py's
+    kinds from one client): with glibc's malloc for Arrow's buffers and mimalloc (Arrow's
+    default) for its internal ones, the server's resident memory kept growing, 740 MB to
+    1,050 MB; with jemalloc for both it stayed at 510-535 MB, and bbox queries were faster
+    (p50 10-13 ms against 20-33 ms in the same runs). Arrow's internal buffers follow only
+    ``ARROW_DEFAULT_MEMORY_POOL`` read when pyarrow is imported, so ``eotdl serve`` sets it to
+    jemalloc before that; this sets the pool of the reads made here. A user's
+    ``ARROW_DEFAULT_MEMORY_POOL`` wins.
     """
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc
         pa.set_memory_pool(pa.system_memory_pool())
 
 
@@ -125,7 +136,7 @@ def _entry(location: str, collection: dict[str, Any], reader: Reader) -> Collect
     collection_id = str(collection.get("id") or Path(location).parent.name)
     parquet = resolve(location, PARQUET)
     if not is_remote(parquet) and os.path.isfile(local_path(parquet)):
-        use_system_allocator()
+        use_search_allocator()
         try:
             searched = ParquetTable(collection_id, local_path(parquet), parquet)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -144,12 +155,15 @@ def _entry(location: str, collection: dict[str, Any], reader: Reader) -> Collect
 
 
 def _from_lab(lab: Lab) -> SiteIndex:
-    """A local lab, straight from its items.ndjson files (no build needed)."""
+    """A local lab, straight from its items.ndjson files (no build needed), each in the
+    order a build writes it to ``items.parquet``, so a search answers as over the site."""
     entries: dict[str, CollectionEntry] = {}
     for folder in [*lab.datasets(), *lab.models()]:
         collection = folder.read_collection()
         collection_id = str(collection.get("id") or folder.name)
         table = items_to_table(folder.iter_items())
+        if table.num_rows:  # in the order of the parquet file a build writes
+            table = table.take(sort_order(table))
         entries[collection_id] = CollectionEntry(
             collection_id,
             str(folder.collection_path),

@@ -261,6 +261,8 @@ def match_rows(table: ItemTable, query: SearchQuery) -> np.ndarray:
         else:
             mask[candidates[~hits]] = False
     if query.filter is not None:
+        if n and mask.all():  # nothing ruled out yet: the filter runs on whole columns
+            return np.flatnonzero(Evaluator(table).truth(query.filter).true)
         candidates = np.flatnonzero(mask)
         if len(candidates) == 0:
             return candidates

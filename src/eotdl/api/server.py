@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from eotdl.api.index import SiteIndex, load_index
+from eotdl.api.parquet_engine import ParquetTable
 from eotdl.api.routes import StacApi
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.siteserver import SiteServer
@@ -25,6 +26,9 @@ def make_server(
     """
     if log is None:
         log = bool(os.environ.get("EOTDL_SERVE_LOG"))
+    for entry in site.entries.values():
+        if isinstance(entry.table, ParquetTable):
+            entry.table.keep()  # a server answers many searches: decode their columns once
     try:
         return SiteServer(
             (host, port), root=site.local_root, app=StacApi(site), public_url=public_url, log=log

@@ -106,6 +106,17 @@ class ItemTable:
                     self._geometries = shapely.from_wkb(wkb, on_invalid="ignore")
             return self._geometries
 
+    def geometries_at(self, positions: np.ndarray) -> np.ndarray:
+        """The geometries (shapely) at these rows."""
+        return self.geometries()[positions]
+
+    def arrow_column(self, name: str) -> pa.Array | None:
+        """A column as one Arrow array (None when absent)."""
+        if name not in self.table.column_names:
+            return None
+        column = self.table.column(name)
+        return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
     def column(self, name: str) -> Column | None:
         """A column as NumPy arrays (made on first use, then kept); None when absent."""
         with self._lock:
