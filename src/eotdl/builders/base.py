@@ -93,6 +93,11 @@ class Labels:
             description=description,
         )
 
+    @classmethod
+    def classes_in_pixels(cls, tasks: list[str], description: str, classes: Any) -> Labels:
+        """Raster labels whose pixels hold the class codes ``classes``."""
+        return cls(type="raster", tasks=tasks, classes=list(classes), description=description)
+
 
 class Builder(abc.ABC):
     """Base of every builder. Subclasses set ``name``, ``summary``, ``options`` and ``items``."""

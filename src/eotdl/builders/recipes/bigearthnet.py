@@ -137,11 +137,10 @@ class BigEarthNetV2Builder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="raster",
-            tasks=["classification", "segmentation"],
-            classes=[c.value for c in CLC_LEVEL3],
-            description="CORINE Land Cover 2018 level-3 reference map of the patch",
+        self.labels = Labels.classes_in_pixels(
+            ["classification", "segmentation"],
+            "CORINE Land Cover 2018 level-3 reference map of the patch",
+            (c.value for c in CLC_LEVEL3),
         )
 
     @cached_property

@@ -129,11 +129,10 @@ class PASTISBuilder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="raster",
-            tasks=["segmentation"],
-            classes=[c.value for c in CLASSES],
-            description="semantic class (TARGET channel 0) and parcel instances (INSTANCES)",
+        self.labels = Labels.classes_in_pixels(
+            ["segmentation"],
+            "semantic class (TARGET channel 0) and parcel instances (INSTANCES)",
+            (c.value for c in CLASSES),
         )
 
     @cached_property

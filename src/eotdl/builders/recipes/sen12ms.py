@@ -156,11 +156,10 @@ class SEN12MSBuilder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="raster",
-            tasks=["segmentation"],
-            classes=[c.value for c in IGBP],
-            description="MODIS land cover; band 1 is the IGBP class",
+        self.labels = Labels.classes_in_pixels(
+            ["segmentation"],
+            "MODIS land cover; band 1 is the IGBP class",
+            (c.value for c in IGBP),
         )
 
     @cached_property
