@@ -29,6 +29,7 @@ import jsonschema_rs
 import orjson
 
 from eotdl.catalog import ndjson
+from eotdl.catalog.jsonfile import json_kind
 from eotdl.catalog.schemas import (
     CORE_PATHS,
     STAC_VERSIONS,
@@ -296,7 +297,7 @@ class Validator:
     ) -> list[Problem]:
         """Everything wrong with one STAC object (empty when it is valid)."""
         if not isinstance(obj, dict):
-            got = "an array" if isinstance(obj, list) else type(obj).__name__
+            got = json_kind(obj)
             return [Problem(source, f"expected a JSON object, got {got}", "json", line)]
         object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
 
