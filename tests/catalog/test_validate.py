@@ -389,7 +389,7 @@ def _walk_refs(node):
 
 
 def test_refs_found_in_serialised_schemas_are_those_of_a_walk(shared_mirror):
-    from eotdl.catalog.validate import _external_refs
+    from eotdl.catalog.schemas import external_refs as _external_refs
 
     checked = 0
     for path in sorted(shared_mirror.rglob("*.json")):

@@ -69,6 +69,35 @@ class Labels:
             ]
         return props
 
+    def summaries(self) -> dict[str, Any]:
+        """The ``label:*`` summaries of a collection whose items carry these labels."""
+        return {
+            "label:classes": [
+                {
+                    "name": self.class_property if self.type == "vector" else None,
+                    "classes": list(self.classes),
+                }
+            ],
+            "label:tasks": list(self.tasks),
+            "label:type": [self.type],
+        }
+
+    @classmethod
+    def classes_in_property(cls, task: str, description: str, classes: Any = ()) -> Labels:
+        """Vector labels whose class each item (or each feature) holds in ``class``."""
+        return cls(
+            type="vector",
+            tasks=[task],
+            classes=list(classes),
+            properties=["class"],
+            description=description,
+        )
+
+    @classmethod
+    def classes_in_pixels(cls, tasks: list[str], description: str, classes: Any) -> Labels:
+        """Raster labels whose pixels hold the class codes ``classes``."""
+        return cls(type="raster", tasks=tasks, classes=list(classes), description=description)
+
 
 class Builder(abc.ABC):
     """Base of every builder. Subclasses set ``name``, ``summary``, ``options`` and ``items``."""

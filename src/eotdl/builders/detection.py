@@ -95,12 +95,8 @@ class DetectionBuilder(Builder):
             raise InputError(
                 "the detection builder needs --boxes FILE (GeoJSON or COCO JSON)",
             )
-        self.labels = Labels(
-            type="vector",
-            tasks=["detection"],
-            properties=["class"],
-            description="object bounding boxes with their class",
-            class_property="class",
+        self.labels = Labels.classes_in_property(
+            "detection", "object bounding boxes with their class"
         )
 
     @cached_property
@@ -265,11 +261,7 @@ class DetectionBuilder(Builder):
             f" {', '.join(self.labels.classes)}."
         )
         base["stac_extensions"] = [ITEM_ASSETS_EXT, LABEL_EXT, ML_AOI_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": "class", "classes": list(self.labels.classes)}],
-            "label:tasks": ["detection"],
-            "label:type": ["vector"],
-        }
+        base["summaries"] = self.labels.summaries()
         base["item_assets"] = {
             "image": {"title": "image", "roles": ["data"], "ml-aoi:role": "feature"},
             "labels": {

@@ -50,12 +50,8 @@ class ClassificationFoldersBuilder(Builder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="vector",
-            tasks=["classification"],
-            properties=["class"],
-            description="class of the chip, from the name of its folder",
-            class_property="class",
+        self.labels = Labels.classes_in_property(
+            "classification", "class of the chip, from the name of its folder"
         )
 
     @cached_property
@@ -125,11 +121,7 @@ class ClassificationFoldersBuilder(Builder):
             f" {', '.join(self.labels.classes)}."
         )
         base["stac_extensions"] = [ITEM_ASSETS_EXT, LABEL_EXT, ML_AOI_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": "class", "classes": list(self.labels.classes)}],
-            "label:tasks": ["classification"],
-            "label:type": ["vector"],
-        }
+        base["summaries"] = self.labels.summaries()
         base["item_assets"] = {
             "image": {"title": "image chip", "roles": ["data"], "ml-aoi:role": "feature"}
         }

@@ -324,11 +324,8 @@ class SegmentationPairsBuilder(Builder):
             " (inferred from the mask values)." if self.inferred else "."
         )
         base["stac_extensions"] = [ITEM_ASSETS_EXT, LABEL_EXT, ML_AOI_EXT, CLASSIFICATION_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": None, "classes": list(self.class_map.values())}],
-            "label:tasks": ["segmentation"],
-            "label:type": ["raster"],
-        }
+        assert self.labels is not None
+        base["summaries"] = self.labels.summaries()
         base["item_assets"] = {
             "image": {"title": "image", "roles": ["data"], "ml-aoi:role": "feature"},
             "labels": {

@@ -88,15 +88,23 @@ def client_for(cluster: str, workers: int | None = None) -> Iterator[Any]:
         ):
             yield client
         return
+    with connect(cluster) as client:
+        yield client
+
+
+def connect(address: str, timeout: float = 10) -> Any:
+    """A ``distributed.Client`` of the running scheduler at ``address``; a clear error when it
+    does not answer within ``timeout`` seconds."""
+    from distributed import Client
+
     try:
-        client = Client(cluster, timeout=10)
+        return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise InputError(
-            f"cannot reach the Dask scheduler at {cluster}: {exc}",
-            hint="start it (`dask scheduler`) and its workers, or drop --cluster",
+            f"cannot reach the Dask scheduler at {address}: {exc}",
+            hint="start it (`dask scheduler`) and its workers, check that its port is open,"
+            " or drop --cluster",
         ) from None
-    with client:
-        yield client
 
 
 def in_order(

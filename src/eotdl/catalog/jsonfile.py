@@ -22,6 +22,12 @@ def parse_json_object(data: bytes, source: str) -> dict[str, Any]:
             f" {MAX_JSON_BYTES // (1024 * 1024)} MiB limit for one STAC document",
             hint="is this really a STAC JSON file? Set EOTDL_MAX_JSON_BYTES to raise the limit",
         )
+    return decode_json_object(data, source)
+
+
+def decode_json_object(data: bytes, source: str, expected: str = "") -> dict[str, Any]:
+    """UTF-8 JSON text as one JSON object (``expected`` says which, e.g. "a STAC Item");
+    ``source`` (a file, or a file and line) names it in errors."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -33,9 +39,18 @@ def parse_json_object(data: bytes, source: str) -> dict[str, Any]:
     except ValueError as exc:
         raise InputError(f"{source}: malformed JSON: {exc}") from None
     if not isinstance(obj, dict):
-        kind = "an array" if isinstance(obj, list) else type(obj).__name__
-        raise InputError(f"{source}: expected a JSON object, got {kind}")
+        which = f" ({expected})" if expected else ""
+        raise InputError(f"{source}: expected a JSON object{which}, got {json_kind(obj)}")
     return obj
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value that is not an object is, for messages: an array, null, a str…"""
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
 
 
 def read_json_object(

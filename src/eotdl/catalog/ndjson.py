@@ -15,6 +15,7 @@ from typing import Any
 
 from eotdl.atomic import atomic_write
 from eotdl.catalog import canonical
+from eotdl.catalog.jsonfile import decode_json_object
 from eotdl.catalog.paths import open_readable
 from eotdl.errors import InputError
 
@@ -77,22 +78,7 @@ def iter_lines(
 
 def parse_line(path: str | os.PathLike[str], line: Line) -> dict[str, Any]:
     """Parse one line as a JSON object, with an error that names the file and line."""
-    try:
-        text = line.data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}:{line.number}: not UTF-8 text (byte {exc.start})",
-            hint="STAC JSON must be UTF-8 encoded",
-        ) from None
-    try:
-        obj = canonical.loads(text)
-    except ValueError as exc:
-        raise InputError(f"{path}:{line.number}: malformed JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise InputError(
-            f"{path}:{line.number}: expected a JSON object (a STAC Item), got {_json_kind(obj)}"
-        )
-    return obj
+    return decode_json_object(line.data, f"{path}:{line.number}", "a STAC Item")
 
 
 def iter_items(
@@ -142,11 +128,3 @@ def write_items(path: str | os.PathLike[str], items: Iterable[Mapping[str, Any]]
                 spool.seek(start)
                 out.write(spool.read(length))
     return len(index)
-
-
-def _json_kind(obj: Any) -> str:
-    if isinstance(obj, list):
-        return "an array"
-    if obj is None:
-        return "null"
-    return f"a {type(obj).__name__}"

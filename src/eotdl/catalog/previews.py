@@ -176,21 +176,17 @@ def add_previews(
     samples: list[tuple[Any, list[int]]] = []
     jobs: list[_Job] = []
     reused: dict[str, dict[str, Any]] = {}
-    for item in folder.iter_items():
-        picked = raster_asset(item)
-        if picked is None:
-            continue
-        location = locate(str(picked[1].get("href") or ""))
+    for item, asset, location in _located_rasters(folder, locate):
         if location is None:
             result.skipped += 1
             continue
-        bands = display_bands(picked[1])
+        bands = display_bands(asset)
         samples.append((location, bands))
         if has_preview(item):
             result.had += 1
             continue
         earlier = (keep or {}).get(str(item["id"]))
-        if earlier is not None and earlier[0] == _drawn_from(item, picked[1]):
+        if earlier is not None and earlier[0] == _drawn_from(item, asset):
             reused[str(item["id"])] = earlier[1]
             continue
         jobs.append(_job(item, location, bands, locate))
@@ -201,8 +197,7 @@ def add_previews(
         return result
     if progress is not None:
         progress(f"{folder.name}: drawing {len(jobs):,} previews")
-    stride = max(1, len(samples) // SAMPLE_CHIPS)
-    sampled = samples[::stride][:SAMPLE_CHIPS]
+    sampled = _sample(samples)
     if client is None:
         result.limits = sample_limits(sampled, workers)
         with scratch(lab, "previews-") as workdir:
@@ -239,24 +234,37 @@ def redraw_previews(
     locate = _Locator(lab, folder.path)
     samples: list[tuple[Any, list[int]]] = []
     jobs: list[_Job] = []
-    for item in folder.iter_items():
-        picked = raster_asset(item)
-        if picked is None:
-            continue
-        location = locate(str(picked[1].get("href") or ""))
+    for item, asset, location in _located_rasters(folder, locate):
         if location is None:
             continue
-        bands = display_bands(picked[1])
+        bands = display_bands(asset)
         samples.append((location, bands))
         if ids is None or str(item["id"]) in ids:
             jobs.append(_job(item, location, bands, locate))
     if not jobs:
         return []
-    stride = max(1, len(samples) // SAMPLE_CHIPS)
-    limits = sample_limits(samples[::stride][:SAMPLE_CHIPS], workers)
+    limits = sample_limits(_sample(samples), workers)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         drawn = list(pool.map(lambda j: _draw(j, limits, max_side, workdir), jobs))
     return [path for path in drawn if path is not None]
+
+
+def _located_rasters(
+    folder: DatasetFolder, locate: _Locator
+) -> Iterator[tuple[dict[str, Any], Mapping[str, Any], Any]]:
+    """Each item of ``folder`` with a raster asset: the item, the asset and where its image is
+    (None when it cannot be found)."""
+    for item in folder.iter_items():
+        picked = raster_asset(item)
+        if picked is not None:
+            yield item, picked[1], locate(str(picked[1].get("href") or ""))
+
+
+def _sample(samples: list[tuple[Any, list[int]]]) -> list[tuple[Any, list[int]]]:
+    """The chips the stretch is read from: at most SAMPLE_CHIPS, evenly spread (the same
+    whenever the dataset is the same, so previews drawn again are the same bytes)."""
+    stride = max(1, len(samples) // SAMPLE_CHIPS)
+    return samples[::stride][:SAMPLE_CHIPS]
 
 
 def sample_limits(sampled: list[tuple[Any, list[int]]], threads: int = 1) -> list[list[float]]:

@@ -273,25 +273,25 @@ def _localise(
         )
         kept[key] = {**asset, "href": relative}
     item["assets"] = kept
-    item["links"] = [
+    item["links"] = _kept_links(item)
+    return item
+
+
+def _kept_links(obj: dict[str, Any]) -> list[Any]:
+    """The links of ``obj`` a downloaded copy keeps: absolute URLs, none of the catalog's
+    structure (self, root, parent…), which the copy's own layout replaces."""
+    return [
         link
-        for link in item.get("links") or []
+        for link in obj.get("links") or []
         if isinstance(link, dict)
         and link.get("rel") not in _STRUCTURAL
         and "://" in str(link.get("href", ""))
     ]
-    return item
 
 
 def _write_metadata(located: Located, out: Path, items: list[dict[str, Any]]) -> None:
     collection = dict(located.collection)
-    collection["links"] = [
-        link
-        for link in collection.get("links") or []
-        if isinstance(link, dict)
-        and link.get("rel") not in _STRUCTURAL
-        and "://" in str(link.get("href", ""))
-    ]
+    collection["links"] = _kept_links(collection)
     folder = DatasetFolder(out, located.name)
     folder.write_collection(collection)
     folder.write_items(items)

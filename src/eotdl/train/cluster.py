@@ -27,6 +27,7 @@ from typing import Any
 import dask
 import distributed  # noqa: F401  (first: its config defaults must exist before we override them)
 
+from eotdl.catalog.compute import connect
 from eotdl.errors import InputError
 from eotdl.train.spec import CUDA, LOCAL
 
@@ -110,15 +111,7 @@ def open_cluster(cluster: str, workers: int | None) -> Iterator[Cluster]:
             with _client(local) as client:
                 yield Cluster(client, LOCAL, True, "cpu")
         return
-    from distributed import Client
-
-    try:
-        client = Client(cluster, timeout=15)
-    except (OSError, TimeoutError) as exc:
-        raise InputError(
-            f"cannot reach the Dask scheduler at {cluster}: {exc}",
-            hint="is `dask scheduler` running there, and the port open?",
-        ) from None
+    client = connect(cluster, timeout=15)
     try:
         yield Cluster(client, cluster, False, _remote_device(client))
     finally:

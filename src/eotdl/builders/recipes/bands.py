@@ -1,4 +1,5 @@
-"""Band tables shared by several recipes: Sentinel-2 MSI and Sentinel-1 C-SAR.
+"""Band tables shared by several recipes (Sentinel-2 MSI, Sentinel-1 C-SAR) and the assets
+that carry bands in a recipe's items.
 
 Sentinel-2 centre wavelengths and bandwidths (Sentinel-2A, in µm) and resolutions are from
 ESA's Sentinel-2 MSI User Guide ("Resolutions" and "Radiometric" pages,
@@ -8,7 +9,14 @@ Sentinel-1 polarisations from the Sentinel-1 SAR User Guide (IW mode, 10 m GRD p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from eotdl.builders.base import EO_EXT
 from eotdl.builders.recipes.facts import Band
+
+GEOTIFF = "image/tiff; application=geotiff"
 
 S2: dict[str, Band] = {
     b.name: b
@@ -38,3 +46,24 @@ S1: dict[str, Band] = {
 def s2(*names: str) -> tuple[Band, ...]:
     """Sentinel-2 bands by name, in the order given."""
     return tuple(S2[n] for n in names)
+
+
+def band_asset(
+    href: Path | str, media_type: str, title: str, bands: Iterable[Band]
+) -> dict[str, Any]:
+    """A feature asset (``roles: data``, ``ml-aoi:role: feature``) holding ``bands``."""
+    return {
+        "href": str(href),
+        "type": media_type,
+        "title": title,
+        "roles": ["data"],
+        "ml-aoi:role": "feature",
+        "eo:bands": [b.eo() for b in bands],
+    }
+
+
+def declare_eo(item: dict[str, Any]) -> dict[str, Any]:
+    """Declare the eo extension the band tables follow (:data:`EO_EXT`), in place of any other."""
+    item["stac_extensions"] = [e for e in item.get("stac_extensions", []) if "/eo/" not in e]
+    item["stac_extensions"].append(EO_EXT)
+    return item

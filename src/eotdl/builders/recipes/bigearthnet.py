@@ -33,20 +33,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eotdl.builders.base import EO_EXT, Labels
+from eotdl.builders.base import Labels
 from eotdl.builders.item_ids import safe_id
 from eotdl.builders.label_items import add_labels
 from eotdl.builders.parallel import ordered_map
 from eotdl.builders.rasterinfo import raster_item
 from eotdl.builders.recipes import bands
+from eotdl.builders.recipes.bands import GEOTIFF
 from eotdl.builders.recipes.clc import CLC_LEVEL3
-from eotdl.builders.recipes.facts import ClassInfo, Facts
+from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder, split_name
 from eotdl.builders.splits import SplitRecord
-from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 
-GEOTIFF = "image/tiff; application=geotiff"
 S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
 S1_BANDS = ("VV", "VH")
 COLUMNS = ("patch_id", "labels", "split", "country", "s1_name")
@@ -137,11 +137,10 @@ class BigEarthNetV2Builder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="raster",
-            tasks=["classification", "segmentation"],
-            classes=[c.value for c in CLC_LEVEL3],
-            description="CORINE Land Cover 2018 level-3 reference map of the patch",
+        self.labels = Labels.classes_in_pixels(
+            ["classification", "segmentation"],
+            "CORINE Land Cover 2018 level-3 reference map of the patch",
+            (c.value for c in CLC_LEVEL3),
         )
 
     @cached_property
@@ -201,8 +200,7 @@ class BigEarthNetV2Builder(RecipeBuilder):
             "ml-aoi:role": "label",
         }
         item["links"] = [{"rel": "source", "href": str(first.resolve()), "type": GEOTIFF}]
-        item["stac_extensions"] = [e for e in item["stac_extensions"] if "/eo/" not in e]
-        item["stac_extensions"].append(EO_EXT)
+        bands.declare_eo(item)
         assert self.labels is not None
         props = {
             "bigearthnet:labels": list(row["labels"] or []),
@@ -216,36 +214,21 @@ class BigEarthNetV2Builder(RecipeBuilder):
         yield from ordered_map(self._item, self._rows)
 
     def collection(self) -> dict[str, Any]:
-        base = super().collection()
-        base["stac_extensions"] += [ITEM_ASSETS_EXT, EO_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": None, "classes": [c.value for c in CLC_LEVEL3]}],
-            "label:tasks": ["classification", "segmentation"],
-            "label:type": ["raster"],
-            "bigearthnet:labels": [c.name for c in self.facts.classes],
-            "eo:bands": [b.eo() for b in self.facts.bands],
-        }
         assets: dict[str, Any] = {
             b.name: {"type": GEOTIFF, "roles": ["data"], "eo:bands": [b.eo()]}
             for b in self.facts.bands
         }
         assets["reference_map"] = {"type": GEOTIFF, "roles": ["labels"], "ml-aoi:role": "label"}
-        base["item_assets"] = assets
-        return base
+        return self.band_collection(
+            assets, {"bigearthnet:labels": [c.name for c in self.facts.classes]}
+        )
 
 
-def _band_asset(path: Path, band: Any) -> dict[str, Any]:
+def _band_asset(path: Path, band: Band) -> dict[str, Any]:
     if not path.exists():
         raise InputError(f"{path}: missing band file")
-    return {
-        "href": str(path.resolve()),
-        "type": GEOTIFF,
-        "title": band.description,
-        "roles": ["data"],
-        "ml-aoi:role": "feature",
-        "eo:bands": [band.eo()],
-        "gsd": band.gsd,
-    }
+    asset = bands.band_asset(path.resolve(), GEOTIFF, band.description, [band])
+    return {**asset, "gsd": band.gsd}
 
 
 def _when(patch: str) -> str:

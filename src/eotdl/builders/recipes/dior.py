@@ -33,7 +33,7 @@ from xml.etree import ElementTree
 from eotdl.builders.base import Option
 from eotdl.builders.detection import DetectionBuilder
 from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
-from eotdl.builders.recipes.recipe import RecipeBuilder
+from eotdl.builders.recipes.recipe import RecipeBuilder, read_split_lists
 from eotdl.builders.splits import SplitRecord
 from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
@@ -189,14 +189,8 @@ class DIORBuilder(RecipeBuilder):
         )
         if folder is None:
             return None
-        by_stem: dict[str, str] = {}
-        for name, split in names.items():
-            path = folder / name
-            if not path.exists():
-                raise InputError(f"{path}: missing (the other split files are there)")
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    by_stem[line.strip()] = split
+        lines = read_split_lists({folder / n: s for n, s in names.items()}, required=True)
+        by_stem = dict(lines or ())
         return {i: by_stem[s] for i, s in self._stems.items() if s in by_stem}
 
     def items(self) -> Iterator[dict[str, Any]]:

@@ -31,19 +31,20 @@ Facts and where they come from:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eotdl.builders.base import EO_EXT, Labels, Option
+from eotdl.builders.base import Labels, Option
 from eotdl.builders.label_items import add_labels
 from eotdl.builders.parallel import ordered_map
 from eotdl.builders.rasterinfo import image_item
 from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import ClassInfo, Download, Facts
-from eotdl.builders.recipes.recipe import DOWNLOAD_OPTION, RecipeBuilder
+from eotdl.builders.recipes.recipe import DOWNLOAD_OPTION, RecipeBuilder, read_split_lists
 from eotdl.builders.splits import SplitRecord
-from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 
 SPLIT_BASE = "https://storage.googleapis.com/remote_sensing_representations/"
@@ -137,25 +138,19 @@ MS_FACTS = Facts(
         " publication) as a stand-in.",
     ),
 )
-RGB_FACTS = Facts(
+RGB_FACTS = replace(
+    MS_FACTS,
     name="eurosat-rgb",
     title="EuroSAT (RGB)",
-    task="classification",
     sensor="Sentinel-2 MSI, RGB (B04, B03, B02) JPEG",
     size="27,000 chips of 64×64 px, 90 MB",
-    license="MIT",
-    doi="10.1109/JSTARS.2019.2918242",
-    bibtex=BIBTEX,
     description=(
         "EuroSAT RGB: the 27,000 EuroSAT chips as 64×64 RGB JPEGs (Sentinel-2 B04, B03, B02),"
         " in 10 land use and land cover classes; the JPEGs carry no georeference."
     ),
-    homepage="https://github.com/phelber/EuroSAT",
-    providers=PROVIDERS,
-    splits=SPLITS,
-    classes=CLASSES,
     bands=bands.s2("B04", "B03", "B02"),
     keywords=("land cover", "land use", "Sentinel-2", "scene classification", "Europe", "RGB"),
+    downloads=(),
     notes=(
         "The JPEGs have no georeference: items have a null geometry.",
         "No published checksum of EuroSAT_RGB.zip was found, so --download is not offered:"
@@ -179,12 +174,10 @@ class EuroSATBuilder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="vector",
-            tasks=["classification"],
-            properties=["class"],
-            description="EuroSAT land use and land cover class of the chip",
-            classes=[c.name for c in self.facts.classes],
+        self.labels = Labels.classes_in_property(
+            "classification",
+            "EuroSAT land use and land cover class of the chip",
+            [c.name for c in self.facts.classes],
         )
 
     @cached_property
@@ -222,19 +215,12 @@ class EuroSATBuilder(RecipeBuilder):
         return (SplitRecord(path.stem, label, 0.0, 0.0) for label, path in self._chips)
 
     def official_splits(self) -> dict[str, str] | None:
-        found: dict[str, str] = {}
         names = {"eurosat-train.txt": "train", "eurosat-val.txt": "validate"}
         names["eurosat-test.txt"] = "test"
-        files = [Path(self.source) / name for name in names]
-        if not any(f.exists() for f in files):
+        lines = read_split_lists({Path(self.source) / name: s for name, s in names.items()})
+        if lines is None:
             return None
-        for file in files:
-            if not file.exists():
-                raise InputError(f"{file}: missing (the other split files are there)")
-            for line in file.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    found[Path(line.strip()).stem] = names[file.name]
-        return found
+        return {Path(line).stem: split for line, split in lines}
 
     def _item(self, chip: tuple[str, Path]) -> dict[str, Any]:
         label, path = chip
@@ -242,8 +228,7 @@ class EuroSATBuilder(RecipeBuilder):
         item = image_item(path, path.stem, datetime=self.settings["datetime"])
         item["assets"]["image"]["eo:bands"] = [b.eo() for b in self.facts.bands]
         item["assets"]["image"]["title"] = f"{len(self.facts.bands)}-band chip"
-        item["stac_extensions"] = [e for e in item.get("stac_extensions", []) if "/eo/" not in e]
-        item["stac_extensions"].append(EO_EXT)
+        bands.declare_eo(item)
         props = {"class": label, SPLIT: self.splits[path.stem]}
         return add_labels(item, self.labels, properties=props)
 
@@ -251,24 +236,15 @@ class EuroSATBuilder(RecipeBuilder):
         yield from ordered_map(self._item, self._chips)
 
     def collection(self) -> dict[str, Any]:
-        base = super().collection()
-        base["stac_extensions"] += [ITEM_ASSETS_EXT, EO_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": "class", "classes": [c.name for c in self.facts.classes]}],
-            "label:tasks": ["classification"],
-            "label:type": ["vector"],
+        chip = {
+            "title": f"{len(self.facts.bands)}-band chip",
+            "roles": ["data"],
+            "ml-aoi:role": "feature",
             "eo:bands": [b.eo() for b in self.facts.bands],
-            "gsd": sorted({b.gsd for b in self.facts.bands}),
         }
-        base["item_assets"] = {
-            "image": {
-                "title": f"{len(self.facts.bands)}-band chip",
-                "roles": ["data"],
-                "ml-aoi:role": "feature",
-                "eo:bands": [b.eo() for b in self.facts.bands],
-            }
-        }
-        return base
+        return self.band_collection(
+            {"image": chip}, {"gsd": sorted({b.gsd for b in self.facts.bands})}
+        )
 
 
 class EuroSATRGBBuilder(EuroSATBuilder):

@@ -40,7 +40,7 @@ from eotdl.builders.recipes import bands
 from eotdl.builders.recipes.facts import ClassInfo, Facts
 from eotdl.builders.recipes.recipe import RecipeBuilder
 from eotdl.builders.splits import SplitRecord
-from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 
 NPY = "application/x-npy"
@@ -129,11 +129,10 @@ class PASTISBuilder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="raster",
-            tasks=["segmentation"],
-            classes=[c.value for c in CLASSES],
-            description="semantic class (TARGET channel 0) and parcel instances (INSTANCES)",
+        self.labels = Labels.classes_in_pixels(
+            ["segmentation"],
+            "semantic class (TARGET channel 0) and parcel instances (INSTANCES)",
+            (c.value for c in CLASSES),
         )
 
     @cached_property
@@ -205,14 +204,12 @@ class PASTISBuilder(RecipeBuilder):
             },
             "links": [{"rel": "source", "href": str(s2), "type": NPY}],
             "assets": {
-                "s2": {
-                    "href": str(s2),
-                    "type": NPY,
-                    "title": f"Sentinel-2 time series, {len(dates)}×10×128×128 int16",
-                    "roles": ["data"],
-                    "ml-aoi:role": "feature",
-                    "eo:bands": [b.eo() for b in self.facts.bands],
-                },
+                "s2": bands.band_asset(
+                    s2,
+                    NPY,
+                    f"Sentinel-2 time series, {len(dates)}×10×128×128 int16",
+                    self.facts.bands,
+                ),
                 "instances": {
                     "href": str(
                         self._file(("INSTANCE_ANNOTATIONS", "ANNOTATIONS"), "INSTANCES", patch)
@@ -242,20 +239,13 @@ class PASTISBuilder(RecipeBuilder):
             yield self._item(feature, crs)
 
     def collection(self) -> dict[str, Any]:
-        base = super().collection()
-        base["stac_extensions"] += [ITEM_ASSETS_EXT, EO_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": None, "classes": [c.value for c in CLASSES]}],
-            "label:tasks": ["segmentation"],
-            "label:type": ["raster"],
-            "eo:bands": [b.eo() for b in self.facts.bands],
-        }
-        base["item_assets"] = {
-            "s2": {"type": NPY, "roles": ["data"], "ml-aoi:role": "feature"},
-            "labels": {"type": NPY, "roles": ["labels"], "ml-aoi:role": "label"},
-            "instances": {"type": NPY, "roles": ["labels"], "ml-aoi:role": "label"},
-        }
-        return base
+        return self.band_collection(
+            {
+                "s2": {"type": NPY, "roles": ["data"], "ml-aoi:role": "feature"},
+                "labels": {"type": NPY, "roles": ["labels"], "ml-aoi:role": "label"},
+                "instances": {"type": NPY, "roles": ["labels"], "ml-aoi:role": "label"},
+            }
+        )
 
 
 def _id(feature: dict[str, Any]) -> str:

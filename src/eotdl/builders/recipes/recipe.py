@@ -13,11 +13,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eotdl.builders.base import ML_AOI_EXT, Builder, Option
+from eotdl.builders.base import EO_EXT, ML_AOI_EXT, Builder, Option
 from eotdl.builders.recipes.facts import Facts
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog.card import Card
-from eotdl.catalog.vocabulary import SCIENTIFIC_EXT
+from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SCIENTIFIC_EXT
 from eotdl.errors import InputError
 
 #: The published split names, mapped to ml-aoi's.
@@ -52,6 +52,24 @@ def split_name(text: str, where: str) -> str:
             f"{where}: unknown split {text!r}",
             hint=f"expected one of {', '.join(sorted(SPLIT_NAMES))}",
         )
+    return found
+
+
+def read_split_lists(
+    files: dict[Path, str], *, required: bool = False
+) -> list[tuple[str, str]] | None:
+    """(line, split) for every line of the published split lists ``files`` (path -> split).
+
+    None when the copy holds none of them (unless ``required``); an error when it holds some.
+    """
+    if not required and not any(path.exists() for path in files):
+        return None
+    found: list[tuple[str, str]] = []
+    for path, split in files.items():
+        if not path.exists():
+            raise InputError(f"{path}: missing (the other split files are there)")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        found.extend((line.strip(), split) for line in lines if line.strip())
     return found
 
 
@@ -117,6 +135,22 @@ class RecipeBuilder(Builder):
         """The facts' fields, plus what the subclass adds (summaries, item_assets)."""
         base = self.facts.collection_fields()
         base["stac_extensions"] = [SCIENTIFIC_EXT, ML_AOI_EXT]
+        return base
+
+    def band_collection(
+        self, item_assets: dict[str, Any], summaries: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The collection of items with labels and bands: label and ``eo:bands`` summaries
+        (then ``summaries``) and ``item_assets``."""
+        assert self.labels is not None
+        base = RecipeBuilder.collection(self)
+        base["stac_extensions"] += [ITEM_ASSETS_EXT, EO_EXT]
+        base["summaries"] = {
+            **self.labels.summaries(),
+            "eo:bands": [b.eo() for b in self.facts.bands],
+            **(summaries or {}),
+        }
+        base["item_assets"] = item_assets
         return base
 
     def card(self) -> Card:

@@ -31,18 +31,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eotdl.builders.base import EO_EXT, Labels
+from eotdl.builders.base import Labels
 from eotdl.builders.label_items import add_labels
 from eotdl.builders.parallel import ordered_map
 from eotdl.builders.rasterinfo import raster_item
 from eotdl.builders.recipes import bands
+from eotdl.builders.recipes.bands import GEOTIFF
 from eotdl.builders.recipes.facts import Band, ClassInfo, Facts
-from eotdl.builders.recipes.recipe import RecipeBuilder
+from eotdl.builders.recipes.recipe import RecipeBuilder, read_split_lists
 from eotdl.builders.splits import SplitRecord
-from eotdl.catalog.vocabulary import ITEM_ASSETS_EXT, SPLIT
+from eotdl.catalog.vocabulary import SPLIT
 from eotdl.errors import InputError
 
-GEOTIFF = "image/tiff; application=geotiff"
 SEASONS = {
     "spring": ("2017-03-01T00:00:00Z", "2017-05-30T23:59:59Z"),
     "summer": ("2017-06-01T00:00:00Z", "2017-08-31T23:59:59Z"),
@@ -156,11 +156,10 @@ class SEN12MSBuilder(RecipeBuilder):
 
     def __init__(self, source: str, dataset: str, workdir: Path, **options: Any) -> None:
         super().__init__(source, dataset, workdir, **options)
-        self.labels = Labels(
-            type="raster",
-            tasks=["segmentation"],
-            classes=[c.value for c in IGBP],
-            description="MODIS land cover; band 1 is the IGBP class",
+        self.labels = Labels.classes_in_pixels(
+            ["segmentation"],
+            "MODIS land cover; band 1 is the IGBP class",
+            (c.value for c in IGBP),
         )
 
     @cached_property
@@ -188,18 +187,15 @@ class SEN12MSBuilder(RecipeBuilder):
 
     def official_splits(self) -> dict[str, str] | None:
         files = {"train_list.txt": "train", "test_list.txt": "test"}
-        paths = [Path(self.source) / name for name in files]
-        if not any(p.exists() for p in paths):
+        lines = read_split_lists({Path(self.source) / name: s for name, s in files.items()})
+        if lines is None:
             return None
         found = {}
-        for path in paths:
-            if not path.exists():
-                raise InputError(f"{path}: missing (the other split list is there)")
-            for line in path.read_text(encoding="utf-8").splitlines():
-                parts = line.strip().removesuffix(".tif").split("_")
-                if len(parts) == 5:
-                    roi, season, _, scene, patch = parts
-                    found[f"{roi}_{season}_{scene}_{patch}"] = files[path.name]
+        for line, split in lines:
+            parts = line.removesuffix(".tif").split("_")
+            if len(parts) == 5:
+                roi, season, _, scene, patch = parts
+                found[f"{roi}_{season}_{scene}_{patch}"] = split
         return found
 
     def _item(self, entry: tuple[str, Path]) -> dict[str, Any]:
@@ -213,16 +209,10 @@ class SEN12MSBuilder(RecipeBuilder):
         s2_asset = item["assets"]["s2"]
         s2_asset.update(title="Sentinel-2 L1C, 13 bands", **{"ml-aoi:role": "feature"})
         s2_asset["eo:bands"] = [bands.S2[n].eo() for n in S2_ORDER]
-        item["assets"]["s1"] = {
-            "href": str(files["s1"]),
-            "type": GEOTIFF,
-            "title": "Sentinel-1 GRD, VV and VH (dB)",
-            "roles": ["data"],
-            "ml-aoi:role": "feature",
-            "eo:bands": [b.eo() for b in bands.S1.values()],
-        }
-        item["stac_extensions"] = [e for e in item["stac_extensions"] if "/eo/" not in e]
-        item["stac_extensions"].append(EO_EXT)
+        item["assets"]["s1"] = bands.band_asset(
+            files["s1"], GEOTIFF, "Sentinel-1 GRD, VV and VH (dB)", bands.S1.values()
+        )
+        bands.declare_eo(item)
         item["links"] = [{"rel": "source", "href": str(s2.resolve()), "type": GEOTIFF}]
         assert self.labels is not None
         return add_labels(
@@ -240,20 +230,13 @@ class SEN12MSBuilder(RecipeBuilder):
         yield from ordered_map(self._item, self._patches)
 
     def collection(self) -> dict[str, Any]:
-        base = super().collection()
-        base["stac_extensions"] += [ITEM_ASSETS_EXT, EO_EXT]
-        base["summaries"] = {
-            "label:classes": [{"name": None, "classes": [c.value for c in IGBP]}],
-            "label:tasks": ["segmentation"],
-            "label:type": ["raster"],
-            "eo:bands": [b.eo() for b in self.facts.bands],
-        }
-        base["item_assets"] = {
-            "s2": {"type": GEOTIFF, "roles": ["data"], "ml-aoi:role": "feature"},
-            "s1": {"type": GEOTIFF, "roles": ["data"], "ml-aoi:role": "feature"},
-            "labels": {"type": GEOTIFF, "roles": ["labels"], "ml-aoi:role": "label"},
-        }
-        return base
+        return self.band_collection(
+            {
+                "s2": {"type": GEOTIFF, "roles": ["data"], "ml-aoi:role": "feature"},
+                "s1": {"type": GEOTIFF, "roles": ["data"], "ml-aoi:role": "feature"},
+                "labels": {"type": GEOTIFF, "roles": ["labels"], "ml-aoi:role": "label"},
+            }
+        )
 
 
 def _sibling(s2: Path, kind: str) -> Path:
