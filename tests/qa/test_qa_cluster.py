@@ -72,3 +72,16 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     lab = make_lab(tmp_path, [Dataset("chips", "classification_folders", per_class=2)])
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         run_qa(lab, "chips", output=tmp_path / "qa", cluster=f"tcp://127.0.0.1:{port}")
+
+
+@pytest.mark.slow
+def test_the_library_follows_the_lab_setting_as_the_command_does(dask_cluster, tmp_path):
+    """``[compute] cluster`` holds for ``eotdl.run_qa`` as for ``eotdl qa``; a named
+    scheduler keeps the run here."""
+    lab = make_lab(tmp_path, [Dataset("chips", "classification_folders", per_class=3, size=16)])
+    toml = lab.root / "eotdl.toml"
+    toml.write_text(toml.read_text() + f'\n[compute]\ncluster = "{dask_cluster}"\n')
+    there = run_qa(lab, "chips", output=tmp_path / "there")
+    assert there.eda["engine"]["scheduler"] == "distributed"
+    here = run_qa(lab, "chips", output=tmp_path / "here", scheduler="threads")
+    assert here.eda["engine"]["scheduler"] == "threads"

@@ -22,7 +22,7 @@ from eotdl.builders.base import ML_AOI_EXT, PROCESSING_EXT, Builder
 from eotdl.builders.cluster import ClusterWork
 from eotdl.builders.splits import SplitRecord, assign_splits, parse_split
 from eotdl.catalog import canonical, ndjson
-from eotdl.catalog.compute import client_for
+from eotdl.catalog.compute import choose_cluster, client_for
 from eotdl.catalog.lab import Lab, check_name
 from eotdl.catalog.locks import dataset_lock, scratch
 from eotdl.catalog.previews import add_previews, kept_previews
@@ -70,12 +70,13 @@ def ingest(
 ) -> IngestResult:
     """Run builder ``kind`` on ``source`` and save the result as ``datasets/<dataset>/``.
 
-    ``cluster`` (``local`` or a Dask scheduler's address) stores the files from the workers,
-    has a builder that can (rasters) describe them there too, and has the workers draw and
-    store the previews: the same dataset, byte for byte, with no byte of the files passing
-    through this process.
+    ``cluster`` (``local`` or a Dask scheduler's address; default: the lab's ``[compute]
+    cluster``, else here) stores the files from the workers, has a builder that can (rasters)
+    describe them there too, and has the workers draw and store the previews: the same
+    dataset, byte for byte, with no byte of the files passing through this process.
     """
     check_name(dataset)
+    cluster = choose_cluster(lab.root, cluster)
     cls = registry.load(kind)
     spec = parse_split(split) if split else None
     fetches = bool((options or {}).get("download"))  # a recipe's --download fills SOURCE
@@ -138,7 +139,7 @@ def _cluster_work(lab: Lab, cluster: str | None) -> Iterator[ClusterWork | None]
 def rebuild(
     lab: Lab, dataset: str, progress: bool = True, cluster: str | None = None
 ) -> IngestResult:
-    """Re-run ``datasets/<dataset>/recipe.yaml``."""
+    """Re-run ``datasets/<dataset>/recipe.yaml`` (``cluster``: as for :func:`ingest`)."""
     folder = lab.dataset(dataset)
     if not folder.recipe_path.exists():
         raise InputError(

@@ -95,9 +95,7 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
         **options: Any,
     ) -> None:
         from eotdl.builders.ingestion import ingest
-        from eotdl.catalog.compute import choose_cluster
 
-        where = choose_cluster(lab.root, cluster)
         chosen = {k: v for k, v in options.items() if v not in (None, ())}
         result = ingest(
             lab,
@@ -108,7 +106,7 @@ def _command_for(kind: str, cls: type[Builder]) -> click.Command:
             split=split,
             seed=seed,
             progress=not no_progress,
-            cluster=where,
+            cluster=cluster,
         )
         _show(result, as_json)
 
@@ -178,10 +176,8 @@ def rebuild_command(
 ) -> None:
     """Re-run a dataset's recipe.yaml (same items, same checksums)."""
     from eotdl.builders.ingestion import rebuild
-    from eotdl.catalog.compute import choose_cluster
 
-    where = choose_cluster(lab.root, cluster)
-    _show(rebuild(lab, dataset, progress=not no_progress, cluster=where), as_json)
+    _show(rebuild(lab, dataset, progress=not no_progress, cluster=cluster), as_json)
 
 
 @click.group("builders")

@@ -82,12 +82,10 @@ def qa(
     """Check dataset NAME, compute its quality level (Q0-Q3), its statistics and bias flags."""
     from rich.table import Table
 
-    from eotdl.catalog.compute import choose_cluster
     from eotdl.qa import run_qa
 
-    where = choose_cluster(lab.root, cluster)
     report = run_qa(
-        lab, name, _names(checks), _names(skip), eda=not no_eda, output=output, cluster=where
+        lab, name, _names(checks), _names(skip), eda=not no_eda, output=output, cluster=cluster
     )
     if as_json:
         emit_json(report.to_dict())

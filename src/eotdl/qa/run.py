@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from eotdl import __version__
-from eotdl.catalog.compute import client_for
+from eotdl.catalog.compute import choose_cluster, client_for
 from eotdl.catalog.lab import Lab
 from eotdl.qa.context import QAContext
 from eotdl.qa.findings import SEVERITIES, Finding
@@ -38,10 +38,13 @@ def run_qa(
 ) -> QAReport:
     """Check dataset ``name`` of ``lab``, compute its level and EDA, and write the report.
 
-    ``cluster`` (``local`` or a Dask scheduler's address), or an open ``client`` of one, has
-    the cluster's workers read the bytes: the checks' raster scans and re-hashing of the
-    store's objects, the band statistics and the EDA's reads. The report is the one a run
-    here writes (the EDA's ``engine`` aside)."""
+    ``cluster`` (``local`` or a Dask scheduler's address; default: the lab's ``[compute]
+    cluster`` unless a ``scheduler`` is named), or an open ``client`` of one, has the
+    cluster's workers read the bytes: the checks' raster scans and re-hashing of the store's
+    objects, the band statistics and the EDA's reads. The report is the one a run here writes
+    (the EDA's ``engine`` aside)."""
+    if client is None and scheduler is None:
+        cluster = choose_cluster(lab.root, cluster)
     if cluster is not None and client is None:
         with client_for(cluster, workers) as opened:
             return run_qa(lab, name, checks, skip, eda, output, workers=workers, client=opened)
