@@ -24,6 +24,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,21 @@ class Stage:
         except FileNotFoundError:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             _write_file(path, data)
+        self.written += 1
+
+    def write_stream(self, relative: str, chunks: Iterable[bytes]) -> None:
+        """Write a new file from pieces (a file too big to hold at once)."""
+        patched = self._patch_of(relative)
+        if patched is not None:
+            patch, name = patched
+            patch.written.add(name)
+            patch.kept.discard(name)
+            relative = f"{_PATCHES}/{relative}"
+        path = os.path.join(self.root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
         self.written += 1
 
     def link_previous(self, relative: str) -> bool:

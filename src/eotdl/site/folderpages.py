@@ -8,10 +8,13 @@ each list page is remembered) and hard-linking the other pages from the previous
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import posixpath
 import urllib.parse
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,13 +72,19 @@ class FolderPages:
         """Write every page of ``build``'s folder; return its summary."""
         rel = build.relative_dir
         card = _read_card(build)
+        # build.entries streams the items' facts from the build's rows file: each pass below
+        # reads it again and keeps only aggregates or a bounded sample
         facts = FactsAccumulator()
         for entry in build.entries:
             facts.add(entry.facts)
         thumbnail = _declared_thumbnail(build.collection) or f"{rel}/thumbnail.svg"
         if not thumbnail.startswith("http"):
-            stride = max(1, len(build.entries) // _THUMB_BOXES)
-            boxes = [e.facts[0] for e in build.entries[::stride] if _box(e)]
+            stride = max(1, facts.count // _THUMB_BOXES)
+            boxes = [
+                e.facts[0]
+                for n, e in enumerate(build.entries)
+                if n % stride == 0 and _box(e)
+            ]
             self._write(f"{rel}/thumbnail.svg", thumbnail_svg(boxes, build.name).encode())
         level = qa.level if qa is not None else None
         summary = dataset_summary(
@@ -172,7 +181,10 @@ class FolderPages:
             classes=classes,
             classes_more=classes_more,
             footprints_grid=grid,
-            preview=[_row(e, n, item_pages) for n, e in enumerate(build.entries[:PREVIEW_ROWS])],
+            preview=[
+                _row(e, n, item_pages)
+                for n, e in enumerate(itertools.islice(build.entries, PREVIEW_ROWS))
+            ],
             gallery=gallery(build.entries, item_pages),
             has_parquet=True,
             versions=versions,
@@ -348,13 +360,13 @@ class FolderPages:
 
     def _list_pages(self, build: DatasetBuild, summary: dict[str, Any], item_pages: bool) -> None:
         rel = build.relative_dir
-        entries = build.entries
-        count = len(entries)
+        count = len(build.entries)
         pages_count = max(1, math.ceil(count / PAGE_SIZE))
         previous = build.previous_memo.get("list_pages") or {}
         digests: dict[str, str] = {}
+        entries = iter(build.entries)
         for page in range(1, pages_count + 1):
-            chunk = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            chunk = itertools.islice(entries, PAGE_SIZE)
             rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
             name = "index.html" if page == 1 else f"page-{page}.html"
             relative = f"{rel}/items/{name}"
@@ -458,29 +470,47 @@ def _facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     }
 
 
-def gallery(entries: list[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
-    """Examples with previews, per class and per split (a few each, spread over the items)."""
-    by_class: dict[str, list[ItemEntry]] = {}
-    by_split: dict[str, list[ItemEntry]] = {}
+def gallery(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
+    """Examples with previews, per class and per split (a few each, spread over the items).
+
+    Two passes over ``entries`` (a list, or the rows a build streams): the size of each group,
+    then every ``size // GALLERY_PER_GROUP``-th of its items, so only the examples are held."""
+    sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
     for entry in entries:
-        facts = entry.facts if isinstance(entry.facts, list) else []
-        if len(facts) < 7 or not facts[5]:
-            continue
-        if facts[6]:
-            by_class.setdefault(str(facts[6]), []).append(entry)
-        if facts[3]:
-            by_split.setdefault(str(facts[3]), []).append(entry)
+        for kind, name in _gallery_groups(entry):
+            sizes[kind][name] += 1
+    shown = {kind: sorted(found)[:MAX_CLASSES] for kind, found in sizes.items()}
+    strides = {
+        (kind, name): max(1, sizes[kind][name] // GALLERY_PER_GROUP)
+        for kind, names in shown.items()
+        for name in names
+    }
+    seen: Counter[tuple[str, str]] = Counter()
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in strides}
+    if strides:
+        for entry in entries:
+            for key in _gallery_groups(entry):
+                stride = strides.get(key)
+                if stride is None:
+                    continue
+                n = seen[key]
+                seen[key] += 1
+                if n % stride == 0 and len(rows[key]) < GALLERY_PER_GROUP:
+                    rows[key].append(_row(entry, 0, item_pages))
+    return {kind: [(name, rows[(kind, name)]) for name in names] for kind, names in shown.items()}
 
-    def pick(groups: dict[str, list[ItemEntry]]) -> list[tuple[str, list]]:
-        shown = []
-        for name in sorted(groups)[:MAX_CLASSES]:
-            found = groups[name]
-            stride = max(1, len(found) // GALLERY_PER_GROUP)
-            rows = [_row(e, 0, item_pages) for e in found[::stride][:GALLERY_PER_GROUP]]
-            shown.append((name, rows))
-        return shown
 
-    return {"classes": pick(by_class), "splits": pick(by_split)}
+def _gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
+    """The gallery groups an item with a preview is in: its class and its split."""
+    facts = entry.facts if isinstance(entry.facts, list) else []
+    if len(facts) < 7 or not facts[5]:
+        return []
+    groups = []
+    if facts[6]:
+        groups.append(("classes", str(facts[6])))
+    if facts[3]:
+        groups.append(("splits", str(facts[3])))
+    return groups
 
 
 #: Property groups of the item page, by the prefix of the property name.

@@ -210,38 +210,52 @@ def _providers(collection: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def footprints(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, Any]:
-    """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`."""
-    boxes = []
-    previews: list[Any] = []
+    """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`.
+
+    ``entries`` may be the rows a build streams: at most :data:`MAX_FOOTPRINTS` boxes are held;
+    a grid reads them a second time, binning each into the extent found by the first."""
+    items: list[list[Any]] = []
+    extent = [math.inf, math.inf, -math.inf, -math.inf]
+    boxes = 0
     for entry in entries:
-        facts = entry.facts
-        if isinstance(facts, list) and facts and facts[0]:
-            boxes.append((entry.id, facts[0], facts[3]))
-            previews.append(facts[5] if len(facts) > 5 else None)
-    if len(boxes) <= MAX_FOOTPRINTS:
-        return {
-            "kind": "items",
-            "pages": item_pages,
+        box = _box_of(entry)
+        if box is None:
+            continue
+        boxes += 1
+        extent = [
+            min(extent[0], box[0]),
+            min(extent[1], box[1]),
+            max(extent[2], box[2]),
+            max(extent[3], box[3]),
+        ]
+        if boxes <= MAX_FOOTPRINTS:
+            facts = entry.facts
+            preview = facts[5] if len(facts) > 5 else None
             # [id, w, s, e, n, split, preview (store key or URL, or null)]
-            "items": [
-                [item_id, *box, split, preview]
-                for (item_id, box, split), preview in zip(boxes, previews, strict=True)
-            ],
-        }
-    return {"kind": "grid", "cells": _grid(boxes)}
+            items.append([entry.id, *box, facts[3], preview])
+        elif items:
+            items = []
+    if boxes <= MAX_FOOTPRINTS:
+        return {"kind": "items", "pages": item_pages, "items": items}
+    in_grid = (box for box in map(_box_of, entries) if box is not None)
+    return {"kind": "grid", "cells": _grid(in_grid, extent)}
 
 
-def _grid(boxes: list[tuple[str, list[float], str | None]]) -> list[list[float]]:
+def _box_of(entry: ItemEntry) -> list[float] | None:
+    facts = entry.facts
+    if isinstance(facts, list) and facts and facts[0]:
+        return list(facts[0])
+    return None
+
+
+def _grid(boxes: Iterable[list[float]], extent: list[float]) -> list[list[float]]:
     """Aggregate bboxes into at most ~:data:`MAX_FOOTPRINTS` grid cells: [w, s, e, n, count]."""
-    west = min(b[0] for _, b, _ in boxes)
-    south = min(b[1] for _, b, _ in boxes)
-    east = max(b[2] for _, b, _ in boxes)
-    north = max(b[3] for _, b, _ in boxes)
+    west, south, east, north = extent
     side = max(1, int(math.sqrt(MAX_FOOTPRINTS)))
     width = max((east - west) / side, 1e-9)
     height = max((north - south) / side, 1e-9)
     cells: dict[tuple[int, int], list[float]] = {}
-    for _, box, _ in boxes:
+    for box in boxes:
         cx = min(side - 1, int(((box[0] + box[2]) / 2 - west) / width))
         cy = min(side - 1, int(((box[1] + box[3]) / 2 - south) / height))
         cell = cells.get((cx, cy))
