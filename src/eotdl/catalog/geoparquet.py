@@ -152,17 +152,30 @@ def patch_items_parquet(
     except (OSError, pa.ArrowException):
         return False
     added: pa.Table | None = None
+    out = schema
     if new_items:
-        added = _conform(_storable(items_to_arrow(new_items)), schema)
+        added = _storable(items_to_arrow(new_items))
+        try:  # new properties become new (null elsewhere) columns
+            out = pa.unify_schemas([schema, added.schema], promote_options="permissive")
+        except (pa.ArrowException, ValueError):
+            return False
+        out = out.remove_metadata()
+        added = _conform(added, out)
         if added is None:
             return False
         added = added.take(sort_order(added))
     drop_ids = pa.array(sorted(drop), pa.string())
+    widen = not out.equals(schema)
 
     def merged() -> Iterator[pa.RecordBatch]:
         pending = added
         for batch in handle.iter_batches(batch_size=ROW_GROUP):
             table = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+            if widen:
+                conformed = _conform(table, out)
+                if conformed is None:
+                    raise ValueError("the file's rows do not fit the new schema")
+                table = conformed
             if drop:
                 table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop_ids)))
             if pending is not None and pending.num_rows and table.num_rows:
@@ -176,7 +189,7 @@ def patch_items_parquet(
             yield from pending.to_batches()
 
     try:
-        _write_batches(schema, _rebatched(merged()), Path(path))
+        _write_batches(out, _rebatched(merged()), Path(path))
     except (pa.ArrowException, ValueError):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

@@ -509,7 +509,13 @@ class TreeBuilder:
                         gone.append(current[0])
                         current = next(previous, None)
                     if current is not None and current[0] == item_id:
+                        same, raw = current[1] == digest, current[3]
                         current = next(previous, None)
+                        # the same line after a removed one: the merge is back in step
+                        if same and self.stage.link_previous(f"{items_rel}/{name}"):
+                            rows.write(raw)
+                            count += 1
+                            continue
                     facts = self.facts(item) if self.facts else None
                     rows.write(canonical.dumps([item_id, digest, facts]) + b"\n")
                     count += 1
