@@ -166,13 +166,24 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     args.work.mkdir(parents=True, exist_ok=True)
-    runs = [run(count, args.work, args.keep) for count in sizes]
+    for count in sizes:  # one section per size: each is a long run of its own
+        report([run(count, args.work, args.keep)], str(count))
+
+
+def report(runs: list[dict[str, object]], sizes: str) -> None:
+    """Print the figures and write this size's section of RESULTS.md."""
     rows = []
     for r in runs:
         for b in r["builds"]:  # type: ignore[attr-defined]
             rows.append(
-                [f"{r['count']:,}", b.label, f"{b.seconds:,.2f}", f"{b.peak_rss_mb:,.0f}",
-                 f"{b.items_written:,}", f"{b.files_written:,}"]  # fmt: skip
+                [
+                    f"{r['count']:,}",
+                    b.label,
+                    f"{b.seconds:,.2f}",
+                    f"{b.peak_rss_mb:,.0f}",
+                    f"{b.items_written:,}",
+                    f"{b.files_written:,}",
+                ]  # fmt: skip
             )
     lines = [
         "`eotdl build --no-qa` (`build_site(lab, qa=False)`) on a generated lab of one dataset "
@@ -183,21 +194,23 @@ def main() -> None:
         "and imports included). The one-item change edits the middle item (a property and "
         "its date).",
         "",
-        table(["Items", "Build", "Seconds", "Peak RSS MB", "Items written", "Files written"],
-              rows),  # fmt: skip
+        table(
+            ["Items", "Build", "Seconds", "Peak RSS MB", "Items written", "Files written"], rows
+        ),  # fmt: skip
         "",
     ]
     for r in runs:
         full = r["builds"][0]  # type: ignore[index]
+        count = int(r["count"])  # type: ignore[call-overload]
+        per_item = full.seconds / count * 1e3
         lines.append(
-            f"- {r['count']:,} items: the site holds {r['files']:,} files, "
-            f"{int(r['bytes']) / 1e9:,.2f} GB; full build {full.seconds / int(r['count']) * 1e3:.2f}"  # type: ignore[call-overload]
-            f" ms per item."
+            f"- {count:,} items: the site holds {r['files']:,} files, "
+            f"{int(r['bytes']) / 1e9:,.2f} GB; full build {per_item:.2f} ms per item."  # type: ignore[call-overload]
         )
-    command = "python bench/bench_build_scale.py --sizes " + args.sizes
+    command = "python bench/bench_build_scale.py --sizes " + sizes
     print("\n".join(lines))
-    write_section("build_scale", "Building at 100k and 1M items (issue #17)", command,
-                  "\n".join(lines))  # fmt: skip
+    title = f"Building {int(sizes):,} items with flat memory (issue #17)"
+    write_section(f"build_scale_{sizes}", title, command, "\n".join(lines))
 
 
 if __name__ == "__main__":
