@@ -14,7 +14,7 @@ import os
 import posixpath
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from eotdl.site.markdown import local_links, render_markdown
 from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
-from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, dataset_summary, footprints
+from eotdl.site.summary import OBJECTS_PREFIX, FactsAccumulator, Footprints, dataset_summary
 from eotdl.site.thumbnail import thumbnail_svg
 from eotdl.site.versionpages import (
     change_pages,
@@ -72,26 +72,38 @@ class FolderPages:
         """Write every page of ``build``'s folder; return its summary."""
         rel = build.relative_dir
         card = _read_card(build)
-        # build.entries streams the items' facts from the build's rows file: each pass below
-        # reads it again and keeps only aggregates or a bounded sample
+        # build.entries streams the items' facts from the build's rows file, twice: the first
+        # pass keeps aggregates and bounded samples, the second writes the list pages and
+        # fills what needed the first (the map's grid, the gallery's examples)
         facts = FactsAccumulator()
-        for entry in build.entries:
-            facts.add(entry.facts)
         thumbnail = _declared_thumbnail(build.collection) or f"{rel}/thumbnail.svg"
+        stride = max(1, len(build.entries) // _THUMB_BOXES)
+        boxes: list[Any] = []
+        item_pages = build.count <= ITEM_PAGES_MAX
+        shapes = Footprints(item_pages)
+        examples = Gallery(item_pages)
+        for n, entry in enumerate(build.entries):
+            facts.add(entry.facts)
+            shapes.add(entry)
+            examples.count(entry)
+            if n % stride == 0 and _box(entry):
+                boxes.append(entry.facts[0])
         if not thumbnail.startswith("http"):
-            stride = max(1, facts.count // _THUMB_BOXES)
-            boxes = [
-                e.facts[0]
-                for n, e in enumerate(build.entries)
-                if n % stride == 0 and _box(e)
-            ]
             self._write(f"{rel}/thumbnail.svg", thumbnail_svg(boxes, build.name).encode())
         level = qa.level if qa is not None else None
         summary = dataset_summary(
             build.group, build.name, build.collection, card, facts, level, thumbnail
         )
-        item_pages = build.count <= ITEM_PAGES_MAX
-        data = footprints(build.entries, item_pages)
+
+        def second_pass() -> Iterator[ItemEntry]:
+            for entry in build.entries:
+                if shapes.grid:
+                    shapes.bin(entry)
+                examples.pick(entry)
+                yield entry
+
+        self._list_pages(build, summary, item_pages, second_pass())
+        data = shapes.data()
         self._write(f"{rel}/footprints.json", canonical.dumps(data) + b"\n")
         qa_view = self._qa(rel, qa) if build.group == "datasets" else _no_qa()
         versions: list[dict[str, Any]] = []
@@ -99,9 +111,15 @@ class FolderPages:
             versions = version_history(self.lab, build.name, level)
             self._version_pages(build, summary, versions)
         self._dataset_page(
-            build, summary, card, qa_view, item_pages, data["kind"] == "grid", versions
+            build,
+            summary,
+            card,
+            qa_view,
+            item_pages,
+            data["kind"] == "grid",
+            versions,
+            examples.shown(),
         )
-        self._list_pages(build, summary, item_pages)
         if item_pages:
             self._item_pages(build, summary)
         return summary
@@ -130,6 +148,7 @@ class FolderPages:
         item_pages: bool,
         grid: bool,
         versions: list[dict[str, Any]],
+        examples: dict[str, list[tuple[str, list]]],
     ) -> None:
         rel = build.relative_dir
         root_url = site_root(self.site.base_url)
@@ -185,7 +204,7 @@ class FolderPages:
                 _row(e, n, item_pages)
                 for n, e in enumerate(itertools.islice(build.entries, PREVIEW_ROWS))
             ],
-            gallery=gallery(build.entries, item_pages),
+            gallery=examples,
             has_parquet=True,
             versions=versions,
             snippets=download_snippets(
@@ -358,13 +377,19 @@ class FolderPages:
 
     # -- item lists and item pages ------------------------------------------------------
 
-    def _list_pages(self, build: DatasetBuild, summary: dict[str, Any], item_pages: bool) -> None:
+    def _list_pages(
+        self,
+        build: DatasetBuild,
+        summary: dict[str, Any],
+        item_pages: bool,
+        entries: Iterator[ItemEntry],
+    ) -> None:
+        """The pages listing the items (``entries``: the folder's, streamed, read to the end)."""
         rel = build.relative_dir
         count = len(build.entries)
         pages_count = max(1, math.ceil(count / PAGE_SIZE))
         previous = build.previous_memo.get("list_pages") or {}
         digests: dict[str, str] = {}
-        entries = iter(build.entries)
         for page in range(1, pages_count + 1):
             chunk = itertools.islice(entries, PAGE_SIZE)
             rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
@@ -388,6 +413,8 @@ class FolderPages:
                 item_pages=item_pages,
                 facets=_facets(rows),
             )
+        for _ in entries:  # whoever watches the stream sees every item
+            pass
         build.memo["list_pages"] = digests
 
     def _item_pages(self, build: DatasetBuild, summary: dict[str, Any]) -> None:
@@ -475,29 +502,55 @@ def gallery(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, list[tu
 
     Two passes over ``entries`` (a list, or the rows a build streams): the size of each group,
     then every ``size // GALLERY_PER_GROUP``-th of its items, so only the examples are held."""
-    sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
+    found = Gallery(item_pages)
     for entry in entries:
+        found.count(entry)
+    for entry in entries:
+        found.pick(entry)
+    return found.shown()
+
+
+class Gallery:
+    """The gallery from streamed items: :meth:`count` each one, then :meth:`pick` each one."""
+
+    def __init__(self, item_pages: bool) -> None:
+        self.item_pages = item_pages
+        self.sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
+        self._strides: dict[tuple[str, str], int] | None = None
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def count(self, entry: ItemEntry) -> None:
         for kind, name in _gallery_groups(entry):
-            sizes[kind][name] += 1
-    shown = {kind: sorted(found)[:MAX_CLASSES] for kind, found in sizes.items()}
-    strides = {
-        (kind, name): max(1, sizes[kind][name] // GALLERY_PER_GROUP)
-        for kind, names in shown.items()
-        for name in names
-    }
-    seen: Counter[tuple[str, str]] = Counter()
-    rows: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in strides}
-    if strides:
-        for entry in entries:
-            for key in _gallery_groups(entry):
-                stride = strides.get(key)
-                if stride is None:
-                    continue
-                n = seen[key]
-                seen[key] += 1
-                if n % stride == 0 and len(rows[key]) < GALLERY_PER_GROUP:
-                    rows[key].append(_row(entry, 0, item_pages))
-    return {kind: [(name, rows[(kind, name)]) for name in names] for kind, names in shown.items()}
+            self.sizes[kind][name] += 1
+
+    def _shown_names(self) -> dict[str, list[str]]:
+        return {kind: sorted(found)[:MAX_CLASSES] for kind, found in self.sizes.items()}
+
+    def pick(self, entry: ItemEntry) -> None:
+        if self._strides is None:
+            self._strides = {
+                (kind, name): max(1, self.sizes[kind][name] // GALLERY_PER_GROUP)
+                for kind, names in self._shown_names().items()
+                for name in names
+            }
+            self._rows = {key: [] for key in self._strides}
+        if not self._strides:
+            return
+        for key in _gallery_groups(entry):
+            stride = self._strides.get(key)
+            if stride is None:
+                continue
+            n = self._seen[key]
+            self._seen[key] += 1
+            if n % stride == 0 and len(self._rows[key]) < GALLERY_PER_GROUP:
+                self._rows[key].append(_row(entry, 0, self.item_pages))
+
+    def shown(self) -> dict[str, list[tuple[str, list]]]:
+        return {
+            kind: [(name, self._rows.get((kind, name), [])) for name in names]
+            for kind, names in self._shown_names().items()
+        }
 
 
 def _gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
