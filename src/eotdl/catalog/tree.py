@@ -148,6 +148,7 @@ class DatasetBuild:
     removed: list[str] = field(default_factory=list)
     items_kept: bool = False
     changed_count: int = 0
+    added: int = 0
     memo: dict[str, Any] = field(default_factory=dict)
     previous_memo: dict[str, Any] = field(default_factory=dict)
     _manifest: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -508,6 +509,8 @@ class TreeBuilder:
                     while current is not None and current[0] < item_id:
                         gone.append(current[0])
                         current = next(previous, None)
+                    if current is None or current[0] != item_id:
+                        build.added += 1
                     if current is not None and current[0] == item_id:
                         same, raw = current[1] == digest, current[3]
                         current = next(previous, None)
@@ -630,6 +633,11 @@ class TreeBuilder:
 
     def _write_collection(self, build: DatasetBuild) -> None:
         relative_dir = build.relative_dir
+        relative = f"{relative_dir}/collection.json"
+        if build.status == "incremental" and not build.added and not build.removed:
+            # same collection and context (or the build would be full), same item ids
+            if self.stage.link_previous(relative):
+                return
         final_dir = self.final / relative_dir
         collection = dict(build.collection)
         collection["links"] = [
@@ -659,7 +667,6 @@ class TreeBuilder:
             _link("item", f"./items/{quote_name(safe_file_name(item_id))}")
             for item_id in build.entries.ids()
         )
-        relative = f"{relative_dir}/collection.json"
         self.stage.write_stream(relative, canonical.pretty_chunks(collection, [item_links]))
 
     # -- the end ------------------------------------------------------------------------
