@@ -187,3 +187,29 @@ def test_streamed_parquet_patch_keeps_the_sort_order(
     patched, written = pq.read_table(tmp_path / "b.parquet"), pq.read_table(tmp_path / "c.parquet")
     assert patched.equals(written)
     assert pq.ParquetFile(tmp_path / "b.parquet").metadata.row_group(0).num_rows == 5
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "../../store/objects/sha256/ab/cdef.tif",
+        "./local.tif",
+        "plain.png",
+        "../x/..",
+        "sub/dir/a%20b.tif",
+        "sub/%2e%2e/x.tif",
+        "https://example.org/a/b.tif",
+        "/abs/path.tif",
+        "a/b.tif#frag",
+        "a#b/c.tif",
+        "../../../../../../outside.tif",
+    ],
+)
+def test_card_hrefs_placed_per_folder_are_placed_per_href(tmp_path: Path, href: str) -> None:
+    from eotdl.catalog.croissant import _site_href, _site_place
+    from eotdl.catalog.tree import rebase
+
+    base, items_dir = tmp_path / "lab/datasets/d", tmp_path / "._site.x/datasets/d/items"
+    place = _site_place(base, items_dir)
+    expected = _site_href(rebase(href, base, items_dir), "items")
+    assert place(href) == place(href) == expected
