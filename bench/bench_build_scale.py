@@ -21,8 +21,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "scripts")]
@@ -66,7 +68,7 @@ def make_lab(root: Path, count: int) -> Lab:
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.write_collection(make_collection(NAME, count))
 
-    def items():  # type: ignore[no-untyped-def]
+    def items() -> Iterator[dict[str, Any]]:
         for index in range(count):
             item = make_item(index, NAME)
             item["properties"]["ml-aoi:split"] = SPLITS[index % 3]

@@ -439,7 +439,7 @@ def stage_site_cards(lab: Lab, stage: Stage) -> list[str]:
         card = _card_or_none(folder)
         place = _site_place(folder.path.resolve(), stage.path(relative) / "items")
         write_croissant(
-            lambda chunks, card_path=card_path: stage.write_stream(card_path, chunks),
+            functools.partial(stage.write_stream, card_path),
             stage.root,
             collection,
             folder.iter_items(),
