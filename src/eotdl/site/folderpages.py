@@ -390,11 +390,19 @@ class FolderPages:
         pages_count = max(1, math.ceil(count / PAGE_SIZE))
         previous = build.previous_memo.get("list_pages") or {}
         digests: dict[str, str] = {}
+        # the same ids in the same order as last time (none added or removed): a page none of
+        # whose items changed is the page it was, without making its rows again
+        same_ids = build.status == "incremental" and not build.added and not build.removed
         for page in range(1, pages_count + 1):
-            chunk = itertools.islice(entries, PAGE_SIZE)
-            rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
+            chunk = list(itertools.islice(entries, PAGE_SIZE))
             name = "index.html" if page == 1 else f"page-{page}.html"
             relative = f"{rel}/items/{name}"
+            if same_ids and name in previous and not any(e.changed for e in chunk):
+                if self.stage.link_previous(relative):
+                    digests[name] = previous[name]
+                    self.pages_linked += 1
+                    continue
+            rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
             digest = hashlib.sha256(
                 canonical.dumps([page, pages_count, count, item_pages, rows])
             ).hexdigest()[:24]
