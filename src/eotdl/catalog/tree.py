@@ -144,7 +144,7 @@ class DatasetBuild:
     title: str
     extra: dict[str, Any] = field(default_factory=dict)
     collection: dict[str, Any] = field(default_factory=dict)
-    entries: ItemRows = field(default_factory=ItemRows)
+    entries: ItemRows | list[ItemEntry] = field(default_factory=ItemRows)
     removed: list[str] = field(default_factory=list)
     items_kept: bool = False
     changed_count: int = 0
@@ -665,7 +665,7 @@ class TreeBuilder:
             collection["assets"] = assets
         item_links = (
             _link("item", f"./items/{quote_name(safe_file_name(item_id))}")
-            for item_id in build.entries.ids()
+            for item_id in (entry.id for entry in build.entries)
         )
         self.stage.write_stream(relative, canonical.pretty_chunks(collection, [item_links]))
 
