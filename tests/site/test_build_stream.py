@@ -33,7 +33,7 @@ def _site_files(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("edit", ["change", "change-remove-add"])
+@pytest.mark.parametrize("edit", ["change", "change-remove-add", "remove-many"])
 def test_incremental_site_equals_a_full_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str
 ) -> None:
@@ -52,9 +52,15 @@ def test_incremental_site_equals_a_full_build(
     if edit == "change-remove-add":
         del items[70]
         items.append(make_item(999, "many-chips"))
+    if edit == "remove-many":  # a list page fewer
+        del items[100:125]
     folder.write_items(items)
     incremental = build_site(lab, qa=False)
     assert 0 < incremental.items_written <= 3
+    pages = sorted(p.name for p in (lab.site_dir / "datasets/many-chips/items").glob("*.html"))
+    assert pages == sorted(
+        ["index.html"] + [f"page-{n}.html" for n in range(2, 9 if edit != "remove-many" else 8)]
+    )
     other = lab.root / "_full"  # beside _site: the cards' relative hrefs are the same
     full = build_site(lab, other, qa=False, full=True)
     assert full.items_written > 150

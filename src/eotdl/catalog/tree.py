@@ -149,6 +149,7 @@ class DatasetBuild:
     items_kept: bool = False
     changed_count: int = 0
     added: int = 0
+    previous_count: int = 0
     memo: dict[str, Any] = field(default_factory=dict)
     previous_memo: dict[str, Any] = field(default_factory=dict)
     _manifest: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -361,7 +362,8 @@ class TreeBuilder:
             memo = data.get("memo")
             if data.get("rows") != ROWS:
                 return None
-            return rows, memo if isinstance(memo, dict) else {}
+            memo = memo if isinstance(memo, dict) else {}
+            return rows, {**memo, "count": int(data.get("count") or 0)}
         except (OSError, ValueError, AttributeError):
             return None
 
@@ -418,6 +420,7 @@ class TreeBuilder:
         )
         build._manifest = {"inputs": fingerprint, "context": context}
         if old is not None:
+            build.previous_count = int(old[1].pop("count", 0))
             build.previous_memo = old[1]
         self._write_items(build, old[0] if old is not None else None)
         if build.status == "incremental" and not build.removed and not build.changed_count:
@@ -456,7 +459,8 @@ class TreeBuilder:
         items_rel = f"{relative_dir}/items"
         # incremental: the previous items folder is carried and patched, not re-linked file by
         # file; where it cannot be, unchanged files are hard-linked into a fresh folder
-        if build.status != "incremental" or not self.stage.patch(items_rel):
+        big = build.previous_count > self.keep_items  # no item pages: items/ is huge
+        if build.status != "incremental" or not self.stage.patch(items_rel, keep_unlisted=big):
             self.stage.path(items_rel).mkdir(parents=True, exist_ok=True)
         parquet_rel = f"{relative_dir}/{PARQUET}"
         writer = None
@@ -558,6 +562,8 @@ class TreeBuilder:
                 rows_path, count, None if build.status == "full" else changed, kept
             )
             build.removed = sorted(set(gone) - changed - _reused_ids(gone, rows_path, in_order))
+            for item_id in build.removed:
+                self.stage.drop(f"{items_rel}/{safe_file_name(item_id)}")
             is_changed = bool(upserts) or bool(build.removed)
             if writer is not None:
                 writer.close()

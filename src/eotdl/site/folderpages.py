@@ -423,6 +423,8 @@ class FolderPages:
             )
         for _ in entries:  # whoever watches the stream sees every item
             pass
+        for name in sorted(set(previous) - set(digests)):  # fewer pages than last time
+            self.stage.drop(f"{rel}/items/{name}")
         build.memo["list_pages"] = digests
 
     def _item_pages(self, build: DatasetBuild, summary: dict[str, Any]) -> None:
