@@ -73,3 +73,21 @@ def test_carrying_what_is_not_there_is_an_error(tmp_path: Path) -> None:
             stage.carry("datasets/x")
     finally:
         stage.abort()
+
+
+def test_a_patch_keeping_unlisted_files_removes_only_those_dropped(tmp_path):
+    target = tmp_path / "site"
+    (target / "items").mkdir(parents=True)
+    for name in ("a.json", "b.json", "c.json"):
+        (target / "items" / name).write_text(name)
+    stage = Stage(target)
+    assert stage.patch("items", keep_unlisted=True)
+    assert stage.link_previous("items/a.json") and not stage.link_previous("items/zz.json")
+    stage.write_bytes("items/b.json", b"new b")
+    stage.write_bytes("items/d.json", b"new d")
+    stage.drop("items/c.json")
+    stage.drop("items/d.json")  # written, then dropped: not there either
+    assert not stage.link_previous("items/c.json")
+    stage.commit()
+    found = {p.name: p.read_text() for p in (target / "items").iterdir()}
+    assert found == {"a.json": "a.json", "b.json": "new b"}

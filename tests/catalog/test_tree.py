@@ -137,7 +137,6 @@ def test_incremental_rewrites_only_the_changed_item(tmp_path):
         ".eotdl-build.json",
         "catalog.json",
         "datasets/ds/.eotdl-build.json",
-        "datasets/ds/collection.json",
         "datasets/ds/items/i2.json",
     ]
     data = json.loads((lab.site_dir / "datasets/ds/items/i2.json").read_text())

@@ -11,7 +11,7 @@ from sitelab import make_site_lab
 from synthetic import make_item
 
 from eotdl.catalog.lab import Lab
-from eotdl.catalog.tree import MANIFEST
+from eotdl.catalog.tree import MANIFEST, ROWS
 from eotdl.errors import InputError
 from eotdl.site import folderpages
 from eotdl.site.build import build_site
@@ -218,11 +218,11 @@ def test_one_item_change_rewrites_only_what_depends_on_it(
         f"datasets/many-chips/items/{item_id}.json",
         "datasets/many-chips/items/page-2.html",
         "datasets/many-chips/items.parquet",
-        "datasets/many-chips/collection.json",
         "datasets/many-chips/index.html",
         "datasets/many-chips/footprints.json",
         "datasets/many-chips/thumbnail.svg",
         "datasets/many-chips/" + MANIFEST,
+        "datasets/many-chips/" + ROWS,
         "catalog.json",
         "index.html",
         "search-index.json",

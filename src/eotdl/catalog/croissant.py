@@ -16,10 +16,14 @@ put a card beside each version's collection in the built site and link it from t
 
 from __future__ import annotations
 
+import filecmp
+import functools
 import os
 import posixpath
+import re
+import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,7 @@ CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 GEO_CONFORMS_TO = "http://mlcommons.org/croissant/geo/1.0"
 MEDIA_TYPE = "application/ld+json"
 CARD_NAME = "croissant.json"
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
 #: The JSON-LD context of Croissant 1.0 (spec appendix), plus the GeoCroissant prefix.
 CONTEXT: dict[str, Any] = {
     "@language": "en",
@@ -153,10 +158,65 @@ def croissant(
     content_url: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """The Croissant card of one dataset version; ``content_url`` maps each asset href."""
-    place = content_url or (lambda href: href)
     files: list[dict[str, Any]] = []
     images: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
+    found = _records(items, content_url, files.append, images.append, labels.append)
+    return _card(collection, card, url, found, files, images, labels)
+
+
+def write_croissant(
+    write: Callable[[Iterator[bytes]], None],
+    spool_dir: Path,
+    collection: dict[str, Any],
+    items: Iterable[dict[str, Any]],
+    *,
+    card: Card | None = None,
+    url: str | None = None,
+    content_url: Callable[[str], str] | None = None,
+) -> None:
+    """The bytes :func:`dumps` gives for :func:`croissant`, handed to ``write`` a piece at a
+    time: one record per item and asset is spooled to files in ``spool_dir`` as it is made,
+    so memory does not grow with the items (a million-item card is most of a GB)."""
+    with tempfile.TemporaryDirectory(prefix=".croissant-", dir=spool_dir) as tmp:
+        spools = [open(Path(tmp) / name, "wb") for name in ("files", "images", "labels")]  # noqa: SIM115
+        try:
+
+            def spool(handle: Any) -> Callable[[dict[str, Any]], None]:
+                return lambda record: handle.write(canonical.pretty_element(record) + b"\0")
+
+            found = _records(items, content_url, *(spool(h) for h in spools))
+        finally:
+            for handle in spools:
+                handle.close()
+        holders = [canonical.STREAM]
+        card_obj = _card(collection, card, url, found, holders, holders, holders)
+        streams = [_spooled(Path(tmp) / name) for name in ("files", "images", "labels")]
+        write(canonical.pretty_chunks(card_obj, streams))
+
+
+def _spooled(path: Path) -> Iterator[bytes]:
+    """The records a spool file holds (each ended by a NUL, which JSON text never holds)."""
+    rest = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            parts = (rest + chunk).split(b"\0")
+            rest = parts.pop()
+            yield from parts
+    if rest:
+        yield rest
+
+
+def _records(
+    items: Iterable[dict[str, Any]],
+    content_url: Callable[[str], str] | None,
+    add_file: Callable[[dict[str, Any]], Any],
+    add_image: Callable[[dict[str, Any]], Any],
+    add_label: Callable[[dict[str, Any]], Any],
+) -> tuple[set[str], set[str], set[float]]:
+    """One pass over the items: each file, image and label record goes to its sink; returns
+    the splits, CRSs and ground sample distances found."""
+    place = content_url or (lambda href: href)
     splits: set[str] = set()
     crs: set[str] = set()
     gsd: set[float] = set()
@@ -188,14 +248,14 @@ def croissant(
                 entry["sha256"] = sha256_of_checksum(checksum)
             if isinstance(asset.get("file:size"), int):
                 entry["contentSize"] = f"{asset['file:size']} B"
-            files.append(entry)
+            add_file(entry)
             if isinstance(asset.get("gsd"), (int, float)):
                 gsd.add(float(asset["gsd"]))
             roles = asset.get("roles") or []
             if "labels" in roles:
                 label_files.append(where)
             elif "data" in roles:
-                images.append(
+                add_image(
                     {
                         "images/item_id": item_id,
                         "images/asset": key,
@@ -206,7 +266,20 @@ def croissant(
                 )
         label = _label(props) or " ".join(label_files)
         if label:
-            labels.append({"labels/item_id": item_id, "labels/label": label, "labels/split": split})
+            add_label({"labels/item_id": item_id, "labels/label": label, "labels/split": split})
+    return splits, crs, gsd
+
+
+def _card(
+    collection: dict[str, Any],
+    card: Card | None,
+    url: str | None,
+    found: tuple[set[str], set[str], set[float]],
+    files: list[Any],
+    images: list[Any],
+    labels: list[Any],
+) -> dict[str, Any]:
+    splits, crs, gsd = found
     out: dict[str, Any] = {"@context": CONTEXT, **schema_org(collection, card)}
     out["conformsTo"] = [CONFORMS_TO, GEO_CONFORMS_TO] if crs or gsd else CONFORMS_TO
     out["url"] = url or _homepage(collection)
@@ -273,7 +346,7 @@ def _record_set(
     name: str,
     description: str,
     fields: list[tuple[str, str]],
-    data: list[dict[str, Any]],
+    data: list[Any],
     data_type: str | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
@@ -351,26 +424,77 @@ def _local(href: str, base: Path) -> str:
 
 
 def stage_site_cards(lab: Lab, stage: Stage) -> list[str]:
-    """Before a build commits: a card for every dataset folder the build rewrote, and the
-    ``describedby`` link in its staged collection (carried folders keep theirs)."""
+    """Before a build commits: a card for every dataset folder the build rewrote (carried
+    folders keep theirs). Written a piece at a time; the staged collection already links it
+    (:func:`card_link`, which the build gives the tree writer)."""
     written = []
     for folder in lab.datasets():
         relative = f"datasets/{folder.name}"
         staged = stage.path(f"{relative}/collection.json")
         if not staged.is_file() or not folder.exists():
             continue
-        collection = read_json_object(staged)
-        data = dumps(_current_card(folder, collection, stage.path(relative)))
         card_path = f"{relative}/{CARD_NAME}"
+        # the card reads the collection's own fields, which the staged copy has unchanged
+        collection = folder.read_collection()
+        card = _card_or_none(folder)
+        place = _site_place(folder.path.resolve(), stage.path(relative) / "items")
+        write_croissant(
+            functools.partial(stage.write_stream, card_path),
+            stage.root,
+            collection,
+            folder.iter_items(),
+            card=card,
+            content_url=place,
+        )
         previous = stage.previous_path(card_path)
-        same = previous is not None and previous.is_file() and previous.read_bytes() == data
-        if not (same and stage.link_previous(card_path)):
-            stage.write_bytes(card_path, data)
-        if _add_link(collection):
-            staged.unlink()  # never write through a hard link into the previous build
-            stage.write_bytes(f"{relative}/collection.json", canonical.dumps_pretty(collection))
+        if previous is not None and previous.is_file():
+            if filecmp.cmp(previous, stage.path(card_path), shallow=False):
+                stage.discard(card_path)
+                if not stage.link_previous(card_path):  # pragma: no cover - it was just there
+                    raise EotdlError(f"{card_path} vanished from the previous site")
+                stage.written -= 1
         written.append(card_path)
     return written
+
+
+def _site_place(base: Path, items_dir: Path) -> Callable[[str], str]:
+    """An asset href of the lab's dataset folder ``base`` as the site's card gives it (see
+    :func:`_current_card`), with the folder part worked out once per folder: a million hrefs
+    into a few hundred store folders cost a million string joins, not a million rebases."""
+
+    def slow(href: str) -> str:
+        return _site_href(rebase(href, base, items_dir), "items")
+
+    @functools.lru_cache(maxsize=4096)
+    def folder_of(folder: str) -> str:
+        return slow(f"{folder}/_" if folder else "_")[:-1]
+
+    def place(href: str) -> str:
+        folder, _, name = href.rpartition("/")
+        if (
+            _PLAIN_NAME.match(name)
+            and name not in (".", "..")
+            and ":" not in href
+            and not href.startswith("/")
+            and "%" not in folder
+            and "#" not in folder
+        ):
+            return folder_of(folder) + name
+        return slow(href)
+
+    return place
+
+
+def card_link(collection: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``describedby`` link from a dataset's built collection to its card (none when the
+    lab's collection has it already)."""
+    for link in collection.get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "describedby":
+            if str(link.get("href", "")).endswith(CARD_NAME):
+                return []
+    return [
+        {"rel": "describedby", "href": f"./{CARD_NAME}", "type": MEDIA_TYPE, "title": "Croissant"}
+    ]
 
 
 def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:

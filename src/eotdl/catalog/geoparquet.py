@@ -144,30 +144,105 @@ def patch_items_parquet(
     removed: Collection[str] = (),
 ) -> bool:
     """Write ``path`` as ``previous`` with ``upserts`` replacing or adding rows (by id) and the
-    ``removed`` ids dropped, rows in the order of every file. False when the schemas cannot be
-    merged (the caller then writes the whole file)."""
+    ``removed`` ids dropped, rows in the order of every file. Streams ``previous`` a row group
+    at a time, merging the (few) new rows in where :func:`sort_order` puts them, so memory is
+    bounded whatever the file's size. False when the new rows do not fit the file's schema
+    (the caller then writes the whole file)."""
     new_items = [dict(i) for i in upserts]
     drop = {str(i["id"]) for i in new_items} | set(removed)
     try:
-        table = pq.read_table(previous)
+        handle = pq.ParquetFile(previous)
+        schema = handle.schema_arrow.remove_metadata()
     except (OSError, pa.ArrowException):
         return False
-    if drop:
-        keep = pc.invert(pc.is_in(table["id"], value_set=pa.array(sorted(drop), pa.string())))
-        table = table.filter(keep)
+    added: pa.Table | None = None
+    out = schema
     if new_items:
-        added = items_to_arrow(new_items)
-        try:
-            table = pa.concat_tables([table, added], promote_options="permissive")
+        added = _storable(items_to_arrow(new_items))
+        try:  # new properties become new (null elsewhere) columns
+            out = pa.unify_schemas([schema, added.schema], promote_options="permissive")
         except (pa.ArrowException, ValueError):
             return False
+        out = out.remove_metadata()
+        added = _conform(added, out)
+        if added is None:
+            return False
+        added = added.take(sort_order(added))
+    drop_ids = pa.array(sorted(drop), pa.string())
+    widen = not out.equals(schema)
+
+    def merged() -> Iterator[pa.RecordBatch]:
+        pending = added
+        for batch in handle.iter_batches(batch_size=ROW_GROUP):
+            table = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+            if widen:
+                conformed = _conform(table, out)
+                if conformed is None:
+                    raise ValueError("the file's rows do not fit the new schema")
+                table = conformed
+            if drop:
+                table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop_ids)))
+            if pending is not None and pending.num_rows and table.num_rows:
+                both = pa.concat_tables([table, pending])
+                order = sort_order(both).to_numpy()
+                # new rows sorting after this batch's last row wait for the next batches
+                cut = int(np.flatnonzero(order < table.num_rows)[-1]) + 1
+                table, pending = both.take(order[:cut]), both.take(order[cut:])
+            yield from table.to_batches()
+        if pending is not None and pending.num_rows:
+            yield from pending.to_batches()
+
     try:
-        _write_table(table, Path(path))
+        _write_batches(out, _rebatched(merged()), Path(path))
     except (pa.ArrowException, ValueError):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return False
     return True
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
+    """``table`` with ``schema``'s columns and types (missing columns null), or None when it
+    has columns the schema lacks or values that do not cast."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table.replace_schema_metadata(None)
+    if not set(table.column_names) <= set(schema.names):
+        return None
+    columns = []
+    try:
+        for schema_field in schema:
+            if schema_field.name in table.column_names:
+                column = table.column(schema_field.name)
+                if not column.type.equals(schema_field.type):
+                    column = column.cast(schema_field.type)
+                columns.append(column)
+            else:
+                columns.append(pa.nulls(table.num_rows, schema_field.type))
+    except (pa.ArrowException, ValueError):
+        return None
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _rebatched(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The same rows in batches (row groups) of :data:`ROW_GROUP` rows, the last one shorter."""
+    held: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        held.append(batch)
+        rows += batch.num_rows
+        while rows >= ROW_GROUP:
+            table = pa.Table.from_batches(held)
+            yield table.slice(0, ROW_GROUP).combine_chunks().to_batches()[0]
+            rest = table.slice(ROW_GROUP)
+            held = rest.to_batches() if rest.num_rows else []
+            rows = rest.num_rows
+    if rows:
+        yield from pa.Table.from_batches(held).combine_chunks().to_batches()
+
+
+def _write_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_parquet(pa.RecordBatchReader.from_batches(schema, batches), path)
 
 
 def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

@@ -24,6 +24,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,10 @@ class _Patch:
     previous: set[str]
     written: set[str] = field(default_factory=set)
     kept: set[str] = field(default_factory=set)
+    #: Keep every previous file not written and not dropped (no sets of every name kept).
+    keep_unlisted: bool = False
+    dropped: set[str] = field(default_factory=set)
+    folder: str = ""
 
 
 class Stage:
@@ -106,6 +111,21 @@ class Stage:
             _write_file(path, data)
         self.written += 1
 
+    def write_stream(self, relative: str, chunks: Iterable[bytes]) -> None:
+        """Write a new file from pieces (a file too big to hold at once)."""
+        patched = self._patch_of(relative)
+        if patched is not None:
+            patch, name = patched
+            patch.written.add(name)
+            patch.kept.discard(name)
+            relative = f"{_PATCHES}/{relative}"
+        path = os.path.join(self.root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        self.written += 1
+
     def link_previous(self, relative: str) -> bool:
         """Reuse ``relative`` from the previous target (hard link, copy, or kept in a patched
         folder); False if the previous target does not have it."""
@@ -114,6 +134,13 @@ class Stage:
         patched = self._patch_of(relative)
         if patched is not None:
             patch, name = patched
+            if patch.keep_unlisted:
+                if name in patch.written or name in patch.dropped:
+                    return False
+                if not os.path.exists(os.path.join(patch.folder, name)):
+                    return False
+                self.linked += 1
+                return True
             if name not in patch.previous or name in patch.written:
                 return False
             patch.kept.add(name)
@@ -167,17 +194,34 @@ class Stage:
             raise LabError(f"cannot carry {relative_dir}: the previous site does not have it")
         self._carried.append(relative_dir)
 
-    def patch(self, relative_dir: str) -> bool:
+    def patch(self, relative_dir: str, *, keep_unlisted: bool = False) -> bool:
         """Carry the flat folder ``relative_dir`` and change it in place at commit: files
         written into it replace or join the previous ones, files kept with
-        :meth:`link_previous` stay, all others go. False (nothing done) if there is no previous
+        :meth:`link_previous` stay, all others go. ``keep_unlisted``: all others stay too,
+        except those named to :meth:`drop` (for a folder of a million files, where sets of the
+        names kept would be most of the memory). False (nothing done) if there is no previous
         folder to patch; the caller then writes and links as usual."""
         previous = self.previous_path(relative_dir)
         if previous is None or not previous.is_dir() or (self.root / relative_dir).exists():
             return False
+        if keep_unlisted:
+            self._patches[relative_dir] = _Patch(set(), keep_unlisted=True, folder=str(previous))
+            return True
         names = {entry.name for entry in os.scandir(previous) if entry.is_file()}
         self._patches[relative_dir] = _Patch(names)
         return True
+
+    def drop(self, relative: str) -> None:
+        """Remove a previous file of a folder patched with ``keep_unlisted`` at commit (in
+        other patched folders, a file not written or kept goes anyway)."""
+        patched = self._patch_of(relative)
+        if patched is not None and patched[0].keep_unlisted:
+            patch, name = patched
+            patch.dropped.add(name)
+            if name in patch.written:
+                patch.written.discard(name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.root / _PATCHES / relative)
 
     def commit(self) -> None:
         """Move carried and patched folders in, then swap the stage in place of the target."""
@@ -217,7 +261,11 @@ class Stage:
             replaced = self.root / _REPLACED / relative
             replaced.mkdir(parents=True, exist_ok=True)
             new = self.root / _PATCHES / relative
-            for name in sorted(patch.previous - patch.kept):
+            if patch.keep_unlisted:
+                gone = sorted(n for n in patch.dropped if (folder / n).exists())
+            else:
+                gone = sorted(patch.previous - patch.kept)
+            for name in gone:
                 _rename(folder / name, replaced / name, journal)
             for name in sorted(patch.written):
                 _rename(new / name, folder / name, journal)

@@ -12,8 +12,15 @@ what each output was made from. A dataset whose files did not change is carried 
 rename when the build is committed); in a dataset whose items changed, only the items whose
 canonical line changed are written again, the others are kept (the previous items folder is
 carried over and patched); the parquet file is patched too. Atomic: everything is written into
-a :class:`Stage` that replaces the previous tree only when the whole build succeeded. Time and
-memory are linear in the items.
+a :class:`Stage` that replaces the previous tree only when the whole build succeeded.
+
+Streaming: ``items.ndjson`` is read a line at a time and every output (item files, parquet,
+collection links, the per-item manifest rows) is written as it goes; what a build remembers of
+each item (id, line digest, facts) goes to a rows file beside the manifest
+(``.eotdl-items.ndjson``) and is read back from there (:class:`ItemRows`), so memory does not
+grow with the items. The previous rows are merged with the new lines in order (both sorted by
+id, as ``items.ndjson`` is), so an unchanged line is recognised without a table of all items.
+Time is linear in the items.
 """
 
 from __future__ import annotations
@@ -43,9 +50,11 @@ STAC_VERSION = "1.1.0"
 #: Link relations the tree writer owns; any others in the lab are kept (rewritten if relative).
 STRUCTURAL = {"root", "self", "parent", "child", "item", "collection"}
 MANIFEST = ".eotdl-build.json"
+#: One line per item of a built folder, in ``items.ndjson`` order: ``[id, digest, facts]``.
+ROWS = ".eotdl-items.ndjson"
 PARQUET = "items.parquet"
 #: Bumped whenever the bytes the tree writer produces change, so old outputs are not reused.
-TREE_FORMAT = 4
+TREE_FORMAT = 5
 _UNSAFE_ID = re.compile(r"[\x00-\x1f/\\]|^\.|^$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
 
@@ -77,6 +86,46 @@ class ItemEntry:
     item: dict[str, Any] | None = None
 
 
+class ItemRows:
+    """The items of a built folder, in ``items.ndjson`` order, read back from the rows file the
+    build wrote: iterating streams it (any number of times), nothing is held but the few items
+    this build changed and kept (``kept``). ``changed``: the ids this build wrote (None: all)."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        count: int = 0,
+        changed: set[str] | None = None,
+        kept: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.path = path
+        self.count = count
+        self.changed = changed
+        self.kept = kept or {}
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[ItemEntry]:
+        if self.path is None or not self.count:
+            return
+        changed, kept = self.changed, self.kept
+        with open(self.path, "rb") as handle:
+            for line in handle:
+                item_id, _, facts = canonical.loads(line)
+                yield ItemEntry(
+                    item_id,
+                    facts,
+                    changed is None or item_id in changed,
+                    kept.get(item_id),
+                )
+
+    def ids(self) -> Iterator[str]:
+        """The ids, in order."""
+        for entry in self:
+            yield entry.id
+
+
 @dataclass
 class DatasetBuild:
     """A dataset (or model) folder in a build.
@@ -95,9 +144,12 @@ class DatasetBuild:
     title: str
     extra: dict[str, Any] = field(default_factory=dict)
     collection: dict[str, Any] = field(default_factory=dict)
-    entries: list[ItemEntry] = field(default_factory=list)
+    entries: ItemRows | list[ItemEntry] = field(default_factory=ItemRows)
     removed: list[str] = field(default_factory=list)
     items_kept: bool = False
+    changed_count: int = 0
+    added: int = 0
+    previous_count: int = 0
     memo: dict[str, Any] = field(default_factory=dict)
     previous_memo: dict[str, Any] = field(default_factory=dict)
     _manifest: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -116,6 +168,7 @@ class DatasetBuild:
 
     @property
     def changed_entries(self) -> list[ItemEntry]:
+        """The items this build wrote (streamed from the rows file)."""
         return [e for e in self.entries if e.changed]
 
 
@@ -231,6 +284,7 @@ class TreeBuilder:
     so an unchanged item is never parsed again. Items are kept in :attr:`ItemEntry.item` for
     folders of at most ``keep_items`` items. ``parquet`` writes ``items.parquet``; ``html``
     adds ``alternate`` links to the ``index.html`` pages a site writes beside each object.
+    ``collection_links(build)`` adds links at the end of a collection's (a card it describes).
     """
 
     def __init__(
@@ -246,6 +300,7 @@ class TreeBuilder:
         parquet: bool = False,
         html: bool = False,
         full: bool = False,
+        collection_links: Callable[[DatasetBuild], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.lab = lab
         self.stage = stage
@@ -274,6 +329,7 @@ class TreeBuilder:
         self.parquet = parquet
         self.html = html
         self.full = full
+        self.collection_links = collection_links
         self.builds: list[DatasetBuild] = []
         self.summary = TreeSummary(self.final, 0, 0, 0.0)
         self._started = time.perf_counter()
@@ -295,18 +351,20 @@ class TreeBuilder:
         folders = data.get("folders")
         return folders if isinstance(folders, dict) else {}
 
-    def _read_items_manifest(
-        self, relative_dir: str
-    ) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]] | None:
+    def _read_items_manifest(self, relative_dir: str) -> tuple[Path, dict[str, Any]] | None:
+        """The previous build's rows file of a folder and its memo (None: not usable)."""
         path = self.stage.previous_path(f"{relative_dir}/{MANIFEST}")
-        if path is None:
+        rows = self.stage.previous_path(f"{relative_dir}/{ROWS}")
+        if path is None or rows is None or not rows.is_file():
             return None
         try:
             data = canonical.loads(path.read_bytes())
-            items = {h: (item_id, facts) for item_id, h, facts in data["items"]}
             memo = data.get("memo")
-            return items, memo if isinstance(memo, dict) else {}
-        except (OSError, ValueError, KeyError, TypeError):
+            if data.get("rows") != ROWS:
+                return None
+            memo = memo if isinstance(memo, dict) else {}
+            return rows, {**memo, "count": int(data.get("count") or 0)}
+        except (OSError, ValueError, AttributeError):
             return None
 
     # -- the walk -----------------------------------------------------------------------
@@ -362,9 +420,10 @@ class TreeBuilder:
         )
         build._manifest = {"inputs": fingerprint, "context": context}
         if old is not None:
+            build.previous_count = int(old[1].pop("count", 0))
             build.previous_memo = old[1]
-        self._write_items(build, old[0] if old is not None else {})
-        if build.status == "incremental" and not build.removed and not build.changed_entries:
+        self._write_items(build, old[0] if old is not None else None)
+        if build.status == "incremental" and not build.removed and not build.changed_count:
             # the files were touched but hold the same content: reuse the previous output
             self.stage.discard(relative_dir)
             self.summary.items_reused -= build.count
@@ -391,81 +450,128 @@ class TreeBuilder:
         build._manifest = {**previous, "inputs": fingerprint}
         return build
 
-    def _write_items(self, build: DatasetBuild, old: dict[str, tuple[str, Any]]) -> None:
+    def _write_items(self, build: DatasetBuild, old_rows: Path | None) -> None:
+        """Stream ``items.ndjson`` into item files, parquet rows and the rows file, merging
+        with the previous build's rows (``old_rows``, same order) to reuse unchanged items."""
         folder = build.folder
         relative_dir = build.relative_dir
         final_dir = self.final / relative_dir
         items_rel = f"{relative_dir}/items"
         # incremental: the previous items folder is carried and patched, not re-linked file by
         # file; where it cannot be, unchanged files are hard-linked into a fresh folder
-        if build.status != "incremental" or not self.stage.patch(items_rel):
+        big = build.previous_count > self.keep_items  # no item pages: items/ is huge
+        if build.status != "incremental" or not self.stage.patch(items_rel, keep_unlisted=big):
             self.stage.path(items_rel).mkdir(parents=True, exist_ok=True)
         parquet_rel = f"{relative_dir}/{PARQUET}"
         writer = None
         if self.parquet and build.status == "full":
             writer = ItemsParquetWriter(self.stage.path(parquet_rel))
+        rows_path = self.stage.path(f"{relative_dir}/{ROWS}")
+        rows_path.parent.mkdir(parents=True, exist_ok=True)
         upserts: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        rows: list[list[Any]] = []
-        batch: list[tuple[str, bytes]] = []
+        changed: set[str] = set()  # ids written by an incremental build (few)
+        gone: list[str] = []  # previous ids passed over by the merge (removed, or out of order)
+        kept: dict[str, dict[str, Any]] = {}
         keep = self.keep_items > 0
+        batch: list[tuple[str, bytes]] = []
+        count = written = 0
+        last_id: str | None = None
+        in_order = True
         path = folder.items_path
         lines = ndjson.iter_lines(path) if path.exists() else iter(())
+        previous = _old_rows(old_rows) if old_rows is not None else iter(())
+        current = next(previous, None)
         try:
-            for line in lines:
-                digest = _digest(line.data)
-                hit = old.get(digest)
-                if hit is not None and hit[0] not in seen:
-                    item_id, facts = hit
-                    if self.stage.link_previous(f"{items_rel}/{safe_file_name(item_id)}"):
-                        seen.add(item_id)
-                        rows.append([item_id, digest, facts])
-                        build.entries.append(ItemEntry(item_id, facts, False))
-                        continue
-                item = ndjson.parse_line(path, line)
-                if item.get("type") != "Feature":
-                    raise InputError(
-                        f"{path}:{line.number}: not a STAC Item (type is {item.get('type')!r},"
-                        " expected 'Feature')"
+            with open(rows_path, "wb") as rows:
+                for line in lines:
+                    digest = _digest(line.data)
+                    if current is not None and current[1] == digest:
+                        item_id, raw = current[0], current[3]
+                        current = next(previous, None)
+                        if item_id == last_id:
+                            raise _duplicate(f"{path}:{line.number}", item_id)
+                        if last_id is not None and item_id < last_id:
+                            in_order = False
+                        if self.stage.link_previous(f"{items_rel}/{safe_file_name(item_id)}"):
+                            rows.write(raw)
+                            count += 1
+                            last_id = item_id
+                            continue
+                    item = ndjson.parse_line(path, line)
+                    if item.get("type") != "Feature":
+                        raise InputError(
+                            f"{path}:{line.number}: not a STAC Item (type is"
+                            f" {item.get('type')!r}, expected 'Feature')"
+                        )
+                    item_id = str(item.get("id", ""))
+                    name = safe_file_name(item_id)
+                    if item_id == last_id:
+                        raise _duplicate(f"{path}:{line.number}", item_id)
+                    if last_id is not None and item_id < last_id:
+                        in_order = False
+                    last_id = item_id
+                    while current is not None and current[0] < item_id:
+                        gone.append(current[0])
+                        current = next(previous, None)
+                    if current is None or current[0] != item_id:
+                        build.added += 1
+                    if current is not None and current[0] == item_id:
+                        same, raw = current[1] == digest, current[3]
+                        current = next(previous, None)
+                        # the same line after a removed one: the merge is back in step
+                        if same and self.stage.link_previous(f"{items_rel}/{name}"):
+                            rows.write(raw)
+                            count += 1
+                            continue
+                    facts = self.facts(item) if self.facts else None
+                    rows.write(canonical.dumps([item_id, digest, facts]) + b"\n")
+                    count += 1
+                    written += 1
+                    if build.status != "full":
+                        changed.add(item_id)
+                    if keep:
+                        kept[item_id] = item
+                    if keep and count > self.keep_items:
+                        keep, kept = False, {}
+                    relative = f"{items_rel}/{name}"
+                    batch.append(
+                        (relative, self._item_bytes(item, folder.path, final_dir, relative))
                     )
-                item_id = str(item.get("id", ""))
-                name = safe_file_name(item_id)
-                if item_id in seen:
-                    raise InputError(
-                        f"{path}:{line.number}: duplicate item id {item_id!r}",
-                        hint="every item of a dataset needs its own id",
-                    )
-                seen.add(item_id)
-                facts = self.facts(item) if self.facts else None
-                rows.append([item_id, digest, facts])
-                build.entries.append(ItemEntry(item_id, facts, True, item if keep else None))
-                if keep and len(build.entries) > self.keep_items:
-                    keep = False
-                    for entry in build.entries:
-                        entry.item = None
-                relative = f"{items_rel}/{name}"
-                batch.append((relative, self._item_bytes(item, folder.path, final_dir, relative)))
-                if writer is not None or self.parquet:
-                    row = self._parquet_item(item, folder.path, final_dir, relative_dir, name)
-                    if writer is not None:
-                        writer.add(row)
-                    else:
-                        upserts.append(row)
-                if len(batch) >= 512:
-                    self._write_many(batch)
-                    batch = []
+                    if self.parquet:
+                        row = self._parquet_item(item, folder.path, final_dir, relative_dir, name)
+                        if writer is not None:
+                            writer.add(row)
+                        else:
+                            upserts.append(row)
+                    if len(batch) >= 512:
+                        self._write_many(batch)
+                        batch = []
+                while current is not None:
+                    gone.append(current[0])
+                    current = next(previous, None)
+            self.stage.written += 1
             self._write_many(batch)
+            if not in_order:
+                _check_unique(rows_path, path)
+            if keep and count > self.keep_items:
+                keep, kept = False, {}
             build.items_kept = keep
-            build.count = len(rows)
-            build.removed = sorted({item_id for item_id, _ in old.values()} - seen)
-            changed = bool(upserts) or bool(build.removed)
+            build.count = count
+            build.changed_count = written
+            build.entries = ItemRows(
+                rows_path, count, None if build.status == "full" else changed, kept
+            )
+            build.removed = sorted(set(gone) - changed - _reused_ids(gone, rows_path, in_order))
+            for item_id in build.removed:
+                self.stage.drop(f"{items_rel}/{safe_file_name(item_id)}")
+            is_changed = bool(upserts) or bool(build.removed)
             if writer is not None:
                 writer.close()
                 writer = None
-            elif self.parquet and build.status == "incremental" and changed:
-                previous = self.stage.previous_path(parquet_rel)
-                if previous is None or not patch_items_parquet(
-                    previous, self.stage.path(parquet_rel), upserts, build.removed
+            elif self.parquet and build.status == "incremental" and is_changed:
+                before = self.stage.previous_path(parquet_rel)
+                if before is None or not patch_items_parquet(
+                    before, self.stage.path(parquet_rel), upserts, build.removed
                 ):
                     self._rewrite_parquet(build)
             elif self.parquet and not self.stage.link_previous(parquet_rel):
@@ -473,9 +579,8 @@ class TreeBuilder:
         finally:
             if writer is not None:
                 writer.abort()
-        self.summary.items_written += sum(1 for e in build.entries if e.changed)
-        self.summary.items_reused += sum(1 for e in build.entries if not e.changed)
-        build._manifest["items"] = rows
+        self.summary.items_written += written
+        self.summary.items_reused += count - written
 
     def _rewrite_parquet(self, build: DatasetBuild) -> None:
         """Convert every item again (the previous file is missing or its schema conflicts)."""
@@ -534,6 +639,11 @@ class TreeBuilder:
 
     def _write_collection(self, build: DatasetBuild) -> None:
         relative_dir = build.relative_dir
+        relative = f"{relative_dir}/collection.json"
+        if build.status == "incremental" and not build.added and not build.removed:
+            # same collection and context (or the build would be full), same item ids
+            if self.stage.link_previous(relative):
+                return
         final_dir = self.final / relative_dir
         collection = dict(build.collection)
         collection["links"] = [
@@ -546,7 +656,8 @@ class TreeBuilder:
                 else []
             ),
             *_kept_links(collection, build.folder.path, final_dir, self.hrefs.href),
-            *(_link("item", f"./items/{quote_name(safe_file_name(e.id))}") for e in build.entries),
+            canonical.STREAM,  # the item links, written a line at a time below
+            *(self.collection_links(build) if self.collection_links else []),
         ]
         _rebase_assets(collection, build.folder.path, final_dir, self.hrefs.href)
         if self.parquet:
@@ -558,9 +669,11 @@ class TreeBuilder:
                 "roles": ["stac-items"],
             }
             collection["assets"] = assets
-        self.stage.write_bytes(
-            f"{relative_dir}/collection.json", canonical.dumps_pretty(collection)
+        item_links = (
+            _link("item", f"./items/{quote_name(safe_file_name(item_id))}")
+            for item_id in (entry.id for entry in build.entries)
         )
+        self.stage.write_stream(relative, canonical.pretty_chunks(collection, [item_links]))
 
     # -- the end ------------------------------------------------------------------------
 
@@ -592,11 +705,11 @@ class TreeBuilder:
         self.stage.write_bytes("catalog.json", canonical.dumps_pretty(root))
         folders: dict[str, Any] = {}
         for build in self.builds:
-            entry = {k: v for k, v in build._manifest.items() if k != "items"}
+            entry = dict(build._manifest)
             entry.update(count=build.count, title=build.title, extra=build.extra)
             folders[build.relative_dir] = entry
             if build.changed:
-                items = {"items": build._manifest.get("items", []), "memo": build.memo}
+                items = {"rows": ROWS, "count": build.count, "memo": build.memo}
                 self.stage.write_bytes(
                     f"{build.relative_dir}/{MANIFEST}", canonical.dumps(items) + b"\n"
                 )
@@ -635,6 +748,43 @@ def write_stac_tree(
         raise
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _old_rows(path: Path) -> Iterator[tuple[str, str, Any, bytes]]:
+    """The rows of a previous build: ``(id, digest, facts, the raw line)``."""
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                item_id, digest, facts = canonical.loads(line)
+                yield str(item_id), str(digest), facts, line
+    except (OSError, ValueError, TypeError):
+        return  # an unreadable manifest: the rest is rebuilt
+
+
+def _duplicate(where: str, item_id: str) -> InputError:
+    return InputError(
+        f"{where}: duplicate item id {item_id!r}", hint="every item of a dataset needs its own id"
+    )
+
+
+def _check_unique(rows_path: Path, items_path: Path) -> None:
+    """Refuse duplicate ids in an ``items.ndjson`` that is not sorted by id (a sorted one is
+    checked line by line; this costs a set of the ids, only for files ``eotdl`` did not
+    write)."""
+    seen: set[str] = set()
+    for number, item_id in enumerate(ItemRows(rows_path, 1).ids(), 1):
+        if item_id in seen:
+            raise _duplicate(f"{items_path} (item {number})", item_id)
+        seen.add(item_id)
+
+
+def _reused_ids(gone: list[str], rows_path: Path, in_order: bool) -> set[str]:
+    """Of the previous ids the merge passed over, those still in the folder (possible only
+    when ``items.ndjson`` is not sorted by id)."""
+    if in_order or not gone:
+        return set()
+    wanted = set(gone)
+    return {i for i in ItemRows(rows_path, 1).ids() if i in wanted}
 
 
 def _slug(text: str) -> str:

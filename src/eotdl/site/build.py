@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 from eotdl.catalog import canonical
 from eotdl.catalog.compute import client_for
 from eotdl.catalog.credits import ledger
-from eotdl.catalog.croissant import stage_site_cards, write_site_cards
+from eotdl.catalog.croissant import card_link, stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.install import install_line
 from eotdl.catalog.lab import Lab
@@ -245,6 +245,9 @@ def tree_builder(
         parquet=True,
         html=True,
         full=full,
+        collection_links=lambda build: (
+            card_link(build.collection) if build.group == "datasets" else []
+        ),
     )
 
 
@@ -400,6 +403,24 @@ class CheckedStage(Stage):
             if needle is not None:
                 raise _leak_error(relative, needle)
         super().write_bytes(relative, data)
+
+    def write_stream(self, relative: str, chunks: Iterable[bytes]) -> None:
+        if relative.endswith((".json", ".html", ".geojson", ".svg")):
+            chunks = checked_chunks(relative, chunks, self.needles)
+        super().write_stream(relative, chunks)
+
+
+def checked_chunks(relative: str, chunks: Iterable[bytes], needles: list[bytes]) -> Iterator[bytes]:
+    """``chunks``, refused (before the last one is written) when they hold a needle, also one
+    across two chunks."""
+    overlap = max((len(n) for n in needles), default=1) - 1
+    tail = b""
+    for chunk in chunks:
+        needle = leaked(tail + chunk, needles)
+        if needle is not None:
+            raise _leak_error(relative, needle)
+        tail = (tail + chunk)[-overlap:] if overlap else b""
+        yield chunk
 
 
 def check_versions(site: Path, needles: list[bytes], tags: list[str]) -> None:

@@ -8,10 +8,13 @@ each list page is remembered) and hard-linking the other pages from the previous
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import posixpath
 import urllib.parse
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ from eotdl.site.markdown import local_links, render_markdown
 from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
-from eotdl.site.summary import FactsAccumulator, dataset_summary, footprints
+from eotdl.site.summary import FactsAccumulator, Footprints, dataset_summary
 from eotdl.site.thumbnail import thumbnail_svg
 from eotdl.site.versionpages import (
     change_pages,
@@ -70,20 +73,38 @@ class FolderPages:
         """Write every page of ``build``'s folder; return its summary."""
         rel = build.relative_dir
         card = _read_card(build)
+        # build.entries streams the items' facts from the build's rows file, twice: the first
+        # pass keeps aggregates and bounded samples, the second writes the list pages and
+        # fills what needed the first (the map's grid, the gallery's examples)
         facts = FactsAccumulator()
-        for entry in build.entries:
-            facts.add(entry.facts)
         thumbnail = _declared_thumbnail(build.collection) or f"{rel}/thumbnail.svg"
+        stride = max(1, len(build.entries) // _THUMB_BOXES)
+        boxes: list[Any] = []
+        item_pages = build.count <= ITEM_PAGES_MAX
+        shapes = Footprints(item_pages)
+        examples = Gallery(item_pages)
+        for n, entry in enumerate(build.entries):
+            facts.add(entry.facts)
+            shapes.add(entry)
+            examples.count(entry)
+            if n % stride == 0 and _box(entry):
+                boxes.append(entry.facts[0])
         if not thumbnail.startswith("http"):
-            stride = max(1, len(build.entries) // _THUMB_BOXES)
-            boxes = [e.facts[0] for e in build.entries[::stride] if _box(e)]
             self._write(f"{rel}/thumbnail.svg", thumbnail_svg(boxes, build.name).encode())
         level = qa.level if qa is not None else None
         summary = dataset_summary(
             build.group, build.name, build.collection, card, facts, level, thumbnail
         )
-        item_pages = build.count <= ITEM_PAGES_MAX
-        data = footprints(build.entries, item_pages)
+
+        def second_pass() -> Iterator[ItemEntry]:
+            for entry in build.entries:
+                if shapes.grid:
+                    shapes.bin(entry)
+                examples.pick(entry)
+                yield entry
+
+        self._list_pages(build, summary, item_pages, second_pass())
+        data = shapes.data()
         self._write(f"{rel}/footprints.json", canonical.dumps(data) + b"\n")
         qa_view = self._qa(rel, qa) if build.group == "datasets" else _no_qa()
         versions: list[dict[str, Any]] = []
@@ -91,9 +112,15 @@ class FolderPages:
             versions = version_history(self.lab, build.name, level)
             self._version_pages(build, summary, versions)
         self._dataset_page(
-            build, summary, card, qa_view, item_pages, data["kind"] == "grid", versions
+            build,
+            summary,
+            card,
+            qa_view,
+            item_pages,
+            data["kind"] == "grid",
+            versions,
+            examples.shown(),
         )
-        self._list_pages(build, summary, item_pages)
         if item_pages:
             self._item_pages(build, summary)
         return summary
@@ -122,6 +149,7 @@ class FolderPages:
         item_pages: bool,
         grid: bool,
         versions: list[dict[str, Any]],
+        examples: dict[str, list[tuple[str, list]]],
     ) -> None:
         rel = build.relative_dir
         root_url = site_root(self.site.base_url)
@@ -173,8 +201,11 @@ class FolderPages:
             classes=classes,
             classes_more=classes_more,
             footprints_grid=grid,
-            preview=[_row(e, n, item_pages) for n, e in enumerate(build.entries[:PREVIEW_ROWS])],
-            gallery=gallery(build.entries, item_pages),
+            preview=[
+                _row(e, n, item_pages)
+                for n, e in enumerate(itertools.islice(build.entries, PREVIEW_ROWS))
+            ],
+            gallery=examples,
             has_parquet=True,
             versions=versions,
             snippets=download_snippets(
@@ -347,18 +378,32 @@ class FolderPages:
 
     # -- item lists and item pages ------------------------------------------------------
 
-    def _list_pages(self, build: DatasetBuild, summary: dict[str, Any], item_pages: bool) -> None:
+    def _list_pages(
+        self,
+        build: DatasetBuild,
+        summary: dict[str, Any],
+        item_pages: bool,
+        entries: Iterator[ItemEntry],
+    ) -> None:
+        """The pages listing the items (``entries``: the folder's, streamed, read to the end)."""
         rel = build.relative_dir
-        entries = build.entries
-        count = len(entries)
+        count = len(build.entries)
         pages_count = max(1, math.ceil(count / PAGE_SIZE))
         previous = build.previous_memo.get("list_pages") or {}
         digests: dict[str, str] = {}
+        # the same ids in the same order as last time (none added or removed): a page none of
+        # whose items changed is the page it was, without making its rows again
+        same_ids = build.status == "incremental" and not build.added and not build.removed
         for page in range(1, pages_count + 1):
-            chunk = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-            rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
+            chunk = list(itertools.islice(entries, PAGE_SIZE))
             name = "index.html" if page == 1 else f"page-{page}.html"
             relative = f"{rel}/items/{name}"
+            if same_ids and name in previous and not any(e.changed for e in chunk):
+                if self.stage.link_previous(relative):
+                    digests[name] = previous[name]
+                    self.pages_linked += 1
+                    continue
+            rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
             digest = hashlib.sha256(
                 canonical.dumps([page, pages_count, count, item_pages, rows])
             ).hexdigest()[:24]
@@ -377,6 +422,10 @@ class FolderPages:
                 item_pages=item_pages,
                 facets=_facets(rows),
             )
+        for _ in entries:  # whoever watches the stream sees every item
+            pass
+        for name in sorted(set(previous) - set(digests)):  # fewer pages than last time
+            self.stage.drop(f"{rel}/items/{name}")
         build.memo["list_pages"] = digests
 
     def _item_pages(self, build: DatasetBuild, summary: dict[str, Any]) -> None:
@@ -459,29 +508,73 @@ def _facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     }
 
 
-def gallery(entries: list[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
-    """Examples with previews, per class and per split (a few each, spread over the items)."""
-    by_class: dict[str, list[ItemEntry]] = {}
-    by_split: dict[str, list[ItemEntry]] = {}
+def gallery(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
+    """Examples with previews, per class and per split (a few each, spread over the items).
+
+    Two passes over ``entries`` (a list, or the rows a build streams): the size of each group,
+    then every ``size // GALLERY_PER_GROUP``-th of its items, so only the examples are held."""
+    found = Gallery(item_pages)
     for entry in entries:
-        facts = entry.facts if isinstance(entry.facts, list) else []
-        if len(facts) < 7 or not facts[5]:
-            continue
-        if facts[6]:
-            by_class.setdefault(str(facts[6]), []).append(entry)
-        if facts[3]:
-            by_split.setdefault(str(facts[3]), []).append(entry)
+        found.count(entry)
+    for entry in entries:
+        found.pick(entry)
+    return found.shown()
 
-    def pick(groups: dict[str, list[ItemEntry]]) -> list[tuple[str, list]]:
-        shown = []
-        for name in sorted(groups)[:MAX_CLASSES]:
-            found = groups[name]
-            stride = max(1, len(found) // GALLERY_PER_GROUP)
-            rows = [_row(e, 0, item_pages) for e in found[::stride][:GALLERY_PER_GROUP]]
-            shown.append((name, rows))
-        return shown
 
-    return {"classes": pick(by_class), "splits": pick(by_split)}
+class Gallery:
+    """The gallery from streamed items: :meth:`count` each one, then :meth:`pick` each one."""
+
+    def __init__(self, item_pages: bool) -> None:
+        self.item_pages = item_pages
+        self.sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
+        self._strides: dict[tuple[str, str], int] | None = None
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def count(self, entry: ItemEntry) -> None:
+        for kind, name in _gallery_groups(entry):
+            self.sizes[kind][name] += 1
+
+    def _shown_names(self) -> dict[str, list[str]]:
+        return {kind: sorted(found)[:MAX_CLASSES] for kind, found in self.sizes.items()}
+
+    def pick(self, entry: ItemEntry) -> None:
+        if self._strides is None:
+            self._strides = {
+                (kind, name): max(1, self.sizes[kind][name] // GALLERY_PER_GROUP)
+                for kind, names in self._shown_names().items()
+                for name in names
+            }
+            self._rows = {key: [] for key in self._strides}
+        if not self._strides:
+            return
+        for key in _gallery_groups(entry):
+            stride = self._strides.get(key)
+            if stride is None:
+                continue
+            n = self._seen[key]
+            self._seen[key] += 1
+            if n % stride == 0 and len(self._rows[key]) < GALLERY_PER_GROUP:
+                self._rows[key].append(_row(entry, 0, self.item_pages))
+
+    def shown(self) -> dict[str, list[tuple[str, list]]]:
+        return {
+            kind: [(name, self._rows.get((kind, name), [])) for name in names]
+            for kind, names in self._shown_names().items()
+        }
+
+
+def _gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
+    """The gallery groups an item with a preview is in: its class and its split."""
+    facts = entry.facts if isinstance(entry.facts, list) else []
+    if len(facts) < 7 or not facts[5]:
+        return []
+    groups = []
+    if facts[6]:
+        groups.append(("classes", str(facts[6])))
+    if facts[3]:
+        groups.append(("splits", str(facts[3])))
+    return groups
 
 
 #: Property groups of the item page, by the prefix of the property name.

@@ -207,50 +207,100 @@ def _providers(collection: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def footprints(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, Any]:
-    """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`."""
-    boxes = []
-    previews: list[Any] = []
+    """The map's data: every item's bbox, or a grid of counts above :data:`MAX_FOOTPRINTS`.
+
+    ``entries`` may be the rows a build streams: at most :data:`MAX_FOOTPRINTS` boxes are held;
+    a grid reads them a second time, binning each into the extent found by the first."""
+    found = Footprints(item_pages)
     for entry in entries:
-        facts = entry.facts
-        if isinstance(facts, list) and facts and facts[0]:
-            boxes.append((entry.id, facts[0], facts[3]))
-            previews.append(facts[5] if len(facts) > 5 else None)
-    if len(boxes) <= MAX_FOOTPRINTS:
-        return {
-            "kind": "items",
-            "pages": item_pages,
+        found.add(entry)
+    if found.grid:
+        for entry in entries:
+            found.bin(entry)
+    return found.data()
+
+
+class Footprints:
+    """The map's data from streamed items: :meth:`add` each one; when :attr:`grid` is then
+    true, :meth:`bin` each one again (the grid's extent is known only after the first pass)."""
+
+    def __init__(self, item_pages: bool) -> None:
+        self.item_pages = item_pages
+        self.items: list[list[Any]] = []
+        self.extent = [math.inf, math.inf, -math.inf, -math.inf]
+        self.boxes = 0
+        self._cells: _Grid | None = None
+
+    def add(self, entry: ItemEntry) -> None:
+        box = _box_of(entry)
+        if box is None:
+            return
+        self.boxes += 1
+        extent = self.extent
+        self.extent = [
+            min(extent[0], box[0]),
+            min(extent[1], box[1]),
+            max(extent[2], box[2]),
+            max(extent[3], box[3]),
+        ]
+        if self.boxes <= MAX_FOOTPRINTS:
+            facts = entry.facts
+            preview = facts[5] if len(facts) > 5 else None
             # [id, w, s, e, n, split, preview (store key or URL, or null)]
-            "items": [
-                [item_id, *box, split, preview]
-                for (item_id, box, split), preview in zip(boxes, previews, strict=True)
-            ],
-        }
-    return {"kind": "grid", "cells": _grid(boxes)}
+            self.items.append([entry.id, *box, facts[3], preview])
+        elif self.items:
+            self.items = []
+
+    @property
+    def grid(self) -> bool:
+        return self.boxes > MAX_FOOTPRINTS
+
+    def bin(self, entry: ItemEntry) -> None:
+        box = _box_of(entry)
+        if box is not None:
+            if self._cells is None:
+                self._cells = _Grid(self.extent)
+            self._cells.add(box)
+
+    def data(self) -> dict[str, Any]:
+        if not self.grid:
+            return {"kind": "items", "pages": self.item_pages, "items": self.items}
+        return {"kind": "grid", "cells": self._cells.cells() if self._cells else []}
 
 
-def _grid(boxes: list[tuple[str, list[float], str | None]]) -> list[list[float]]:
-    """Aggregate bboxes into at most ~:data:`MAX_FOOTPRINTS` grid cells: [w, s, e, n, count]."""
-    west = min(b[0] for _, b, _ in boxes)
-    south = min(b[1] for _, b, _ in boxes)
-    east = max(b[2] for _, b, _ in boxes)
-    north = max(b[3] for _, b, _ in boxes)
-    side = max(1, int(math.sqrt(MAX_FOOTPRINTS)))
-    width = max((east - west) / side, 1e-9)
-    height = max((north - south) / side, 1e-9)
-    cells: dict[tuple[int, int], list[float]] = {}
-    for _, box, _ in boxes:
-        cx = min(side - 1, int(((box[0] + box[2]) / 2 - west) / width))
-        cy = min(side - 1, int(((box[1] + box[3]) / 2 - south) / height))
-        cell = cells.get((cx, cy))
+def _box_of(entry: ItemEntry) -> list[float] | None:
+    facts = entry.facts
+    if isinstance(facts, list) and facts and facts[0]:
+        return list(facts[0])
+    return None
+
+
+class _Grid:
+    """Bboxes aggregated into at most ~:data:`MAX_FOOTPRINTS` cells: [w, s, e, n, count]."""
+
+    def __init__(self, extent: list[float]) -> None:
+        self.west, self.south, east, north = extent
+        self.side = max(1, int(math.sqrt(MAX_FOOTPRINTS)))
+        self.width = max((east - self.west) / self.side, 1e-9)
+        self.height = max((north - self.south) / self.side, 1e-9)
+        self._cells: dict[tuple[int, int], list[float]] = {}
+
+    def add(self, box: list[float]) -> None:
+        side = self.side
+        cx = min(side - 1, int(((box[0] + box[2]) / 2 - self.west) / self.width))
+        cy = min(side - 1, int(((box[1] + box[3]) / 2 - self.south) / self.height))
+        cell = self._cells.get((cx, cy))
         if cell is None:
-            cells[(cx, cy)] = [box[0], box[1], box[2], box[3], 1]
+            self._cells[(cx, cy)] = [box[0], box[1], box[2], box[3], 1]
         else:
             cell[0] = min(cell[0], box[0])
             cell[1] = min(cell[1], box[1])
             cell[2] = max(cell[2], box[2])
             cell[3] = max(cell[3], box[3])
             cell[4] += 1
-    return [[round(v, _ROUND) for v in c[:4]] + [c[4]] for _, c in sorted(cells.items())]
+
+    def cells(self) -> list[list[float]]:
+        return [[round(v, _ROUND) for v in c[:4]] + [c[4]] for _, c in sorted(self._cells.items())]
 
 
 def human_size(size: int | float | None) -> str:
