@@ -44,12 +44,10 @@ def build(
     Incremental (only what changed since the last build is written again) and atomic (a
     failed build leaves the previous site as it was).
     """
-    from eotdl.catalog.compute import choose_cluster
     from eotdl.site.build import build_site
 
-    where = choose_cluster(lab.root, cluster)
     progress = None if as_json else (lambda line: err_console.print(f"[dim]{line}[/]"))
-    summary = build_site(lab, output, qa=qa, full=full, progress=progress, cluster=where)
+    summary = build_site(lab, output, qa=qa, full=full, progress=progress, cluster=cluster)
     if as_json:
         emit_json(summary.to_dict())
         return

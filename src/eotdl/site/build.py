@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.catalog import canonical
-from eotdl.catalog.compute import client_for
+from eotdl.catalog.compute import choose_cluster, client_for
 from eotdl.catalog.credits import ledger
 from eotdl.catalog.croissant import card_link, stage_site_cards, write_site_cards
 from eotdl.catalog.dataset import DatasetFolder
@@ -118,9 +118,11 @@ def build_site(
 
     ``qa`` runs QA on datasets whose report is missing or older than their files (``False``:
     show what reports there are). ``full`` ignores the previous build and rewrites everything.
-    ``cluster`` (``local`` or a Dask scheduler's address) builds each dataset and model folder
-    (STAC tree, parquet, pages) on a worker, into the staging folder (shared at the same path).
+    ``cluster`` (``local`` or a Dask scheduler's address; default: the lab's ``[compute]
+    cluster``, else here) builds each dataset and model folder (STAC tree, parquet, pages) on a
+    worker, into the staging folder (shared at the same path), and runs QA's reads there.
     """
+    cluster = choose_cluster(lab.root, cluster)
     with contextlib.ExitStack() as stack:
         return _build_site(lab, out, qa, full, progress, cluster, stack)
 
