@@ -5,62 +5,33 @@ alike, byte for byte, as two replicas behind a load balancer must. Real processe
 from __future__ import annotations
 
 import json
-import os
 import random
-import re
-import signal
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pystac_client import Client
-from synthetic import make_collection, make_item
 
-from eotdl.catalog.lab import init_lab
-from eotdl.catalog.tree import write_stac_tree
+from labs import Dataset, make_lab
+from serveprocess import start_serve
 
 DATASETS = {"forests": 700, "rivers": 300}
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lab = init_lab(tmp_path_factory.mktemp("two") / "lab", title="Two servers")
-    for seed, (name, count) in enumerate(DATASETS.items()):
-        folder = lab.dataset(name)
-        folder.path.mkdir(parents=True)
-        folder.write_collection(make_collection(name, count))
-        folder.write_items([make_item(i, name, seed) for i in range(count)])
-    write_stac_tree(lab, lab.site_dir, parquet=True)
-    return lab.site_dir
-
-
-def _serve(site: Path) -> tuple[str, subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "eotdl.cli.main", "serve", "--site", str(site), "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "300"},
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    match = re.search(r"http://127\.0\.0\.1:\d+", line)
-    assert match, line
-    return match.group(0), process
-
-
-@pytest.fixture(scope="module")
-def servers(site: Path) -> Iterator[list[str]]:
-    started = [_serve(site), _serve(site)]
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    contents = [
+        Dataset(name, "synthetic", count=count, seed=seed)
+        for seed, (name, count) in enumerate(DATASETS.items())
+    ]
+    lab = make_lab(tmp_path_factory.mktemp("two"), contents, title="Two servers", build=True)
+    started = [start_serve(lab.site_dir), start_serve(lab.site_dir)]
     try:
-        yield [url for url, _ in started]
+        yield [served.url for served in started]
     finally:
-        for _, process in started:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=20)
+        for served in started:
+            served.stop()
 
 
 def _queries(count: int) -> Iterator[dict[str, Any]]:

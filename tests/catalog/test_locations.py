@@ -246,7 +246,7 @@ def test_proxy_for_reads_the_variables_at_each_call(monkeypatch: pytest.MonkeyPa
 def test_the_parallel_downloader_goes_through_the_proxy(
     serve: Callable[[Handler], _Server], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from eotdl.catalog.downloads import HttpDownloader, HttpGet
+    from eotdl.catalog.http_downloads import HttpDownloader, HttpGet
 
     proxy = serve(lambda r: _answer(r, 200, b"via proxy"))
     monkeypatch.setenv("HTTP_PROXY", proxy.url)

@@ -24,7 +24,7 @@ LAB_OPTION_HOME = "output.py"
 ALLOWED_URL_OPENERS = {
     "catalog/locations.py",  # the one reader for locations (issue 15, point 1)
     "catalog/sources.py",  # the location reader before catalog/locations.py
-    "catalog/downloads.py",  # pooled keep-alive HTTP for parallel, resumable downloads
+    "catalog/http_downloads.py",  # pooled keep-alive HTTP for parallel, resumable downloads
     "storage/",  # the object stores (S3 through boto3) and their transfers
 }
 #: Modules that open URLs today although they should not. This list may only shrink: when

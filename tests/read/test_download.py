@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eotdl.catalog.downloads import HttpDownloader, HttpGet
+from eotdl.catalog.http_downloads import HttpDownloader, HttpGet
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.store import open_lab_store
 from eotdl.ml.dataset import open_dataset

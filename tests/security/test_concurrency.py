@@ -162,22 +162,7 @@ def test_a_lease_of_a_crashed_publisher_is_taken_over(tmp_path):
 def test_two_machines_race_for_one_s3_lease_and_one_wins(s3_bucket):
     """Eight clients (as eight machines would) take the lease at once: exactly one gets it."""
     stores = [open_store(s3_bucket.url, endpoint_url=s3_bucket.endpoint_url) for _ in range(8)]
-    won: list[object] = []
-    refused: list[BusyError] = []
-    start = threading.Barrier(len(stores))
-
-    def take(store) -> None:
-        start.wait()
-        try:
-            won.append(acquire_lease(store, "site/" + LOCK, "the site"))
-        except BusyError as exc:
-            refused.append(exc)
-
-    threads = [threading.Thread(target=take, args=(s,)) for s in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    won, refused = _race(stores, "site/" + LOCK)
     assert len(won) == 1 and len(refused) == 7
     assert "is busy (being written by pid" in refused[0].message
     won[0].release()  # type: ignore[attr-defined]

@@ -10,57 +10,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import re
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from eotdl.api.search import MAX_LIMIT, parse_query
 from eotdl.catalog.siteserver import MAX_BODY, MAX_TARGET
 from eotdl.errors import InputError
 from labs import Dataset, make_lab
+from serveprocess import Served, start_serve
 
 DATASETS = {"forests": 60, "rivers": 40}
-
-
-@dataclass
-class Served:
-    host: str
-    port: int
-    process: subprocess.Popen[str]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def rss(self) -> int:
-        return int(psutil.Process(self.process.pid).memory_info().rss)
-
-
-def start_serve(site: Path) -> Served:
-    """`eotdl serve --port 0` in a subprocess; its address from the line it prints."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "eotdl.cli.main", "serve", "--site", str(site), "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "300"},
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    match = re.search(r"http://(127\.0\.0\.1):(\d+)", line)
-    assert match, line
-    return Served(match.group(1), int(match.group(2)), process)
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +39,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         yield server
     finally:
-        server.process.send_signal(signal.SIGINT)
-        server.process.wait(timeout=10)
+        server.stop()
 
 
 def raw(served: Served, data: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:

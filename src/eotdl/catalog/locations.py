@@ -11,8 +11,8 @@ Every HTTP request eotdl makes goes through :func:`open_url`: one timeout
 5xx; not timeouts, which would only multiply the wait) and the standard proxy variables
 (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``), read at each request. :func:`http_get` reads
 a document (size-limited), :func:`download` streams one to a file. The parallel, resumable
-downloader (:mod:`eotdl.catalog.downloads`) keeps its own connections but takes the same timeout,
-user agent and proxy (:func:`proxy_for`); GDAL takes them from :func:`gdal_http_options`.
+downloader (:mod:`eotdl.catalog.http_downloads`) keeps its own connections but takes the same
+timeout, user agent and proxy (:func:`proxy_for`); GDAL takes them from :func:`gdal_http_options`.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _opener() -> urllib.request.OpenerDirector:
 def proxy_for(url: str) -> str | None:
     """The proxy URL the standard variables give for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``,
     ``ALL_PROXY``), or None when there is none or ``NO_PROXY`` names its host: for clients
-    that open connections themselves (:mod:`eotdl.catalog.downloads`)."""
+    that open connections themselves (:mod:`eotdl.catalog.http_downloads`)."""
     parts = urllib.parse.urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")

@@ -30,7 +30,7 @@ from typing import Any
 from eotdl.atomic import write_bytes_atomic
 from eotdl.catalog import canonical
 from eotdl.catalog.dataset import DatasetFolder
-from eotdl.catalog.downloads import HttpDownloader, HttpGet, already_there
+from eotdl.catalog.http_downloads import HttpDownloader, HttpGet, already_there
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.locations import local_path, scheme, split_s3
 from eotdl.catalog.paths import check_local_source

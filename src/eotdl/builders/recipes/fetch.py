@@ -1,11 +1,12 @@
 """Fetching a recipe's published files: resumable, checked against the published MD5s.
 
-Bytes come through the project's HTTP downloader (:class:`eotdl.catalog.downloads.HttpDownloader`:
-streamed into ``.NAME.part``, resumed with a ``Range`` request after an interruption, renamed
-into place when complete); each file is then checked against the MD5 its publisher lists, and
-archives are unpacked beside it. ``EOTDL_RECIPES_MIRROR=URL`` fetches every file from
-``URL/<filename>`` instead (a local mirror, or a test server). With ``EOTDL_OFFLINE`` set,
-only loopback URLs (a local mirror) are fetched: there is no network to reach.
+Bytes come through the project's HTTP downloader
+(:class:`eotdl.catalog.http_downloads.HttpDownloader`: streamed into ``.NAME.part``, resumed
+with a ``Range`` request after an interruption, renamed into place when complete); each file
+is then checked against the MD5 its publisher lists, and archives are unpacked beside it.
+``EOTDL_RECIPES_MIRROR=URL`` fetches every file from ``URL/<filename>`` instead (a local
+mirror, or a test server). With ``EOTDL_OFFLINE`` set, only loopback URLs (a local mirror)
+are fetched: there is no network to reach.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def fetch_files(
     progress: bool = True,
 ) -> list[Path]:
     """Download, verify (MD5) and unpack each file into ``dest``; return the files."""
-    from eotdl.catalog.downloads import HttpDownloader, HttpGet
+    from eotdl.catalog.http_downloads import HttpDownloader, HttpGet
     from eotdl.storage import TransferOptions
 
     downloads = list(downloads)
