@@ -15,6 +15,7 @@ file and store the files themselves (:mod:`eotdl.builders.cluster`).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import multiprocessing
 import os
@@ -444,11 +445,25 @@ def _in_processes(
     try:
         yield from pool.map(_describe_in_worker, files, chunksize=chunk)
     except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)  # a bad file: stop at once, not at the end
+        _stop_now(pool)  # a bad file, Ctrl-C or a closed generator: stop at once
         raise
-    finally:
+    else:
         pool.shutdown(wait=True)
+    finally:
         _WORKER_BUILDER = None
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers, without waiting on the pool: a
+    ``shutdown(wait=True)`` after an interruption can wait forever on CPython 3.11 (its
+    manager thread may never wake), and a worker's half-written file is in scratch anyway."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            worker.kill()
+    for worker in workers:
+        worker.join(timeout=10)
 
 
 def _mask_values_of(path: Path, builder: RastersBuilder) -> set[str]:
