@@ -54,3 +54,27 @@ def test_site_snippet_shows_the_lab_line() -> None:
     assert cli.code.splitlines()[0] == line
     cli = download_snippets("datasets", "x", "x", "http://h/", True)[0]
     assert cli.code.splitlines()[0] != WRONG
+
+
+def test_every_line_that_installs_the_index_eotdl_is_refused():
+    from eotdl.catalog.install import installs_other_project
+
+    for line in (
+        "pip install eotdl",
+        "pip install -U eotdl",
+        "pip install 'eotdl[torch]>=1.0'",
+        "python -m pip install --upgrade EOTDL==2",
+        "uv pip install eotdl",
+        "cd /tmp && pip3 install eotdl",
+    ):
+        assert installs_other_project(line), line
+        assert install_line(line) == default_install_line(), line
+    for line in (
+        "pip install 'eotdl @ git+https://github.com/example/eotdl@v1'",
+        "pip install git+https://github.com/example/eotdl",
+        "pip install https://example.org/eotdl-1.0-py3-none-any.whl",
+        "pip install ./eotdl",
+        "pip install eotdl-tools",
+    ):
+        assert not installs_other_project(line), line
+        assert install_line(line) == line

@@ -9,6 +9,8 @@ repository or an archive, from pip's ``direct_url.json``), else a line that says
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from importlib import metadata
 
 #: A line that installs nothing and says why: written when no public source is known.
@@ -16,8 +18,16 @@ UNKNOWN = (
     'echo "set [site] install in eotdl.toml to the line that installs eotdl from its source'
     " (the package index's eotdl is another project)\" >&2; exit 1"
 )
-#: Never shown or run: it installs another project.
+#: Never shown or run: it installs another project (nor any line that installs the index's
+#: ``eotdl``: see :func:`installs_other_project`).
 WRONG = "pip install eotdl"
+_INSTALLERS = (
+    ("pip",),
+    ("pip3",),
+    ("python", "-m", "pip"),
+    ("python3", "-m", "pip"),
+    ("uv", "pip"),
+)
 
 
 def default_install_line() -> str:
@@ -45,6 +55,30 @@ def default_install_line() -> str:
 def install_line(configured: str) -> str:
     """The lab's configured line, else the default; never the index's ``eotdl``."""
     line = configured.strip()
-    if not line or line == WRONG:
+    if not line or installs_other_project(line):
         return default_install_line()
     return line
+
+
+def installs_other_project(line: str) -> bool:
+    """Whether ``line`` installs the package index's ``eotdl`` (an unrelated project):
+    ``pip install eotdl``, ``pip install -U 'eotdl[torch]>=1'``, ``uv pip install eotdl``…
+    A URL, a path or ``eotdl @ git+https://…`` is this project and passes."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return False
+    for start in range(len(words)):
+        for installer in _INSTALLERS:
+            end = start + len(installer)
+            if tuple(words[start:end]) != installer or words[end : end + 1] != ["install"]:
+                continue
+            args = words[end + 1 :]
+            for i, word in enumerate(args):
+                if word in ("&&", ";", "||", "|"):
+                    break
+                name = re.match(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*([<>=!~].*)?$", word)
+                pinned_elsewhere = args[i + 1 : i + 2] == ["@"]
+                if name and name.group(1).lower() == "eotdl" and not pinned_elsewhere:
+                    return True
+    return False
