@@ -6,11 +6,14 @@ assets, labels from a vector file (rasterised onto each image or chip) or a mask
 per-band normalisation statistics over the whole dataset, written into the collection.
 
 Describing is CPU-bound Python and GDAL under the GIL, so the rasters are shared by a pool of
-forked processes, one per CPU (each opens its own GDAL datasets); results come back in file
-order. Each worker also hashes the files its items point at while they are in the page cache,
-and the parent records those hashes in the stat-keyed hash cache that the upload reads, so no
-file is hashed twice. On a Dask cluster (``ingest --cluster``) the workers do the same per
-file and store the files themselves (:mod:`eotdl.builders.cluster`).
+processes, one per CPU (each opens its own GDAL datasets); results come back in file order.
+The workers are forked from a fork server, a single-threaded process that has imported this
+module, never from the caller: a fork of a process with threads (a server, a progress bar, a
+Dask client) copies whatever lock another thread held at that moment, and a worker that needs
+it waits forever. Each worker also hashes the files its items point at while they are in the
+page cache, and the parent records those hashes in the stat-keyed hash cache that the upload
+reads, so no file is hashed twice. On a Dask cluster (``ingest --cluster``) the workers do the
+same per file and store the files themselves (:mod:`eotdl.builders.cluster`).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from eotdl.builders.features import (
 from eotdl.builders.rasterfiles import open_raster
 from eotdl.builders.rasterinfo import raster_item
 from eotdl.catalog.compute import portable_errors
-from eotdl.children import die_with_parent
+from eotdl.children import exit_with
 from eotdl.errors import InputError
 from eotdl.storage import TransferSummary
 from eotdl.storage.hashcache import HashCache
@@ -412,16 +415,28 @@ class RastersBuilder(Builder):
 
 _Described = tuple[list[dict[str, Any]], BandStatistics, list[tuple[str, os.stat_result, str]]]
 
-#: The builder a forked worker describes with (inherited from the parent at fork time).
+#: The builder this worker process describes with (set by :func:`_start_worker`).
 _WORKER_BUILDER: RastersBuilder | None = None
 
 
 def _processes(workers: int, files: int) -> int:
     """How many processes describe ``files`` rasters (1: threads in this process)."""
     if files < 2 or not sys.platform.startswith("linux"):
-        return 1  # fork is the start method that shares the builder for free
+        return 1  # the fork server is POSIX; elsewhere threads are the simpler choice
     cpus = len(os.sched_getaffinity(0))
     return max(1, min(workers or cpus, cpus, files))
+
+
+def _start_worker(builder: RastersBuilder, caller: int, environ: dict[str, str], cwd: str) -> None:
+    """A worker's first step: end with the caller, and take its builder, environment (GDAL
+    reads its options there) and working folder, none of which a fork server's child would
+    otherwise share."""
+    global _WORKER_BUILDER
+    exit_with(caller)
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    _WORKER_BUILDER = builder
 
 
 def _describe_in_worker(path: Path) -> _Described:
@@ -430,17 +445,25 @@ def _describe_in_worker(path: Path) -> _Described:
     return described
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean single-threaded server that has this module imported."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # no effect once the server runs
+    return context
+
+
 def _in_processes(
     builder: RastersBuilder, files: list[Path], processes: int
 ) -> Iterator[_Described]:
-    """``builder._process_and_hash`` of every file in forked processes, in file order."""
-    global _WORKER_BUILDER
+    """``builder._process_and_hash`` of every file in worker processes, in file order."""
     sys.stdout.flush()
     sys.stderr.flush()
-    _WORKER_BUILDER = builder
     chunk = max(1, min(16, len(files) // (processes * 8)))
     pool = ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent
+        processes,
+        mp_context=_worker_context(),
+        initializer=_start_worker,
+        initargs=(builder, os.getpid(), dict(os.environ), os.getcwd()),
     )
     try:
         yield from pool.map(_describe_in_worker, files, chunksize=chunk)
@@ -449,8 +472,6 @@ def _in_processes(
         raise
     else:
         pool.shutdown(wait=True)
-    finally:
-        _WORKER_BUILDER = None
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:
