@@ -53,13 +53,27 @@ def test_plain_stac_geoparquet_and_pyarrow_read_it(tmp_path: Path) -> None:
 def test_patch_replaces_adds_and_removes_by_id(tmp_path: Path) -> None:
     items = _items(8)
     write_items_parquet(items, tmp_path / "a.parquet")
-    changed = dict(items[2], properties={**items[2]["properties"], "new:thing": "x"})
+    changed = dict(items[2], properties={**items[2]["properties"], "eo:cloud_cover": 77.5})
     added = make_item(50, "gp")
     assert patch_items_parquet(
         tmp_path / "a.parquet", tmp_path / "b.parquet", [changed, added], removed={items[5]["id"]}
     )
     expected = sorted([*items[:2], changed, *items[3:5], *items[6:], added], key=lambda i: i["id"])
     assert _by_id(read_items_parquet(tmp_path / "b.parquet")) == expected
+
+
+def test_a_patch_that_changes_the_columns_is_left_to_a_full_write(tmp_path: Path) -> None:
+    """A new property (its column's place is the full build's to choose), or a property no
+    item has any more: the patch declines and leaves nothing behind."""
+    items = _items(8)
+    write_items_parquet(items, tmp_path / "a.parquet")
+    new = dict(items[2], properties={**items[2]["properties"], "new:thing": "x"})
+    assert not patch_items_parquet(tmp_path / "a.parquet", tmp_path / "b.parquet", [new])
+    assert not (tmp_path / "b.parquet").exists()
+    with_extra = [dict(i, properties={**i["properties"], "only:one": 1}) for i in items[:1]]
+    write_items_parquet([*with_extra, *items[1:]], tmp_path / "c.parquet")
+    assert not patch_items_parquet(tmp_path / "c.parquet", tmp_path / "d.parquet", [items[0]])
+    assert not (tmp_path / "d.parquet").exists()
 
 
 def test_patch_of_a_missing_file_says_so(tmp_path: Path) -> None:

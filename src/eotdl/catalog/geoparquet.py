@@ -146,8 +146,8 @@ def patch_items_parquet(
     """Write ``path`` as ``previous`` with ``upserts`` replacing or adding rows (by id) and the
     ``removed`` ids dropped, rows in the order of every file. Streams ``previous`` a row group
     at a time, merging the (few) new rows in where :func:`sort_order` puts them, so memory is
-    bounded whatever the file's size. False when the new rows do not fit the file's schema
-    (the caller then writes the whole file)."""
+    bounded whatever the file's size. False when the new rows do not fit the file's schema,
+    or leave a column empty (the caller then writes the whole file, as a full build would)."""
     new_items = [dict(i) for i in upserts]
     drop = {str(i["id"]) for i in new_items} | set(removed)
     try:
@@ -159,7 +159,7 @@ def patch_items_parquet(
     out = schema
     if new_items:
         added = _storable(items_to_arrow(new_items))
-        try:  # new properties become new (null elsewhere) columns
+        try:
             out = pa.unify_schemas([schema, added.schema], promote_options="permissive")
         except (pa.ArrowException, ValueError):
             return False
@@ -168,18 +168,23 @@ def patch_items_parquet(
         if added is None:
             return False
         added = added.take(sort_order(added))
+    if not out.equals(schema):
+        # a new property, or a wider type: the whole file is written again, so its columns
+        # come in the order and with the types a full build gives them
+        return False
     drop_ids = pa.array(sorted(drop), pa.string())
-    widen = not out.equals(schema)
+    filled = [0] * len(out)  # values per column: one left all null was its items' alone
+
+    def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for index, column in enumerate(batch.columns):
+                filled[index] += len(column) - column.null_count
+            yield batch
 
     def merged() -> Iterator[pa.RecordBatch]:
         pending = added
         for batch in handle.iter_batches(batch_size=ROW_GROUP):
             table = pa.Table.from_batches([batch]).replace_schema_metadata(None)
-            if widen:
-                conformed = _conform(table, out)
-                if conformed is None:
-                    raise ValueError("the file's rows do not fit the new schema")
-                table = conformed
             if drop:
                 table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop_ids)))
             if pending is not None and pending.num_rows and table.num_rows:
@@ -193,8 +198,12 @@ def patch_items_parquet(
             yield from pending.to_batches()
 
     try:
-        _write_batches(out, _rebatched(merged()), Path(path))
+        _write_batches(out, counted(_rebatched(merged())), Path(path))
     except (pa.ArrowException, ValueError):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return False
+    if not all(filled):  # a property no item has any more: the file is written from scratch
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return False

@@ -28,19 +28,28 @@ MAX_FILE_BYTES = int(os.environ.get("EOTDL_MAX_NDJSON_BYTES", 8 * 1024 * 1024 * 
 
 @dataclass(frozen=True)
 class Line:
-    """One non-empty line of an ndjson file: its 1-based number and raw bytes."""
+    """One non-empty line of an ndjson file: its 1-based number and stripped bytes, and
+    (``end``) the offset just past its newline."""
 
     number: int
     data: bytes
+    end: int = 0
 
 
 def iter_lines(
-    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    first_number: int = 1,
 ) -> Iterator[Line]:
     """Yield the non-blank lines of ``path`` without ever reading one longer than the limit.
 
     The file must be a regular file (inside ``root`` when given) no larger than
-    ``MAX_FILE_BYTES``; see :func:`eotdl.catalog.paths.readable_path`.
+    ``MAX_FILE_BYTES``; see :func:`eotdl.catalog.paths.readable_path`. ``start`` and ``stop``
+    read only the lines between two line boundaries (byte offsets); ``first_number`` is the
+    number of the line at ``start``.
     """
     p = Path(path)
     with open_readable(p, root) as handle:
@@ -51,9 +60,11 @@ def iter_lines(
                 f" {MAX_FILE_BYTES / 1e9:.1f} GB limit for one ndjson file",
                 hint="split the dataset, or set EOTDL_MAX_NDJSON_BYTES to raise the limit",
             )
-        number = 0
-        read = 0
-        while True:
+        if start:
+            handle.seek(start)
+        number = first_number - 1
+        read = start
+        while stop is None or read < stop:
             raw = handle.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 return
@@ -73,7 +84,7 @@ def iter_lines(
                 )
             data = raw.strip()
             if data:
-                yield Line(number, data)
+                yield Line(number, data, read)
 
 
 def parse_line(path: str | os.PathLike[str], line: Line) -> dict[str, Any]:

@@ -42,6 +42,14 @@ from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.geoparquet import MEDIA_TYPE as PARQUET_TYPE
 from eotdl.catalog.geoparquet import ItemsParquetWriter, patch_items_parquet
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.rowblocks import (
+    Block,
+    BlockCutter,
+    copy_range,
+    fill_digests,
+    read_blocks,
+    unchanged_ends,
+)
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.store import SiteHrefs, link_objects
 from eotdl.errors import InputError
@@ -153,6 +161,7 @@ class DatasetBuild:
     memo: dict[str, Any] = field(default_factory=dict)
     previous_memo: dict[str, Any] = field(default_factory=dict)
     _manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+    _blocks: list[Block] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -351,8 +360,11 @@ class TreeBuilder:
         folders = data.get("folders")
         return folders if isinstance(folders, dict) else {}
 
-    def _read_items_manifest(self, relative_dir: str) -> tuple[Path, dict[str, Any]] | None:
-        """The previous build's rows file of a folder and its memo (None: not usable)."""
+    def _read_items_manifest(
+        self, relative_dir: str
+    ) -> tuple[Path, dict[str, Any], list[Block] | None] | None:
+        """The previous build's rows file of a folder, its memo and the blocks of its
+        ``items.ndjson`` (None: not usable)."""
         path = self.stage.previous_path(f"{relative_dir}/{MANIFEST}")
         rows = self.stage.previous_path(f"{relative_dir}/{ROWS}")
         if path is None or rows is None or not rows.is_file():
@@ -363,7 +375,13 @@ class TreeBuilder:
             if data.get("rows") != ROWS:
                 return None
             memo = memo if isinstance(memo, dict) else {}
-            return rows, {**memo, "count": int(data.get("count") or 0)}
+            blocks = read_blocks(data.get("blocks"))
+            if blocks is not None and (
+                sum(b.rows for b in blocks) != int(data.get("count") or 0)
+                or (blocks and blocks[-1].rows_at + blocks[-1].rows_size != rows.stat().st_size)
+            ):
+                blocks = None  # they do not describe this rows file
+            return rows, {**memo, "count": int(data.get("count") or 0)}, blocks
         except (OSError, ValueError, AttributeError):
             return None
 
@@ -422,7 +440,9 @@ class TreeBuilder:
         if old is not None:
             build.previous_count = int(old[1].pop("count", 0))
             build.previous_memo = old[1]
-        self._write_items(build, old[0] if old is not None else None)
+        self._write_items(
+            build, old[0] if old is not None else None, old[2] if old is not None else None
+        )
         if build.status == "incremental" and not build.removed and not build.changed_count:
             # the files were touched but hold the same content: reuse the previous output
             self.stage.discard(relative_dir)
@@ -450,17 +470,25 @@ class TreeBuilder:
         build._manifest = {**previous, "inputs": fingerprint}
         return build
 
-    def _write_items(self, build: DatasetBuild, old_rows: Path | None) -> None:
+    def _write_items(
+        self, build: DatasetBuild, old_rows: Path | None, old_blocks: list[Block] | None = None
+    ) -> None:
         """Stream ``items.ndjson`` into item files, parquet rows and the rows file, merging
-        with the previous build's rows (``old_rows``, same order) to reuse unchanged items."""
+        with the previous build's rows (``old_rows``, same order) to reuse unchanged items.
+        Where the previous build's ``old_blocks`` of the file are unchanged at its front and
+        back (:mod:`eotdl.catalog.rowblocks`), only the lines between are read; the rows of
+        the others are copied."""
         folder = build.folder
         relative_dir = build.relative_dir
         final_dir = self.final / relative_dir
         items_rel = f"{relative_dir}/items"
+        path = folder.items_path
+        stat_before = _fingerprint([path])
         # incremental: the previous items folder is carried and patched, not re-linked file by
         # file; where it cannot be, unchanged files are hard-linked into a fresh folder
         big = build.previous_count > self.keep_items  # no item pages: items/ is huge
-        if build.status != "incremental" or not self.stage.patch(items_rel, keep_unlisted=big):
+        patched = build.status == "incremental" and self.stage.patch(items_rel, keep_unlisted=big)
+        if not patched:
             self.stage.path(items_rel).mkdir(parents=True, exist_ok=True)
         parquet_rel = f"{relative_dir}/{PARQUET}"
         writer = None
@@ -468,21 +496,46 @@ class TreeBuilder:
             writer = ItemsParquetWriter(self.stage.path(parquet_rel))
         rows_path = self.stage.path(f"{relative_dir}/{ROWS}")
         rows_path.parent.mkdir(parents=True, exist_ok=True)
+        # the blocks of the previous file still there at the front and back are skipped
+        front: list[Block] = []
+        back: list[Block] = []
+        delta = 0
+        if patched and big and old_rows is not None and old_blocks and path.exists():
+            same = unchanged_ends(path, old_blocks)
+            front = old_blocks[: same.front]
+            back = old_blocks[len(old_blocks) - same.back :] if same.back else []
+            delta = same.delta
+        start = front[-1].at + front[-1].size if front else 0
+        stop = back[0].at + delta if back else None
+        rows_start = front[-1].rows_at + front[-1].rows_size if front else 0
+        rows_stop = back[0].rows_at if back else None
         upserts: list[dict[str, Any]] = []
         changed: set[str] = set()  # ids written by an incremental build (few)
         gone: list[str] = []  # previous ids passed over by the merge (removed, or out of order)
         kept: dict[str, dict[str, Any]] = {}
-        keep = self.keep_items > 0
+        keep = self.keep_items > 0 and not front and not back
         batch: list[tuple[str, bytes]] = []
-        count = written = 0
-        last_id: str | None = None
+        count = sum(b.rows for b in front)
+        written = 0
+        last_id: str | None = front[-1].last if front else None
         in_order = True
-        path = folder.items_path
-        lines = ndjson.iter_lines(path) if path.exists() else iter(())
-        previous = _old_rows(old_rows) if old_rows is not None else iter(())
+        lines = (
+            ndjson.iter_lines(
+                path, start=start, stop=stop, first_number=sum(b.lines for b in front) + 1
+            )
+            if path.exists()
+            else iter(())
+        )
+        previous = _old_rows(old_rows, rows_start, rows_stop) if old_rows is not None else iter(())
         current = next(previous, None)
+        cutter = BlockCutter(start, rows_start)
+        rows_at = rows_start
         try:
             with open(rows_path, "wb") as rows:
+                if front:
+                    assert old_rows is not None
+                    with open(old_rows, "rb") as source:
+                        copy_range(source, rows, 0, rows_start)
                 for line in lines:
                     digest = _digest(line.data)
                     if current is not None and current[1] == digest:
@@ -494,6 +547,8 @@ class TreeBuilder:
                             in_order = False
                         if self.stage.link_previous(f"{items_rel}/{safe_file_name(item_id)}"):
                             rows.write(raw)
+                            rows_at += len(raw)
+                            cutter.row(line.end, rows_at, item_id)
                             count += 1
                             last_id = item_id
                             continue
@@ -516,15 +571,20 @@ class TreeBuilder:
                     if current is None or current[0] != item_id:
                         build.added += 1
                     if current is not None and current[0] == item_id:
-                        same, raw = current[1] == digest, current[3]
+                        same_line, raw = current[1] == digest, current[3]
                         current = next(previous, None)
                         # the same line after a removed one: the merge is back in step
-                        if same and self.stage.link_previous(f"{items_rel}/{name}"):
+                        if same_line and self.stage.link_previous(f"{items_rel}/{name}"):
                             rows.write(raw)
+                            rows_at += len(raw)
+                            cutter.row(line.end, rows_at, item_id)
                             count += 1
                             continue
                     facts = self.facts(item) if self.facts else None
-                    rows.write(canonical.dumps([item_id, digest, facts]) + b"\n")
+                    row = canonical.dumps([item_id, digest, facts]) + b"\n"
+                    rows.write(row)
+                    rows_at += len(row)
+                    cutter.row(line.end, rows_at, item_id)
                     count += 1
                     written += 1
                     if build.status != "full":
@@ -538,19 +598,44 @@ class TreeBuilder:
                         (relative, self._item_bytes(item, folder.path, final_dir, relative))
                     )
                     if self.parquet:
-                        row = self._parquet_item(item, folder.path, final_dir, relative_dir, name)
+                        row_item = self._parquet_item(
+                            item, folder.path, final_dir, relative_dir, name
+                        )
                         if writer is not None:
-                            writer.add(row)
+                            writer.add(row_item)
                         else:
-                            upserts.append(row)
+                            upserts.append(row_item)
                     if len(batch) >= 512:
                         self._write_many(batch)
                         batch = []
                 while current is not None:
                     gone.append(current[0])
                     current = next(previous, None)
+                size = os.path.getsize(path) if path.exists() else 0
+                cutter.cut(stop if stop is not None else size, rows_at)
+                if back:
+                    assert old_rows is not None and rows_stop is not None
+                    first_back = _first_id(old_rows, rows_stop)
+                    if first_back is not None and first_back == last_id:
+                        raise _duplicate(f"{path}", first_back)
+                    if last_id is not None and first_back is not None and first_back < last_id:
+                        in_order = False
+                    with open(old_rows, "rb") as source:
+                        tail = back[-1].rows_at + back[-1].rows_size - rows_stop
+                        copy_range(source, rows, rows_stop, tail)
+                    count += sum(b.rows for b in back)
             self.stage.written += 1
             self._write_many(batch)
+            blocks: list[Block] | None = [
+                *front,
+                *cutter.blocks,
+                *(b.shifted(delta, rows_at - back[0].rows_at) for b in back),
+            ]
+            if path.exists():
+                fill_digests(path, cutter.blocks)
+            if _fingerprint([path]) != stat_before:  # changed while it was read
+                blocks = None
+            build._blocks = blocks
             if not in_order:
                 _check_unique(rows_path, path)
             if keep and count > self.keep_items:
@@ -710,6 +795,8 @@ class TreeBuilder:
             folders[build.relative_dir] = entry
             if build.changed:
                 items = {"rows": ROWS, "count": build.count, "memo": build.memo}
+                if build._blocks is not None:
+                    items["blocks"] = [b.to_list() for b in build._blocks]
                 self.stage.write_bytes(
                     f"{build.relative_dir}/{MANIFEST}", canonical.dumps(items) + b"\n"
                 )
@@ -750,15 +837,30 @@ def write_stac_tree(
     return summary
 
 
-def _old_rows(path: Path) -> Iterator[tuple[str, str, Any, bytes]]:
-    """The rows of a previous build: ``(id, digest, facts, the raw line)``."""
+def _old_rows(
+    path: Path, start: int = 0, stop: int | None = None
+) -> Iterator[tuple[str, str, Any, bytes]]:
+    """The rows of a previous build (those between byte offsets ``start`` and ``stop``):
+    ``(id, digest, facts, the raw line)``."""
     try:
         with open(path, "rb") as handle:
+            handle.seek(start)
+            at = start
             for line in handle:
+                if stop is not None and at >= stop:
+                    return
+                at += len(line)
                 item_id, digest, facts = canonical.loads(line)
                 yield str(item_id), str(digest), facts, line
     except (OSError, ValueError, TypeError):
         return  # an unreadable manifest: the rest is rebuilt
+
+
+def _first_id(path: Path, at: int) -> str | None:
+    """The id of the row of a previous build's rows file that starts at byte ``at``."""
+    for item_id, _, _, _ in _old_rows(path, at):
+        return item_id
+    return None
 
 
 def _duplicate(where: str, item_id: str) -> InputError:
