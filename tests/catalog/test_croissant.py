@@ -199,3 +199,13 @@ def test_a_big_dataset_gets_a_compact_card_read_from_its_parquet(lab, monkeypatc
         for r in _load(site / "croissant.json").records("items")
     }
     assert splits[changed[0]["id"]] == "test"
+
+
+def test_export_streams_the_full_card_to_stdout(lab, capsysbinary, monkeypatch):
+    from eotdl.catalog import croissant_parquet
+
+    monkeypatch.setattr(croissant_parquet, "CARD_INLINE_MAX", 5)  # export stays full
+    main(["export", "croissant", "ds", "--lab", str(lab.root)])
+    out = capsysbinary.readouterr().out
+    assert out == dumps(dataset_croissant(lab, "ds"))
+    assert len(json.loads(out)["distribution"]) == 29

@@ -378,8 +378,34 @@ def dataset_croissant(lab: Lab, name: str, version: str | None = None) -> dict[s
     """The card of dataset ``name`` in the working tree, or at its tagged ``version``.
 
     Asset hrefs become absolute local paths where they are relative (the lab's own store),
-    so a local reader (``mlcroissant``) finds every file.
+    so a local reader (``mlcroissant``) finds every file. Always the full card, whatever the
+    number of items (see the module's docstring); :func:`write_dataset_croissant` streams it.
     """
+    collection, card, items, base = _dataset_parts(lab, name, version)
+    return croissant(collection, items, card=card, content_url=lambda h: _local(h, base))
+
+
+def write_dataset_croissant(
+    lab: Lab,
+    name: str,
+    version: str | None,
+    write: Callable[[Iterator[bytes]], None],
+    spool_dir: Path,
+) -> None:
+    """The bytes of :func:`dataset_croissant`'s card handed to ``write`` a piece at a time
+    (records spooled in ``spool_dir``): memory does not grow with the items. A missing
+    dataset or version is an :class:`InputError` before ``write`` is called."""
+    collection, card, items, base = _dataset_parts(lab, name, version)
+    write_croissant(
+        write, spool_dir, collection, items, card=card, content_url=lambda h: _local(h, base)
+    )
+
+
+def _dataset_parts(
+    lab: Lab, name: str, version: str | None
+) -> tuple[dict[str, Any], Card | None, Iterable[dict[str, Any]], Path]:
+    """A dataset's collection, card, items (a stream) and folder, in the working tree or at
+    its tagged ``version``."""
     check_name(name)
     folder = lab.dataset(name)
     relative = folder.path.relative_to(lab.root)
@@ -409,8 +435,7 @@ def dataset_croissant(lab: Lab, name: str, version: str | None = None) -> dict[s
             for line in stream_lines(repo, ref, f"{inside}/items.ndjson")
             if line.strip()
         )
-    base = folder.path.resolve()
-    return croissant(collection, items, card=card, content_url=lambda h: _local(h, base))
+    return collection, card, items, folder.path.resolve()
 
 
 def _local(href: str, base: Path) -> str:

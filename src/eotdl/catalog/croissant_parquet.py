@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from eotdl.catalog.card import Card
 from eotdl.catalog.croissant import (
     CONFORMS_TO,
     CONTEXT,
@@ -33,7 +34,6 @@ from eotdl.catalog.croissant import (
     _homepage,
     schema_org,
 )
-from eotdl.catalog.card import Card
 from eotdl.catalog.vocabulary import SPLIT
 from eotdl.storage.hashing import sha256_and_size
 
