@@ -182,8 +182,17 @@ def test_a_big_dataset_gets_a_compact_card_read_from_its_parquet(lab, monkeypatc
         }
     assert {_text(r["items/item_id"]) for r in records} == set(items)
 
-    # one item changes: the card is remade from the patched parquet file, no item read
+    # the card's page text changes, not the card: the same bytes are linked, not rewritten
     folder = lab.dataset("ds")
+    readme = read_card(folder.card_path)
+    readme.body += "\nMore words for the page.\n"
+    write_card(folder.card_path, readme)
+    inode = (site / "croissant.json").stat().st_ino
+    build_site(lab, qa=False)
+    assert "More words for the page" in (site / "index.html").read_text()
+    assert (site / "croissant.json").stat().st_ino == inode
+
+    # one item changes: the card is remade from the patched parquet file, no item read
     changed = list(folder.iter_items())
     changed[0]["properties"]["ml-aoi:split"] = "test"
     folder.write_items(changed)
