@@ -12,6 +12,18 @@ its class, or its label file). Cards are built streaming over the items.
 :func:`stage_site_cards` (before a site build commits) and :func:`write_site_cards` (after)
 put a card beside each version's collection in the built site and link it from the collection
 (``describedby``); an unchanged dataset's card is carried with its folder, not rewritten.
+
+Big datasets: in the built site, a version of more than
+:data:`~eotdl.catalog.croissant_parquet.CARD_INLINE_MAX` items gets a *compact* card
+(:mod:`eotdl.catalog.croissant_parquet`): one ``cr:FileObject`` for its ``items.parquet`` and
+an ``items`` record set read from that file's columns. Its size and cost do not grow with the
+items (no item is parsed, the parquet file is hashed once), so a one-item rebuild does not
+redo a card of a GB that no Croissant tool would load. A card whose bytes equal the previous
+build's is linked from it. :func:`dataset_croissant` (``eotdl export croissant``) stays the
+full card at any size, streamed by :func:`write_dataset_croissant` so memory stays flat: the
+lab holds no parquet file to point at (the build writes it), an export is asked for
+explicitly, once, and its point is a card whose every file a local reader finds and checks
+(absolute paths, one checksum per file); the site's compact card is the one to share.
 """
 
 from __future__ import annotations

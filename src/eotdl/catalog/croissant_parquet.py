@@ -34,7 +34,7 @@ from eotdl.catalog.croissant import (
     _homepage,
     schema_org,
 )
-from eotdl.catalog.vocabulary import SPLIT
+from eotdl.catalog.vocabulary import SPLIT, SPLIT_ALIASES
 from eotdl.storage.hashing import sha256_and_size
 
 #: Above this many items a card is compact (read from ``items.parquet``); at or below it, the
@@ -126,11 +126,7 @@ def compact_croissant(
                 {"@type": "cr:Field", "@id": "splits/name", "name": "name", "dataType": "sc:Text"},
                 {"@type": "cr:Field", "@id": "splits/url", "name": "url", "dataType": "sc:URL"},
             ],
-            "data": [
-                {"splits/name": s, "splits/url": SPLIT_URLS[s]}
-                for s in SPLIT_URLS
-                if s in split_values
-            ],
+            "data": _split_records(split_values),
         },
         {
             "@type": "cr:RecordSet",
@@ -155,6 +151,18 @@ def compact_croissant(
     return out
 
 
+def _split_records(values: list[str]) -> list[dict[str, str]]:
+    """The split enumeration: each value of the split column that names a split (``validation``
+    and the other aliases too, as the column spells them), in train, validate, test order."""
+    order = list(SPLIT_URLS)
+    found = []
+    for value in values:
+        split = value if value in SPLIT_URLS else SPLIT_ALIASES.get(value)
+        if split is not None:
+            found.append((order.index(split), value, SPLIT_URLS[split]))
+    return [{"splits/name": value, "splits/url": url} for _, value, url in sorted(found)]
+
+
 def _is_scalar(kind: pa.DataType) -> bool:
     return bool(
         pa.types.is_string(kind)
@@ -166,11 +174,10 @@ def _is_scalar(kind: pa.DataType) -> bool:
 
 
 def _distinct(handle: pq.ParquetFile, column: str) -> list[str]:
-    """The distinct non-null values of one scalar column, a row group at a time."""
+    """The distinct non-null values of one scalar column, a batch at a time."""
     seen: set[str] = set()
-    for index in range(handle.num_row_groups):
-        values = handle.read_row_group(index, columns=[column]).column(0)
-        seen.update(str(v) for v in pc.unique(values).to_pylist() if v is not None)
+    for batch in handle.iter_batches(batch_size=65_536, columns=[column]):
+        seen.update(str(v) for v in pc.unique(batch.column(0)).to_pylist() if v is not None)
     return sorted(seen)
 
 
