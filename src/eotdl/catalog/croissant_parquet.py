@@ -204,8 +204,10 @@ def _label_column(collection: dict[str, Any], handle: pq.ParquetFile) -> str | N
 
 
 def _geo(collection: dict[str, Any], handle: pq.ParquetFile) -> tuple[list[str], list[float]]:
-    """The CRSs and ground sample distances: the collection's summaries, else the min and max
-    of the ``proj:epsg`` and ``gsd`` columns' row-group statistics (no row is read)."""
+    """The CRSs and ground sample distances: the collection's summaries, else the row-group
+    statistics of the ``proj:epsg`` and ``gsd`` columns (one CRS, or the column's distinct
+    values when the statistics show several; the smallest ``gsd``, which is what a card
+    gives)."""
     summaries = collection.get("summaries") or {}
     crs = [f"EPSG:{v}" for v in summaries.get("proj:epsg") or [] if isinstance(v, int)]
     crs += [v for v in summaries.get("proj:code") or [] if isinstance(v, str)]
@@ -216,8 +218,7 @@ def _geo(collection: dict[str, Any], handle: pq.ParquetFile) -> tuple[list[str],
             epsg = {int(v) for v in _distinct(handle, "proj:epsg")}
         crs = [f"EPSG:{int(v)}" for v in epsg]
     if not gsd:
-        gsd = [float(min(_extremes(handle, "gsd") or [0])) or 0.0]
-        gsd = [g for g in gsd if g > 0]
+        gsd = [float(v) for v in _extremes(handle, "gsd") if v > 0]
     return sorted(set(crs)), sorted(set(gsd))
 
 
