@@ -135,3 +135,87 @@ def test_the_build_publishes_a_card_per_version_and_embeds_schema_org(lab, tmp_p
 
 def test_cards_are_deterministic(lab):
     assert dumps(dataset_croissant(lab, "ds")) == dumps(dataset_croissant(lab, "ds"))
+
+
+def test_a_big_dataset_gets_a_compact_card_read_from_its_parquet(lab, monkeypatch):
+    from eotdl.catalog import croissant, croissant_parquet
+
+    monkeypatch.setattr(croissant_parquet, "CARD_INLINE_MAX", 5)  # 29 items: "big"
+
+    def no_items(*args, **kwargs):
+        raise AssertionError("a compact card reads no item")
+
+    monkeypatch.setattr(croissant, "write_croissant", no_items)
+    monkeypatch.setattr(croissant, "_current_card", no_items)
+    build_site(lab, qa=False)
+    site = lab.site_dir / "datasets" / "ds"
+    items = {i["id"]: i for i in lab.dataset("ds").iter_items()}
+    for where, count in ((site, 29), (site / "v" / "1.0.0", 30), (site / "v" / "2.0.0", 29)):
+        card = json.loads((where / "croissant.json").read_text())
+        parquet = where / "items.parquet"
+        assert card["distribution"] == [
+            {
+                "@type": "cr:FileObject",
+                "@id": "items.parquet",
+                "name": "items.parquet",
+                "description": croissant_parquet.ASSETS_NOTE,
+                "contentUrl": "items.parquet",
+                "encodingFormat": "application/x-parquet",
+                "sha256": hashlib.sha256(parquet.read_bytes()).hexdigest(),
+                "contentSize": f"{parquet.stat().st_size} B",
+            }
+        ]
+        assert card["geocr:coordinateReferenceSystem"] == "EPSG:32631"
+        dataset = _load(where / "croissant.json")  # validates; reads the local parquet file
+        records = list(dataset.records("items"))
+        assert len(records) == count
+        for record in records:
+            item_id = _text(record["items/item_id"])
+            if item_id in items:  # 1.0.0 has one item the working tree no longer has
+                props = items[item_id]["properties"]
+                assert _text(record["items/split"]) == props["ml-aoi:split"]
+                assert _text(record["items/label"]) == props["class"]
+        assert {_text(r["splits/name"]) for r in dataset.records("splits")} == {
+            "train",
+            "validate",
+            "test",
+        }
+    assert {_text(r["items/item_id"]) for r in records} == set(items)
+
+    # the card's page text changes, not the card: the same bytes are linked, not rewritten
+    folder = lab.dataset("ds")
+    readme = read_card(folder.card_path)
+    readme.body += "\nMore words for the page.\n"
+    write_card(folder.card_path, readme)
+    inode = (site / "croissant.json").stat().st_ino
+    build_site(lab, qa=False)
+    assert "More words for the page" in (site / "index.html").read_text()
+    assert (site / "croissant.json").stat().st_ino == inode
+
+    # one item changes: the card is remade from the patched parquet file, no item read
+    changed = list(folder.iter_items())
+    changed[0]["properties"]["ml-aoi:split"] = "test"
+    folder.write_items(changed)
+    before = (site / "croissant.json").read_bytes()
+    build_site(lab, qa=False)
+    after = (site / "croissant.json").read_bytes()
+    assert after != before
+    card = json.loads(after)
+    sha = card["distribution"][0]["sha256"]
+    assert sha == hashlib.sha256((site / "items.parquet").read_bytes()).hexdigest()
+    splits = {
+        _text(r["items/item_id"]): _text(r["items/split"])
+        for r in _load(site / "croissant.json").records("items")
+    }
+    assert splits[changed[0]["id"]] == "test"
+
+
+def test_export_streams_the_full_card_to_stdout(lab, capsysbinary, monkeypatch):
+    from eotdl.catalog import croissant_parquet
+
+    monkeypatch.setattr(croissant_parquet, "CARD_INLINE_MAX", 5)  # export stays full
+    main(["export", "croissant", "ds", "--lab", str(lab.root)])
+    out = capsysbinary.readouterr().out
+    assert out == dumps(dataset_croissant(lab, "ds"))
+    assets = sum(len(i["assets"]) for i in lab.dataset("ds").iter_items())
+    assert len(json.loads(out)["distribution"]) == assets > 29  # one file object per asset

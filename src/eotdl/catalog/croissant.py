@@ -12,6 +12,18 @@ its class, or its label file). Cards are built streaming over the items.
 :func:`stage_site_cards` (before a site build commits) and :func:`write_site_cards` (after)
 put a card beside each version's collection in the built site and link it from the collection
 (``describedby``); an unchanged dataset's card is carried with its folder, not rewritten.
+
+Big datasets: in the built site, a version of more than
+:data:`~eotdl.catalog.croissant_parquet.CARD_INLINE_MAX` items gets a *compact* card
+(:mod:`eotdl.catalog.croissant_parquet`): one ``cr:FileObject`` for its ``items.parquet`` and
+an ``items`` record set read from that file's columns. Its size and cost do not grow with the
+items (no item is parsed, the parquet file is hashed once), so a one-item rebuild does not
+redo a card of a GB that no Croissant tool would load. A card whose bytes equal the previous
+build's is linked from it. :func:`dataset_croissant` (``eotdl export croissant``) stays the
+full card at any size, streamed by :func:`write_dataset_croissant` so memory stays flat: the
+lab holds no parquet file to point at (the build writes it), an export is asked for
+explicitly, once, and its point is a card whose every file a local reader finds and checks
+(absolute paths, one checksum per file); the site's compact card is the one to share.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ import posixpath
 import re
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -378,8 +390,34 @@ def dataset_croissant(lab: Lab, name: str, version: str | None = None) -> dict[s
     """The card of dataset ``name`` in the working tree, or at its tagged ``version``.
 
     Asset hrefs become absolute local paths where they are relative (the lab's own store),
-    so a local reader (``mlcroissant``) finds every file.
+    so a local reader (``mlcroissant``) finds every file. Always the full card, whatever the
+    number of items (see the module's docstring); :func:`write_dataset_croissant` streams it.
     """
+    collection, card, items, base = _dataset_parts(lab, name, version)
+    return croissant(collection, items, card=card, content_url=lambda h: _local(h, base))
+
+
+def write_dataset_croissant(
+    lab: Lab,
+    name: str,
+    version: str | None,
+    write: Callable[[Iterator[bytes]], None],
+    spool_dir: Path,
+) -> None:
+    """The bytes of :func:`dataset_croissant`'s card handed to ``write`` a piece at a time
+    (records spooled in ``spool_dir``): memory does not grow with the items. A missing
+    dataset or version is an :class:`InputError` before ``write`` is called."""
+    collection, card, items, base = _dataset_parts(lab, name, version)
+    write_croissant(
+        write, spool_dir, collection, items, card=card, content_url=lambda h: _local(h, base)
+    )
+
+
+def _dataset_parts(
+    lab: Lab, name: str, version: str | None
+) -> tuple[dict[str, Any], Card | None, Iterable[dict[str, Any]], Path]:
+    """A dataset's collection, card, items (a stream) and folder, in the working tree or at
+    its tagged ``version``."""
     check_name(name)
     folder = lab.dataset(name)
     relative = folder.path.relative_to(lab.root)
@@ -409,8 +447,7 @@ def dataset_croissant(lab: Lab, name: str, version: str | None = None) -> dict[s
             for line in stream_lines(repo, ref, f"{inside}/items.ndjson")
             if line.strip()
         )
-    base = folder.path.resolve()
-    return croissant(collection, items, card=card, content_url=lambda h: _local(h, base))
+    return collection, card, items, folder.path.resolve()
 
 
 def _local(href: str, base: Path) -> str:
@@ -423,10 +460,16 @@ def _local(href: str, base: Path) -> str:
 # -- the built site ---------------------------------------------------------------------------
 
 
-def stage_site_cards(lab: Lab, stage: Stage) -> list[str]:
+def stage_site_cards(lab: Lab, stage: Stage, counts: Mapping[str, int] | None = None) -> list[str]:
     """Before a build commits: a card for every dataset folder the build rewrote (carried
-    folders keep theirs). Written a piece at a time; the staged collection already links it
-    (:func:`card_link`, which the build gives the tree writer)."""
+    folders keep theirs). ``counts``: the items of each dataset by name, as the build counted
+    them (else the staged ``items.parquet``'s footer says). Above
+    :data:`~eotdl.catalog.croissant_parquet.CARD_INLINE_MAX` items the card is compact (made
+    from ``items.parquet``, no item read); else it is written a piece at a time from the items.
+    A card with the previous build's bytes is linked from it. The staged collection already
+    links the card (:func:`card_link`, which the build gives the tree writer)."""
+    from eotdl.catalog import croissant_parquet
+
     written = []
     for folder in lab.datasets():
         relative = f"datasets/{folder.name}"
@@ -437,15 +480,23 @@ def stage_site_cards(lab: Lab, stage: Stage) -> list[str]:
         # the card reads the collection's own fields, which the staged copy has unchanged
         collection = folder.read_collection()
         card = _card_or_none(folder)
-        place = _site_place(folder.path.resolve(), stage.path(relative) / "items")
-        write_croissant(
-            functools.partial(stage.write_stream, card_path),
-            stage.root,
-            collection,
-            folder.iter_items(),
-            card=card,
-            content_url=place,
-        )
+        parquet = stage.path(f"{relative}/{croissant_parquet.PARQUET_NAME}")
+        count = (counts or {}).get(folder.name)
+        if count is None and parquet.is_file():
+            count = croissant_parquet.parquet_rows(parquet)
+        if count is not None and croissant_parquet.is_big(count) and parquet.is_file():
+            compact = croissant_parquet.compact_croissant(collection, parquet, card=card)
+            stage.write_bytes(card_path, dumps(compact))
+        else:
+            place = _site_place(folder.path.resolve(), stage.path(relative) / "items")
+            write_croissant(
+                functools.partial(stage.write_stream, card_path),
+                stage.root,
+                collection,
+                folder.iter_items(),
+                card=card,
+                content_url=place,
+            )
         previous = stage.previous_path(card_path)
         if previous is not None and previous.is_file():
             if filecmp.cmp(previous, stage.path(card_path), shallow=False):
@@ -509,26 +560,43 @@ def write_site_cards(lab: Lab, site: str | os.PathLike[str]) -> list[str]:
         card = _card_or_none(folder)
         if not (site_dir / CARD_NAME).is_file():
             collection = read_json_object(site_dir / "collection.json")
-            write_bytes_atomic(
-                site_dir / CARD_NAME, dumps(_current_card(folder, collection, site_dir))
-            )
+            data = _compact_card(collection, site_dir, card)
+            if data is None:
+                data = _current_card(folder, collection, site_dir)
+            write_bytes_atomic(site_dir / CARD_NAME, dumps(data))
             _link(site_dir / "collection.json")
             written.append(str(site_dir / CARD_NAME))
         for version_dir in sorted((site_dir / "v").glob("*/collection.json")):
             target = version_dir.parent / CARD_NAME
             if not target.is_file():
-                items = (
-                    read_json_object(p)
-                    for p in sorted((version_dir.parent / "items").glob("*.json"))
-                )
                 collection = read_json_object(version_dir)
-                data = croissant(
-                    collection, items, card=card, content_url=lambda h: _site_href(h, "items")
-                )
+                data = _compact_card(collection, version_dir.parent, card)
+                if data is None:
+                    items = (
+                        read_json_object(p)
+                        for p in sorted((version_dir.parent / "items").glob("*.json"))
+                    )
+                    data = croissant(
+                        collection, items, card=card, content_url=lambda h: _site_href(h, "items")
+                    )
                 write_bytes_atomic(target, dumps(data))
                 written.append(str(target))
             _link(version_dir)
     return written
+
+
+def _compact_card(
+    collection: dict[str, Any], site_dir: Path, card: Card | None
+) -> dict[str, Any] | None:
+    """The compact card of a built version folder whose ``items.parquet`` holds more than
+    :data:`~eotdl.catalog.croissant_parquet.CARD_INLINE_MAX` items; None for a smaller one."""
+    from eotdl.catalog import croissant_parquet
+
+    parquet = site_dir / croissant_parquet.PARQUET_NAME
+    count = croissant_parquet.parquet_rows(parquet) if parquet.is_file() else None
+    if count is None or not croissant_parquet.is_big(count):
+        return None
+    return croissant_parquet.compact_croissant(collection, parquet, card=card)
 
 
 def _card_or_none(folder: DatasetFolder) -> Any:

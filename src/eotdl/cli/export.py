@@ -32,13 +32,19 @@ def export() -> None:
 def croissant(target: str, output: Path | None, lab: Lab) -> None:
     """A Croissant 1.0 JSON-LD card (with GeoCroissant fields) of a dataset or one of its
     published versions; local asset paths are absolute so `mlcroissant` reads them."""
-    from eotdl.atomic import write_bytes_atomic
-    from eotdl.catalog.croissant import dataset_croissant, dumps
+    import tempfile
+
+    from eotdl.atomic import atomic_write
+    from eotdl.catalog.croissant import write_dataset_croissant
 
     name, _, version = target.partition("@")
-    data = dumps(dataset_croissant(lab, name, version or None))
     if output is None:
-        sys.stdout.buffer.write(data)
+        out = sys.stdout.buffer
+        spool = Path(tempfile.gettempdir())
+        write_dataset_croissant(lab, name, version or None, out.writelines, spool)
         return
-    write_bytes_atomic(output, data)
+    with atomic_write(output) as handle:
+        write_dataset_croissant(
+            lab, name, version or None, handle.writelines, output.resolve().parent
+        )
     console.print(f"[green]{output}[/]: Croissant card of {target}")

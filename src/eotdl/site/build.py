@@ -168,6 +168,7 @@ def _build_site(
         tree = tree_builder(lab, stage, site, dataset_names, full)
         writer = FolderPages(lab, stage, site, dataset_names)
         summaries: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}  # items per rebuilt dataset: its Croissant card's form
         if client is None:
             folders = built_folders(lab, tree, writer, problems)
         else:
@@ -180,6 +181,8 @@ def _build_site(
                 if qa_status is not None:
                     summary.qa[build.name] = qa_status
                 summary.folders_rebuilt += 1
+                if build.group == "datasets":
+                    counts[build.name] = build.count
             else:
                 summary.folders_reused += 1
                 if build.group == "datasets":
@@ -188,7 +191,7 @@ def _build_site(
         tree_summary = tree.finish()
         _site_pages(stage, site, summaries, writer, ledger(lab.root).totals())
         _static(stage, tree.key, writer)
-        stage_site_cards(lab, stage)  # Croissant cards of rebuilt datasets (catalog.croissant)
+        stage_site_cards(lab, stage, counts)  # Croissant cards of rebuilt datasets
         if not link_objects(lab, stage.root, stage.target) and not public_url(lab):
             summary.warnings.append(
                 f"the store ({lab.store_url}) is not a folder: the site's asset hrefs"
