@@ -37,6 +37,7 @@ from stac_geoparquet.arrow import (
 )
 
 from eotdl.catalog.parquet_items import table_items
+from eotdl.catalog.parquetsplice import index_path, splice_row_groups, write_index
 from eotdl.errors import InputError
 
 MEDIA_TYPE = "application/vnd.apache.parquet"
@@ -89,6 +90,7 @@ class ItemsParquetWriter:
             reader = pa.RecordBatchReader.from_batches(schema, _sorted_batches(dataset))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             to_parquet(reader, self.path)
+            write_index(self.path)
             return self.count
         finally:
             self._cleanup()
@@ -149,6 +151,8 @@ def patch_items_parquet(
     bounded whatever the file's size. False when the new rows do not fit the file's schema,
     or leave a column empty (the caller then writes the whole file, as a full build would)."""
     new_items = [dict(i) for i in upserts]
+    if splice_items_parquet(previous, path, new_items, removed):
+        return True
     drop = {str(i["id"]) for i in new_items} | set(removed)
     try:
         handle = pq.ParquetFile(previous)
@@ -206,8 +210,88 @@ def patch_items_parquet(
     if not all(filled):  # a property no item has any more: the file is written from scratch
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        index_path(Path(path)).unlink(missing_ok=True)
         return False
     return True
+
+
+def splice_items_parquet(
+    previous: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    upserts: list[dict[str, Any]],
+    removed: Collection[str] = (),
+) -> bool:
+    """:func:`patch_items_parquet` for a few rows: rewrite only the row groups that lose or
+    gain a row, copying the others' bytes (:mod:`eotdl.catalog.parquetsplice`). It reads the
+    file's id and sort columns to find them. False (nothing written) when it cannot."""
+    drop = {str(i["id"]) for i in upserts} | set(removed)
+    try:
+        handle = pq.ParquetFile(previous)
+        schema = handle.schema_arrow.remove_metadata()
+        meta = handle.metadata
+        groups = meta.num_row_groups
+        if not groups:
+            return False
+        added: pa.Table | None = None
+        if upserts:
+            added = _storable(items_to_arrow(upserts))
+            unified = pa.unify_schemas([schema, added.schema], promote_options="permissive")
+            if not unified.remove_metadata().equals(schema):
+                return False
+            added = _conform(added, schema)
+            if added is None:
+                return False
+        sizes = np.array([meta.row_group(i).num_rows for i in range(groups)], np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        columns = [c for c in _ORDER_COLUMNS if c in schema.names]
+        table = handle.read(columns=columns)
+        keys = spatial_keys(table)
+        if keys.size and not bool(np.all(keys[1:] >= keys[:-1])):
+            return False  # not in the order this module writes
+        touched: dict[int, list[pa.Table]] = {}
+        if drop:
+            hit = pc.is_in(table["id"], value_set=pa.array(sorted(drop), pa.string()))
+            for hit_at in np.flatnonzero(hit.to_numpy(zero_copy_only=False)):
+                touched.setdefault(int(np.searchsorted(starts, hit_at, "right") - 1), [])
+        if added is not None:
+            for row in range(added.num_rows):
+                one = added.slice(row, 1)
+                position = _position(table, keys, one)
+                group = int(min(groups - 1, max(0, np.searchsorted(starts, position, "right") - 1)))
+                touched.setdefault(group, []).append(one)
+        if not touched:
+            return False
+        drop_ids = pa.array(sorted(drop), pa.string())
+        replace: dict[int, pa.Table] = {}
+        for group, extra in touched.items():
+            rows = handle.read_row_group(group).replace_schema_metadata(None)
+            rows = rows.filter(pc.invert(pc.is_in(rows["id"], value_set=drop_ids)))
+            rows = pa.concat_tables([rows, *extra]) if extra else rows
+            if rows.num_rows > 2 * ROW_GROUP:
+                return False  # a row group that grew this much is better written afresh
+            replace[group] = rows.take(sort_order(rows)).combine_chunks()
+    except (OSError, pa.ArrowException, ValueError):
+        return False
+    return splice_row_groups(Path(previous), Path(path), replace)
+
+
+#: The columns :func:`sort_order` reads.
+_ORDER_COLUMNS = ("id", "bbox", "datetime", "start_datetime", "end_datetime")
+
+
+def _position(table: pa.Table, keys: np.ndarray, row: pa.Table) -> int:
+    """Where ``row`` goes among the rows of ``table`` (sorted by :func:`sort_order`, their
+    keys ``keys``): after every row that sorts before it."""
+    key = spatial_keys(row)[0]
+    low = int(np.searchsorted(keys, key, "left"))
+    high = int(np.searchsorted(keys, key, "right"))
+    if low == high:
+        return low
+    ties = table.slice(low, high - low)
+    both = pa.concat_tables([ties, row.select(ties.column_names)])
+    # the row's place in the sorted ties is the number of ties sorting before it
+    order = sort_order(both).to_numpy()
+    return low + int(np.flatnonzero(order == high - low)[0])
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
@@ -252,6 +336,7 @@ def _rebatched(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 def _write_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     to_parquet(pa.RecordBatchReader.from_batches(schema, batches), path)
+    write_index(path)
 
 
 def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
@@ -355,6 +440,7 @@ def _write_table(table: pa.Table | None, path: Path) -> None:
         table = table.take(sort_order(table)).combine_chunks()
     batches = table.to_batches(max_chunksize=ROW_GROUP)
     to_parquet(pa.RecordBatchReader.from_batches(table.schema, batches), path)
+    write_index(path)
 
 
 #: The sort key: 18 bits of longitude and 18 of latitude (about 150 m), and 22 of time in

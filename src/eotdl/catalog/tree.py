@@ -61,6 +61,8 @@ MANIFEST = ".eotdl-build.json"
 #: One line per item of a built folder, in ``items.ndjson`` order: ``[id, digest, facts]``.
 ROWS = ".eotdl-items.ndjson"
 PARQUET = "items.parquet"
+#: The index of its footer, so a patch does not walk it (:mod:`eotdl.catalog.parquetsplice`).
+PARQUET_INDEX = ".items.parquet.footer.json"
 #: Bumped whenever the bytes the tree writer produces change, so old outputs are not reused.
 TREE_FORMAT = 5
 _UNSAFE_ID = re.compile(r"[\x00-\x1f/\\]|^\.|^$")
@@ -661,6 +663,8 @@ class TreeBuilder:
                     self._rewrite_parquet(build)
             elif self.parquet and not self.stage.link_previous(parquet_rel):
                 self._rewrite_parquet(build)
+            elif self.parquet:  # the same file: its footer index too (if it had one)
+                self.stage.link_previous(f"{relative_dir}/{PARQUET_INDEX}")
         finally:
             if writer is not None:
                 writer.abort()
