@@ -12,7 +12,6 @@ not a million parsed lines.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import threading
@@ -21,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import xxhash
 
 #: The size a block of ``items.ndjson`` grows to before the next line starts a new one.
 BLOCK_BYTES = 4 * 1024 * 1024
@@ -123,7 +124,10 @@ class BlockCutter:
 
 
 def _digest(data: bytes | memoryview) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
+    """XXH3-128 of a block: a change detector at memory speed (7 GB/s, against 1 for
+    SHA-256), like ``make``'s times or rsync's rolling sums. It is not a defence against a
+    crafted collision; all one would do is keep a block's previous rows on a local site."""
+    return "x3:" + xxhash.xxh3_128(data).hexdigest()
 
 
 def _mapped(path: Path) -> tuple[BinaryIO, mmap.mmap | None]:
