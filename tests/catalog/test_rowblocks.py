@@ -185,3 +185,31 @@ def test_blocks_that_describe_another_rows_file_are_ignored(tmp_path: Path):
     write_stac_tree(lab, full, full=True)
     assert _site_files(lab.site_dir) == _site_files(full)
     _check_blocks(lab.site_dir, folder.items_path)
+
+
+def test_lines_that_run_on_past_an_unchanged_block_are_read_whole(tmp_path: Path):
+    """A file without a final newline that grows, and a line whose tail is a whole old line:
+    the blocks either side of the change must meet it at a line boundary."""
+    lab = _lab(tmp_path, 150)
+    folder = lab.dataset("ds")
+    data = folder.items_path.read_bytes().rstrip(b"\n")  # no final newline
+    folder.items_path.write_bytes(data)
+    write_stac_tree(lab)
+    extra = canonical.dumps(item("zz-last"))
+    folder.items_path.write_bytes(data + b"\n" + extra + b"\n")
+    write_stac_tree(lab)
+    full = tmp_path / "full"
+    write_stac_tree(lab, full, full=True)
+    assert _site_files(lab.site_dir) == _site_files(full)
+    _check_blocks(lab.site_dir, folder.items_path)
+    # spaces glued in front of the first line of a later block: that block's bytes are all
+    # still there, but its first line is now a longer one, read whole from the middle
+    blocks = _blocks(lab.site_dir)
+    at = blocks[3].at
+    raw = folder.items_path.read_bytes()
+    folder.items_path.write_bytes(raw[:at] + b"   " + raw[at:])
+    write_stac_tree(lab)
+    full = tmp_path / "full2"
+    write_stac_tree(lab, full, full=True)
+    assert _site_files(lab.site_dir) == _site_files(full)
+    _check_blocks(lab.site_dir, folder.items_path)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -172,14 +171,17 @@ class Unchanged:
 
 
 def unchanged_ends(path: Path, blocks: list[Block]) -> Unchanged:
-    """Compare ``path`` with the previous file's ``blocks`` from both ends at once."""
+    """Compare ``path`` with the previous file's ``blocks`` from both ends at once.
+
+    Both ends must also meet the changed middle at a line boundary of the new file: a block
+    whose last line ran on (the file's last line, without a newline, extended) or whose first
+    line is the tail of a longer one is not unchanged."""
     old_size = blocks[-1].at + blocks[-1].size if blocks else 0
     handle, mapped = _mapped(path)
     try:
         size = len(mapped) if mapped is not None else 0
         delta = size - old_size
         view = memoryview(mapped) if mapped is not None else memoryview(b"")
-        stop = threading.Event()
         front = [0]
 
         def same(block: Block, at: int) -> bool:
@@ -188,14 +190,11 @@ def unchanged_ends(path: Path, blocks: list[Block]) -> Unchanged:
             return _digest(view[at : at + block.size]) == block.digest
 
         def from_front() -> int:
-            matched = 0
             for block in blocks:
-                if stop.is_set() or not same(block, block.at):
+                if not same(block, block.at):
                     break
-                matched += 1
-                front[0] = matched
-            stop.set()
-            return matched
+                front[0] += 1
+            return front[0]
 
         def from_back() -> int:
             matched = 0
@@ -208,17 +207,26 @@ def unchanged_ends(path: Path, blocks: list[Block]) -> Unchanged:
         with ThreadPoolExecutor(2) as pool:
             ahead, behind = pool.submit(from_front), pool.submit(from_back)
             matched_front, matched_back = ahead.result(), behind.result()
+
+        def boundary(at: int) -> bool:  # a line starts at ``at`` in the new file
+            return at <= 0 or at >= size or view[at - 1] == 0x0A
+
+        def front_end(count: int) -> int:
+            return blocks[count - 1].at + blocks[count - 1].size if count else 0
+
+        while matched_front and not boundary(front_end(matched_front)):
+            matched_front -= 1  # its last line goes on in the new file
+        back = min(matched_back, len(blocks) - matched_front)
+        while back and (
+            blocks[len(blocks) - back].at + delta < front_end(matched_front)
+            or not boundary(blocks[len(blocks) - back].at + delta)
+        ):
+            back -= 1
         view.release()
     finally:
         if mapped is not None:
             mapped.close()
         handle.close()
-    # a block cannot be both; nor may the back start before the front ends in the new file
-    back = min(matched_back, len(blocks) - matched_front)
-    last = blocks[matched_front - 1] if matched_front else None
-    front_end = last.at + last.size if last is not None else 0
-    while back and blocks[len(blocks) - back].at + delta < front_end:
-        back -= 1
     return Unchanged(matched_front, back, delta)
 
 

@@ -445,7 +445,13 @@ class TreeBuilder:
         self._write_items(
             build, old[0] if old is not None else None, old[2] if old is not None else None
         )
-        if build.status == "incremental" and not build.removed and not build.changed_count:
+        same_blocks = old is not None and _same_blocks(old[2], build._blocks)
+        if (
+            build.status == "incremental"
+            and not build.removed
+            and not build.changed_count
+            and same_blocks
+        ):
             # the files were touched but hold the same content: reuse the previous output
             self.stage.discard(relative_dir)
             self.summary.items_reused -= build.count
@@ -858,6 +864,14 @@ def _old_rows(
                 yield str(item_id), str(digest), facts, line
     except (OSError, ValueError, TypeError):
         return  # an unreadable manifest: the rest is rebuilt
+
+
+def _same_blocks(old: list[Block] | None, new: list[Block] | None) -> bool:
+    """Whether a build's blocks are the previous build's (else its manifest must be written,
+    even when every item is the same: the lines moved)."""
+    if old is None or new is None:
+        return old is new
+    return [b.to_list() for b in old] == [b.to_list() for b in new]
 
 
 def _first_id(path: Path, at: int) -> str | None:
