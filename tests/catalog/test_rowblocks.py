@@ -213,3 +213,40 @@ def test_lines_that_run_on_past_an_unchanged_block_are_read_whole(tmp_path: Path
     write_stac_tree(lab, full, full=True)
     assert _site_files(lab.site_dir) == _site_files(full)
     _check_blocks(lab.site_dir, folder.items_path)
+
+
+def test_a_one_item_rebuild_splices_the_parquet_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eotdl.catalog import geoparquet
+
+    monkeypatch.setattr(geoparquet, "ROW_GROUP", 8)
+    lab = init_lab(tmp_path / "lab")
+    folder = lab.dataset("ds")
+    folder.write_collection(collection("ds"))
+    folder.write_items(
+        [
+            item(f"i{n:04d}", datetime=f"2023-05-{n % 28 + 1:02d}T10:00:00Z", gsd=n % 7 + 1)
+            for n in range(400)
+        ]
+    )
+    write_stac_tree(lab, parquet=True)
+    spliced: list[bool] = []
+    real = geoparquet.splice_items_parquet
+
+    def spying(*args: Any, **kwargs: Any) -> bool:
+        spliced.append(real(*args, **kwargs))
+        return spliced[-1]
+
+    monkeypatch.setattr(geoparquet, "splice_items_parquet", spying)
+    items = list(folder.iter_items())
+    items[123]["properties"]["gsd"] = 42
+    items[321]["properties"]["datetime"] = "2024-01-01T00:00:00Z"  # it moves in the file
+    _write_lines(folder.items_path, items)
+    write_stac_tree(lab, parquet=True)
+    assert spliced == [True]
+    full = tmp_path / "full"
+    write_stac_tree(lab, full, parquet=True, full=True)
+    patched = pq.read_table(lab.site_dir / "datasets/ds/items.parquet")
+    assert patched.equals(pq.read_table(full / "datasets/ds/items.parquet"))
+    assert (lab.site_dir / "datasets/ds/.items.parquet.footer.json").is_file()
