@@ -141,3 +141,35 @@ def test_the_footer_index_is_kept_beside_each_file_and_checked(tmp_path: Path) -
     parquetsplice.index_path(out).write_bytes(index.read_bytes())
     stale, _ = parquetsplice.read_footer(out)
     assert stale.row_groups == again.row_groups
+
+
+def test_the_previous_items_and_key_ranges_find_the_row_groups_without_a_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = _items(400)
+    path = _written(tmp_path, items)
+    scans: list[int] = []
+    real = geoparquet._GroupFinder._all
+
+    def counting(self: Any) -> Any:
+        scans.append(1)
+        return real(self)
+
+    monkeypatch.setattr(geoparquet._GroupFinder, "_all", counting)
+    moved = _changed(items[40], datetime="2031-01-01T00:00:00Z")
+    new = make_item(900, "sp")
+    before = {items[40]["id"]: items[40], items[77]["id"]: items[77]}
+    out = tmp_path / "o.parquet"
+    assert splice_items_parquet(path, out, [moved, new], {items[77]["id"]}, before)
+    assert scans == []
+    expected = [moved if i["id"] == moved["id"] else i for i in items if i is not items[77]]
+    write_items_parquet([*expected, new], tmp_path / "whole.parquet")
+    assert pq.read_table(out).equals(pq.read_table(tmp_path / "whole.parquet"))
+    # a previous version that does not say where the row is: it is looked for everywhere
+    wrong = {items[40]["id"]: make_item(5, "sp")}
+    again = tmp_path / "again.parquet"
+    assert splice_items_parquet(path, again, [moved], (), wrong)
+    assert scans == [1]
+    expected = [moved if i["id"] == moved["id"] else i for i in items]
+    write_items_parquet(expected, tmp_path / "whole2.parquet")
+    assert pq.read_table(again).equals(pq.read_table(tmp_path / "whole2.parquet"))

@@ -218,6 +218,7 @@ def test_one_item_change_rewrites_only_what_depends_on_it(
         f"datasets/many-chips/items/{item_id}.json",
         "datasets/many-chips/items/page-2.html",
         "datasets/many-chips/items.parquet",
+        "datasets/many-chips/.items.parquet.footer.json",  # the index of its footer
         "datasets/many-chips/index.html",
         "datasets/many-chips/footprints.json",
         "datasets/many-chips/thumbnail.svg",

@@ -37,7 +37,7 @@ from stac_geoparquet.arrow import (
 )
 
 from eotdl.catalog.parquet_items import table_items
-from eotdl.catalog.parquetsplice import index_path, splice_row_groups, write_index
+from eotdl.catalog.parquetsplice import index_path, read_footer, splice_row_groups, write_index
 from eotdl.errors import InputError
 
 MEDIA_TYPE = "application/vnd.apache.parquet"
@@ -90,7 +90,7 @@ class ItemsParquetWriter:
             reader = pa.RecordBatchReader.from_batches(schema, _sorted_batches(dataset))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             to_parquet(reader, self.path)
-            write_index(self.path)
+            write_index(self.path, _key_ranges)
             return self.count
         finally:
             self._cleanup()
@@ -144,14 +144,16 @@ def patch_items_parquet(
     path: str | os.PathLike[str],
     upserts: Iterable[Mapping[str, Any]],
     removed: Collection[str] = (),
+    before: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> bool:
     """Write ``path`` as ``previous`` with ``upserts`` replacing or adding rows (by id) and the
     ``removed`` ids dropped, rows in the order of every file. Streams ``previous`` a row group
     at a time, merging the (few) new rows in where :func:`sort_order` puts them, so memory is
     bounded whatever the file's size. False when the new rows do not fit the file's schema,
-    or leave a column empty (the caller then writes the whole file, as a full build would)."""
+    or leave a column empty (the caller then writes the whole file, as a full build would).
+    A few rows are spliced in instead (:func:`splice_items_parquet`, given ``before``)."""
     new_items = [dict(i) for i in upserts]
-    if splice_items_parquet(previous, path, new_items, removed):
+    if splice_items_parquet(previous, path, new_items, removed, before):
         return True
     drop = {str(i["id"]) for i in new_items} | set(removed)
     try:
@@ -220,10 +222,14 @@ def splice_items_parquet(
     path: str | os.PathLike[str],
     upserts: list[dict[str, Any]],
     removed: Collection[str] = (),
+    before: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> bool:
     """:func:`patch_items_parquet` for a few rows: rewrite only the row groups that lose or
-    gain a row, copying the others' bytes (:mod:`eotdl.catalog.parquetsplice`). It reads the
-    file's id and sort columns to find them. False (nothing written) when it cannot."""
+    gain a row, copying the others' bytes (:mod:`eotdl.catalog.parquetsplice`). ``before``
+    gives the previous version of changed and removed items (an id it lacks was not in the
+    file; None: not known): with the sort-key range of each row group, kept in the footer's
+    index, their row groups are found without reading the file's columns. False (nothing
+    written) when it cannot."""
     drop = {str(i["id"]) for i in upserts} | set(removed)
     try:
         handle = pq.ParquetFile(previous)
@@ -242,23 +248,14 @@ def splice_items_parquet(
             if added is None:
                 return False
         sizes = np.array([meta.row_group(i).num_rows for i in range(groups)], np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)])
-        columns = [c for c in _ORDER_COLUMNS if c in schema.names]
-        table = handle.read(columns=columns)
-        keys = spatial_keys(table)
-        if keys.size and not bool(np.all(keys[1:] >= keys[:-1])):
-            return False  # not in the order this module writes
+        finder = _GroupFinder(handle, sizes, _ranges_of(Path(previous), groups))
         touched: dict[int, list[pa.Table]] = {}
-        if drop:
-            hit = pc.is_in(table["id"], value_set=pa.array(sorted(drop), pa.string()))
-            for hit_at in np.flatnonzero(hit.to_numpy(zero_copy_only=False)):
-                touched.setdefault(int(np.searchsorted(starts, hit_at, "right") - 1), [])
+        for group in finder.holding(drop, before):
+            touched.setdefault(group, [])
         if added is not None:
             for row in range(added.num_rows):
                 one = added.slice(row, 1)
-                position = _position(table, keys, one)
-                group = int(min(groups - 1, max(0, np.searchsorted(starts, position, "right") - 1)))
-                touched.setdefault(group, []).append(one)
+                touched.setdefault(finder.place(one), []).append(one)
         if not touched:
             return False
         drop_ids = pa.array(sorted(drop), pa.string())
@@ -270,13 +267,125 @@ def splice_items_parquet(
             if rows.num_rows > 2 * ROW_GROUP:
                 return False  # a row group that grew this much is better written afresh
             replace[group] = rows.take(sort_order(rows)).combine_chunks()
-    except (OSError, pa.ArrowException, ValueError):
+    except (OSError, pa.ArrowException, ValueError, _Unsorted):
         return False
-    return splice_row_groups(Path(previous), Path(path), replace)
+    return splice_row_groups(Path(previous), Path(path), replace, _key_range)
 
 
 #: The columns :func:`sort_order` reads.
 _ORDER_COLUMNS = ("id", "bbox", "datetime", "start_datetime", "end_datetime")
+
+
+class _Unsorted(Exception):
+    """The file is not in the order this module writes."""
+
+
+def _key_range(table: pa.Table) -> list[int]:
+    """The smallest and largest sort key of a table's rows."""
+    keys = spatial_keys(table)
+    return [int(keys.min()), int(keys.max())] if keys.size else [0, 0]
+
+
+def _key_ranges(path: Path) -> list[list[int]]:
+    """The sort-key range of each row group of a file (kept in its footer's index)."""
+    handle = pq.ParquetFile(path)
+    columns = [c for c in _ORDER_COLUMNS if c in handle.schema_arrow.names]
+    return [
+        _key_range(handle.read_row_group(group, columns=columns))
+        for group in range(handle.metadata.num_row_groups)
+    ]
+
+
+def _ranges_of(path: Path, groups: int) -> np.ndarray | None:
+    try:
+        footer, _ = read_footer(path)
+    except Exception:  # noqa: BLE001 - no index: the finder reads the columns instead
+        return None
+    extra = footer.extra
+    if extra is None or len(extra) != groups:
+        return None
+    try:
+        return np.array(extra, dtype=np.uint64).reshape(groups, 2)
+    except (TypeError, ValueError):
+        return None
+
+
+class _GroupFinder:
+    """Which row group of a sorted file holds an id, and where a new row goes: from the key
+    ranges of the footer's index and the few row groups they point at, else from the file's
+    id and sort columns (read once)."""
+
+    def __init__(
+        self, handle: pq.ParquetFile, sizes: np.ndarray, ranges: np.ndarray | None
+    ) -> None:
+        self.handle = handle
+        self.sizes = sizes
+        self.starts = np.concatenate([[0], np.cumsum(sizes)])
+        self.ranges = ranges
+        self.columns = [c for c in _ORDER_COLUMNS if c in handle.schema_arrow.names]
+        self._table: pa.Table | None = None
+        self._keys: np.ndarray | None = None
+
+    def _all(self) -> tuple[pa.Table, np.ndarray]:
+        if self._table is None or self._keys is None:
+            self._table = self.handle.read(columns=self.columns)
+            self._keys = spatial_keys(self._table)
+            if self._keys.size and not bool(np.all(self._keys[1:] >= self._keys[:-1])):
+                raise _Unsorted
+        return self._table, self._keys
+
+    def _group_of(self, position: int) -> int:
+        group = int(np.searchsorted(self.starts, position, "right") - 1)
+        return min(len(self.sizes) - 1, max(0, group))
+
+    def _covering(self, key: int) -> np.ndarray:
+        assert self.ranges is not None
+        low, high = self.ranges[:, 0], self.ranges[:, 1]
+        return np.flatnonzero((low <= np.uint64(key)) & (np.uint64(key) <= high))
+
+    def holding(
+        self, ids: set[str], before: Mapping[str, Mapping[str, Any] | None] | None
+    ) -> set[int]:
+        """The row groups that hold any of ``ids``."""
+        if not ids:
+            return set()
+        found: set[int] = set()
+        known = before is not None and all(before.get(i, {}) is not None for i in ids)
+        if self.ranges is not None and known:
+            assert before is not None
+            olds = [dict(before[i] or {}) for i in sorted(ids) if i in before]
+            if not olds:
+                return found  # none of them was in the file
+            keys = spatial_keys(_storable(items_to_arrow(olds)))
+            wanted = pa.array(sorted(i for i in ids if i in before), pa.string())
+            candidates = sorted({int(g) for k in keys for g in self._covering(int(k))})
+            left = set(wanted.to_pylist())
+            for group in candidates:
+                column = self.handle.read_row_group(group, columns=["id"])["id"]
+                hits = pc.is_in(column, value_set=wanted)
+                if pc.any(hits).as_py():
+                    found.add(group)
+                    left -= set(pc.filter(column, hits).to_pylist())
+            if not left:
+                return found
+        table, _ = self._all()  # no index, or an id not where its key says: look everywhere
+        hit = pc.is_in(table["id"], value_set=pa.array(sorted(ids), pa.string()))
+        return found | {
+            self._group_of(int(at)) for at in np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+        }
+
+    def place(self, row: pa.Table) -> int:
+        """The row group a new row joins (its rows then sorted with it)."""
+        key = int(spatial_keys(row)[0])
+        if self.ranges is not None:
+            covering = self._covering(key)
+            if covering.size == 1:
+                return int(covering[0])
+            if covering.size == 0:  # between two row groups: the end of the earlier one
+                later = int(np.searchsorted(self.ranges[:, 0], np.uint64(key), "right"))
+                return max(0, later - 1)
+        table, keys = self._all()  # ties across row groups: the exact place
+        return self._group_of(_position(table, keys, row))
 
 
 def _position(table: pa.Table, keys: np.ndarray, row: pa.Table) -> int:
@@ -336,7 +445,7 @@ def _rebatched(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 def _write_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     to_parquet(pa.RecordBatchReader.from_batches(schema, batches), path)
-    write_index(path)
+    write_index(path, _key_ranges)
 
 
 def read_items_parquet(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
@@ -440,7 +549,7 @@ def _write_table(table: pa.Table | None, path: Path) -> None:
         table = table.take(sort_order(table)).combine_chunks()
     batches = table.to_batches(max_chunksize=ROW_GROUP)
     to_parquet(pa.RecordBatchReader.from_batches(table.schema, batches), path)
-    write_index(path)
+    write_index(path, _key_ranges)
 
 
 #: The sort key: 18 bits of longitude and 18 of latitude (about 150 m), and 22 of time in

@@ -22,6 +22,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -160,18 +161,21 @@ class Footer:
     fields: list[tuple[int, int, int, int]]
     row_groups: list[tuple[int, int]]  # spans in ``data``
     sizes: list[tuple[int, int]]  # (rows, compressed bytes) of each row group
+    #: What a caller keeps per row group with the index (JSON), if anything.
+    extra: list[Any] | None = None
 
     def to_index(self) -> bytes:
         """What :func:`read_footer` needs to skip walking this footer again."""
         digest = hashlib.sha256(self.data).hexdigest()
-        return canonical.dumps(
-            {
-                "format": 1,
-                "footer": digest,
-                "fields": self.fields,
-                "groups": [[*g, *s] for g, s in zip(self.row_groups, self.sizes, strict=True)],
-            }
-        )
+        index: dict[str, Any] = {
+            "format": 1,
+            "footer": digest,
+            "fields": self.fields,
+            "groups": [[*g, *s] for g, s in zip(self.row_groups, self.sizes, strict=True)],
+        }
+        if self.extra is not None and len(self.extra) == len(self.row_groups):
+            index["extra"] = self.extra
+        return canonical.dumps(index)
 
     def row_group(self, index: int) -> bytes:
         start, end = self.row_groups[index]
@@ -189,12 +193,15 @@ def index_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.footer.json")
 
 
-def write_index(path: Path) -> None:
+def write_index(path: Path, extra: Callable[[Path], list[Any]] | None = None) -> None:
     """Walk the footer of the Parquet file at ``path`` once and keep its index beside it, so
-    a later splice need not walk it (seconds at a million rows)."""
+    a later splice need not walk it (seconds at a million rows); ``extra(path)`` gives what
+    to keep per row group with it."""
     try:
         footer, _ = read_footer(path, use_index=False)
-    except (_Declined, IndexError, struct.error, OSError):
+        if extra is not None:
+            footer.extra = extra(path)
+    except (_Declined, IndexError, struct.error, OSError, pa.ArrowException):
         index_path(path).unlink(missing_ok=True)
         return
     write_bytes_atomic(index_path(path), footer.to_index())
@@ -208,9 +215,12 @@ def _from_index(path: Path, data: bytes) -> Footer | None:
         fields = [(int(f), int(k), int(a), int(b)) for f, k, a, b in index["fields"]]
         groups = [(int(a), int(b)) for a, b, _, _ in index["groups"]]
         sizes = [(int(r), int(c)) for _, _, r, c in index["groups"]]
+        extra = index.get("extra")
+        if not isinstance(extra, list) or len(extra) != len(groups):
+            extra = None
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    return Footer(data, fields, groups, sizes)
+    return Footer(data, fields, groups, sizes, extra)
 
 
 def read_footer(path: Path, use_index: bool = True) -> tuple[Footer, int]:
@@ -367,13 +377,14 @@ def splice_row_groups(
     previous: Path,
     path: Path,
     replace: dict[int, pa.Table],
-    write: Callable[[pq.ParquetWriter, pa.Table], None] | None = None,
+    extra: Callable[[pa.Table], Any] | None = None,
 ) -> bool:
     """Write ``path`` as ``previous`` with each row group ``i`` of ``replace`` replaced by the
-    rows of its table (empty: the row group goes). False (nothing written) when the file is not
+    rows of its table (empty: the row group goes). ``extra(table)`` is what the index keeps
+    for a new row group (kept ones keep theirs). False (nothing written) when the file is not
     one this can splice, or would hold too many unreferenced bytes."""
     try:
-        return _splice(previous, path, replace, write)
+        return _splice(previous, path, replace, extra)
     except (_Declined, IndexError, struct.error, pa.ArrowException):
         Path(path).unlink(missing_ok=True)
         index_path(Path(path)).unlink(missing_ok=True)
@@ -384,7 +395,7 @@ def _splice(
     previous: Path,
     path: Path,
     replace: dict[int, pa.Table],
-    write: Callable[[pq.ParquetWriter, pa.Table], None] | None,
+    extra_of: Callable[[pa.Table], Any] | None,
 ) -> bool:
     footer, data_end = read_footer(previous)
     count = len(footer.row_groups)
@@ -404,10 +415,7 @@ def _splice(
             writer = pq.ParquetWriter(out, schema)
             try:
                 for table in tables:
-                    if write is not None:
-                        write(writer, table)
-                    else:
-                        writer.write_table(table, row_group_size=max(1, table.num_rows))
+                    writer.write_table(table, row_group_size=max(1, table.num_rows))
             finally:
                 writer.close()
             out.flush()
@@ -434,19 +442,25 @@ def _splice(
             out.truncate()
         spliced: list[bytes] = []
         sizes: list[tuple[int, int]] = []
+        extra: list[Any] | None = [] if footer.extra is not None and extra_of else None
         fresh = iter(new_groups)
         for index, group in enumerate(old_groups):
             if index not in replace:
                 spliced.append(group)
                 sizes.append(footer.sizes[index])
+                if extra is not None and footer.extra is not None:
+                    extra.append(footer.extra[index])
             elif replace[index].num_rows:
                 made = next(fresh)
                 spliced.append(made)
                 sizes.append((_rows_of(made), _compressed_of(made)))
+                if extra is not None and extra_of is not None:
+                    extra.append(extra_of(replace[index]))
         body = out.tell()
         if body - sum(c for _, c in sizes) > MAX_DEAD_SHARE * body:
             raise _Declined("too much of the file would be unreferenced")
         made_footer = _assembled(footer, spliced, sizes)
+        made_footer.extra = extra
         out.write(made_footer.data + struct.pack("<I", len(made_footer.data)) + MAGIC)
     write_bytes_atomic(index_path(path), made_footer.to_index())
     return True

@@ -664,7 +664,11 @@ class TreeBuilder:
             elif self.parquet and build.status == "incremental" and is_changed:
                 before = self.stage.previous_path(parquet_rel)
                 if before is None or not patch_items_parquet(
-                    before, self.stage.path(parquet_rel), upserts, build.removed
+                    before,
+                    self.stage.path(parquet_rel),
+                    upserts,
+                    build.removed,
+                    self._previous_items(items_rel, [*changed, *build.removed]),
                 ):
                     self._rewrite_parquet(build)
             elif self.parquet and not self.stage.link_previous(parquet_rel):
@@ -676,6 +680,20 @@ class TreeBuilder:
                 writer.abort()
         self.summary.items_written += written
         self.summary.items_reused += count - written
+
+    def _previous_items(self, items_rel: str, ids: list[str]) -> dict[str, Any]:
+        """The previous build's item files of ``ids`` (parsed; None where unreadable), to
+        find their rows in the previous parquet file; an id it lacks had no file."""
+        found: dict[str, Any] = {}
+        for item_id in ids:
+            path = self.stage.previous_path(f"{items_rel}/{safe_file_name(item_id)}")
+            if path is None or not path.is_file():
+                continue
+            try:
+                found[item_id] = canonical.loads(path.read_bytes())
+            except (OSError, ValueError):
+                found[item_id] = None
+        return found
 
     def _rewrite_parquet(self, build: DatasetBuild) -> None:
         """Convert every item again (the previous file is missing or its schema conflicts)."""
