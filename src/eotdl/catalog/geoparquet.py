@@ -248,7 +248,8 @@ def splice_items_parquet(
             if added is None:
                 return False
         sizes = np.array([meta.row_group(i).num_rows for i in range(groups)], np.int64)
-        finder = _GroupFinder(handle, sizes, _ranges_of(Path(previous), groups))
+        ranges = _ranges_of(Path(previous), groups)
+        finder = _GroupFinder(handle, sizes, ranges)
         touched: dict[int, list[pa.Table]] = {}
         for group in finder.holding(drop, before):
             touched.setdefault(group, [])
@@ -269,7 +270,11 @@ def splice_items_parquet(
             replace[group] = rows.take(sort_order(rows)).combine_chunks()
     except (OSError, pa.ArrowException, ValueError, _Unsorted):
         return False
-    return splice_row_groups(Path(previous), Path(path), replace, _key_range)
+    if not splice_row_groups(Path(previous), Path(path), replace, _key_range):
+        return False
+    if ranges is None:  # an index without key ranges (an older build's): give it them
+        write_index(Path(path), _key_ranges)
+    return True
 
 
 #: The columns :func:`sort_order` reads.
