@@ -12,8 +12,8 @@ not a million parsed lines.
 
 from __future__ import annotations
 
-import mmap
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,10 +129,31 @@ def _digest(data: bytes | memoryview) -> str:
     return "x3:" + xxhash.xxh3_128(data).hexdigest()
 
 
-def _mapped(path: Path) -> tuple[BinaryIO, mmap.mmap | None]:
-    handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    size = os.fstat(handle.fileno()).st_size
-    return handle, (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else None)
+class _Reader:
+    """Reads byte ranges of a file with ``pread`` into a buffer per thread, so hashing a
+    2 GB file keeps a few MB resident (a memory map would count every page it touched)."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+        self.size = os.fstat(self.fd).st_size
+        self._local = threading.local()
+
+    def read(self, at: int, size: int) -> memoryview:
+        buffer: bytearray | None = getattr(self._local, "buffer", None)
+        if buffer is None or len(buffer) < size:
+            buffer = bytearray(max(size, BLOCK_BYTES))
+            self._local.buffer = buffer
+        view = memoryview(buffer)[:size]
+        done = 0
+        while done < size:
+            got = os.preadv(self.fd, [view[done:]], at + done)
+            if got <= 0:
+                raise OSError(f"{self.size}-byte file ended at {at + done}")
+            done += got
+        return view
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def fill_digests(path: Path, blocks: Iterable[Block]) -> None:
@@ -141,23 +162,18 @@ def fill_digests(path: Path, blocks: Iterable[Block]) -> None:
     todo = [b for b in blocks if not b.digest]
     if not todo:
         return
-    handle, mapped = _mapped(path)
+    reader = _Reader(path)
     try:
-        view = memoryview(mapped) if mapped is not None else memoryview(b"")
 
         def fill(block: Block) -> None:
-            data = view[block.at : block.at + block.size]
+            data = reader.read(block.at, block.size)
             block.digest = _digest(data)
             block.lines = data.tobytes().count(b"\n")
-            data.release()
 
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(fill, todo))
-        view.release()
     finally:
-        if mapped is not None:
-            mapped.close()
-        handle.close()
+        reader.close()
 
 
 @dataclass
@@ -177,17 +193,16 @@ def unchanged_ends(path: Path, blocks: list[Block]) -> Unchanged:
     whose last line ran on (the file's last line, without a newline, extended) or whose first
     line is the tail of a longer one is not unchanged."""
     old_size = blocks[-1].at + blocks[-1].size if blocks else 0
-    handle, mapped = _mapped(path)
+    reader = _Reader(path)
     try:
-        size = len(mapped) if mapped is not None else 0
+        size = reader.size
         delta = size - old_size
-        view = memoryview(mapped) if mapped is not None else memoryview(b"")
         front = [0]
 
         def same(block: Block, at: int) -> bool:
             if at < 0 or at + block.size > size:
                 return False
-            return _digest(view[at : at + block.size]) == block.digest
+            return _digest(reader.read(at, block.size)) == block.digest
 
         def from_front() -> int:
             for block in blocks:
@@ -209,7 +224,7 @@ def unchanged_ends(path: Path, blocks: list[Block]) -> Unchanged:
             matched_front, matched_back = ahead.result(), behind.result()
 
         def boundary(at: int) -> bool:  # a line starts at ``at`` in the new file
-            return at <= 0 or at >= size or view[at - 1] == 0x0A
+            return at <= 0 or at >= size or reader.read(at - 1, 1)[0] == 0x0A
 
         def front_end(count: int) -> int:
             return blocks[count - 1].at + blocks[count - 1].size if count else 0
@@ -222,11 +237,8 @@ def unchanged_ends(path: Path, blocks: list[Block]) -> Unchanged:
             or not boundary(blocks[len(blocks) - back].at + delta)
         ):
             back -= 1
-        view.release()
     finally:
-        if mapped is not None:
-            mapped.close()
-        handle.close()
+        reader.close()
     return Unchanged(matched_front, back, delta)
 
 
