@@ -407,6 +407,7 @@ def _splice(
     schema = pq.read_schema(previous)
     tables = [replace[i] for i in sorted(replace) if replace[i].num_rows]
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(previous, "rb") as source, open(path, "wb") as out:
         copy_range(source, out, 0, data_end)
         new_groups: list[bytes] = []
