@@ -1,0 +1,453 @@
+"""The passes over a dataset's items that its pages need, by blocks of rows, and how an
+incremental build redoes only the blocks that changed.
+
+The first pass keeps aggregates (extent, time span, counts: :class:`FactsAccumulator`, the map's
+:class:`Footprints`, the gallery's group sizes) and the thumbnail's sample of boxes; the second
+fills what needed the first (the map's grid, the gallery's examples) while the list pages are
+written. A build remembers (:meth:`ItemPasses.memo`) the digest of each block of
+:data:`rowblocks.BLOCK_LINES` rows, what of the first pass cannot be subtracted (each block's
+extremes), the sums, the grid's cell keys and the gallery's picks. When the next build changed
+a few items and added or removed none, :func:`patched_passes` parses the blocks whose digest
+changed (and, from the previous site's rows file, what they were), finds the changed rows by
+comparing lines, and patches every aggregate with them: the result is the full passes', exactly,
+or None when that cannot be known without reading every row (an item that was an extreme of
+the map's grid moved, an item changed gallery group, the map lists every footprint).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eotdl.catalog import canonical
+from eotdl.catalog.tree import ItemEntry, ItemRows, quote_name
+from eotdl.site import rowblocks, summary
+from eotdl.site.rowblocks import Block
+from eotdl.site.summary import FactsAccumulator, Footprints
+
+GALLERY_PER_GROUP = 6
+MAX_CLASSES = 30
+#: Grid cell keys ``(x, y)`` are remembered as ``x * _KEY + y``.
+_KEY = 1 << 16
+
+
+def row(entry: ItemEntry, n: int, item_pages: bool) -> dict[str, Any]:
+    """One row of a list page (or the gallery): what the page shows of an item."""
+    facts = entry.facts if isinstance(entry.facts, list) else [None] * 5
+    json_href = quote_name(f"{entry.id}.json")
+    return {
+        "n": n + 1,
+        "id": entry.id,
+        "href": quote_name(f"{entry.id}.html") if item_pages else json_href,
+        "json": json_href,
+        "start": facts[1],
+        "split": facts[3],
+        "size": facts[4],
+        "bbox": facts[0],
+        "preview": facts[5] if len(facts) > 5 else None,
+        "label": facts[6] if len(facts) > 6 else None,
+    }
+
+
+def has_box(entry: ItemEntry) -> bool:
+    return isinstance(entry.facts, list) and bool(entry.facts) and bool(entry.facts[0])
+
+
+def gallery(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
+    """Examples with previews, per class and per split (a few each, spread over the items).
+
+    Two passes over ``entries`` (a list, or the rows a build streams): the size of each group,
+    then every ``size // GALLERY_PER_GROUP``-th of its items, so only the examples are held."""
+    found = Gallery(item_pages)
+    for entry in entries:
+        found.count(entry)
+    for entry in entries:
+        found.pick(entry)
+    return found.shown()
+
+
+class Gallery:
+    """The gallery from streamed items: :meth:`count` each one, then :meth:`pick` each one."""
+
+    def __init__(self, item_pages: bool) -> None:
+        self.item_pages = item_pages
+        self.sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
+        self._strides: dict[tuple[str, str], int] | None = None
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._lines: dict[tuple[str, str], list[int]] = {}
+        self._line = 0
+
+    def count(self, entry: ItemEntry) -> None:
+        for kind, name in gallery_groups(entry):
+            self.sizes[kind][name] += 1
+
+    def _shown_names(self) -> dict[str, list[str]]:
+        return {kind: sorted(found)[:MAX_CLASSES] for kind, found in self.sizes.items()}
+
+    def _start(self) -> dict[tuple[str, str], int]:
+        if self._strides is None:
+            self._strides = {
+                (kind, name): max(1, self.sizes[kind][name] // GALLERY_PER_GROUP)
+                for kind, names in self._shown_names().items()
+                for name in names
+            }
+            self._rows = {key: [] for key in self._strides}
+            self._lines = {key: [] for key in self._strides}
+        return self._strides
+
+    def pick(self, entry: ItemEntry) -> None:
+        line = self._line
+        self._line += 1
+        strides = self._start()
+        if not strides:
+            return
+        for key in gallery_groups(entry):
+            stride = strides.get(key)
+            if stride is None:
+                continue
+            n = self._seen[key]
+            self._seen[key] += 1
+            if n % stride == 0 and len(self._rows[key]) < GALLERY_PER_GROUP:
+                self._rows[key].append(row(entry, 0, self.item_pages))
+                self._lines[key].append(line)
+
+    def shown(self) -> dict[str, list[tuple[str, list]]]:
+        return {
+            kind: [(name, self._rows.get((kind, name), [])) for name in names]
+            for kind, names in self._shown_names().items()
+        }
+
+    def picks(self) -> list[list[Any]]:
+        """What :meth:`pick` chose, JSON-able: ``[kind, name, line, row]`` each."""
+        return [
+            [kind, name, line, shown]
+            for (kind, name), rows in self._rows.items()
+            for line, shown in zip(self._lines[(kind, name)], rows, strict=True)
+        ]
+
+    def restore(self, picks: list[list[Any]], changed: dict[int, ItemEntry]) -> bool:
+        """Take the picks of a gallery of the same groups and sizes, the rows of ``changed``
+        lines made again; False if they are not such picks."""
+        strides = self._start()
+        for kind, name, line, shown in picks:
+            key = (kind, name)
+            if key not in strides:
+                return False
+            entry = changed.get(line)
+            self._rows[key].append(row(entry, 0, self.item_pages) if entry else shown)
+            self._lines[key].append(line)
+        return True
+
+
+def gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
+    """The gallery groups an item with a preview is in: its class and its split."""
+    facts = entry.facts if isinstance(entry.facts, list) else []
+    if len(facts) < 7 or not facts[5]:
+        return []
+    groups = []
+    if facts[6]:
+        groups.append(("classes", str(facts[6])))
+    if facts[3]:
+        groups.append(("splits", str(facts[3])))
+    return groups
+
+
+def entries_of(rows: ItemRows, lines: Iterable[bytes]) -> list[ItemEntry]:
+    """The entries of some lines of ``rows``' file (as iterating ``rows`` makes them)."""
+    changed, kept = rows.changed, rows.kept
+    found = []
+    for line in lines:
+        item_id, _, facts = canonical.loads(line)
+        is_changed = changed is None or item_id in changed
+        found.append(ItemEntry(item_id, facts, is_changed, kept.get(item_id)))
+    return found
+
+
+@dataclass
+class ItemPasses:
+    """The first pass over a dataset's items (and, once :meth:`memo` is called, the second)."""
+
+    facts: FactsAccumulator
+    shapes: Footprints
+    examples: Gallery
+    #: The thumbnail's boxes; None: those of the previous build (its thumbnail is still right).
+    boxes: list[Any] | None
+    params: list[Any]
+    #: ``[digest, start, end, facts extremes, footprint bounds]`` per block; None: no blocks.
+    blocks: list[list[Any]] | None
+    #: The lines that changed (an incremental pass), None: a full pass (every line is read).
+    changed_lines: set[int] | None = None
+    rows: ItemRows | None = None
+    _parsed: dict[int, list[ItemEntry]] = field(default_factory=dict)
+    _new_blocks: list[Block] = field(default_factory=list)
+
+    def memo(self) -> dict[str, Any] | None:
+        """What the next build needs to redo only what it changes (after the second pass)."""
+        if self.blocks is None:
+            return None
+        cells = self.shapes.cells() if self.shapes.grid else {}
+        return {
+            "params": self.params,
+            "count": self.facts.count,
+            "blocks": self.blocks,
+            "size": self.facts.size,
+            "splits": dict(sorted(self.facts.splits.items())),
+            "boxes": self.shapes.boxes,
+            "extent": self.shapes.bounds(),
+            "groups": {kind: dict(sorted(c.items())) for kind, c in self.examples.sizes.items()},
+            "grid": [x * _KEY + y for x, y in sorted(cells)],
+            "picks": self.examples.picks(),
+        }
+
+    def entries_between(self, first: int, end: int) -> list[ItemEntry]:
+        """The entries of lines ``first`` to ``end`` (an incremental pass: parsing only those,
+        and the blocks it parsed already)."""
+        assert self.rows is not None and self.rows.path is not None
+        found: list[ItemEntry] = []
+        for index, block in enumerate(self._new_blocks):
+            if block.first + block.lines <= first or block.first >= end:
+                continue
+            a, b = max(first, block.first) - block.first, min(end, block.first + block.lines)
+            entries = self._parsed.get(index)
+            if entries is None:
+                lines = rowblocks.read_block(self.rows.path, block)
+                found += entries_of(self.rows, lines[a : b - block.first])
+            else:
+                found += entries[a : b - block.first]
+        return found
+
+
+def params(item_pages: bool, stride: int) -> list[Any]:
+    """What a remembered pass depends on besides the rows (limits the tests make small)."""
+    return [
+        rowblocks.BLOCK_LINES,
+        summary.MAX_FOOTPRINTS,
+        stride,
+        GALLERY_PER_GROUP,
+        MAX_CLASSES,
+        item_pages,
+    ]
+
+
+def _entry_blocks(
+    rows: ItemRows | list[ItemEntry],
+) -> Iterator[tuple[Block | None, list[ItemEntry]]]:
+    if isinstance(rows, ItemRows) and rows.path is not None and rows.count:
+        for block, lines in rowblocks.iter_blocks(rows.path, rowblocks.BLOCK_LINES):
+            yield block, entries_of(rows, lines)
+    else:
+        yield None, list(rows)
+
+
+def first_pass(rows: ItemRows | list[ItemEntry], item_pages: bool, stride: int) -> ItemPasses:
+    """The first pass over every item, block by block (each block remembered)."""
+    facts, shapes, examples = FactsAccumulator(), Footprints(item_pages), Gallery(item_pages)
+    boxes: list[Any] = []
+    blocks: list[list[Any]] | None = []
+    n = 0
+    for block, entries in _entry_blocks(rows):
+        part, shape = FactsAccumulator(), Footprints(item_pages)
+        for entry in entries:
+            part.add(entry.facts)
+            shape.add(entry)
+            examples.count(entry)
+            if n % stride == 0 and has_box(entry):
+                boxes.append(entry.facts[0])
+            n += 1
+        facts.merge(part)
+        shapes.merge(shape)
+        if block is None or blocks is None:
+            blocks = None
+        else:
+            blocks.append([block.digest, block.start, block.end, part.extremes(), shape.bounds()])
+    return ItemPasses(facts, shapes, examples, boxes, params(item_pages, stride), blocks)
+
+
+def patched_passes(
+    rows: ItemRows | list[ItemEntry],
+    memo: Any,
+    previous_rows: Path | None,
+    previous_footprints: Path | None,
+    item_pages: bool,
+    stride: int,
+) -> ItemPasses | None:
+    """Both passes of a build that changed some rows of ``rows`` (none added or removed),
+    from what the previous build remembered (``memo``) and its rows file and map data; None
+    when they cannot be known without reading every row."""
+    if not isinstance(rows, ItemRows) or rows.path is None or not rows.count:
+        return None
+    if not isinstance(memo, dict) or memo.get("params") != params(item_pages, stride):
+        return None
+    if memo.get("count") != rows.count or previous_rows is None or not previous_rows.is_file():
+        return None
+    try:
+        return _patched(rows, memo, previous_rows, previous_footprints, item_pages, stride)
+    except (KeyError, TypeError, ValueError, IndexError, OSError):
+        return None  # a memo or file not as this code writes them: read everything
+
+
+def _patched(
+    rows: ItemRows,
+    memo: dict[str, Any],
+    previous_rows: Path,
+    previous_footprints: Path | None,
+    item_pages: bool,
+    stride: int,
+) -> ItemPasses | None:
+    assert rows.path is not None
+    old_blocks = memo["blocks"]
+    blocks = rowblocks.scan_blocks(rows.path, rowblocks.BLOCK_LINES)
+    if len(blocks) != len(old_blocks) or sum(b.lines for b in blocks) != rows.count:
+        return None
+    facts, shapes = FactsAccumulator(), Footprints(item_pages)
+    parsed: dict[int, list[ItemEntry]] = {}
+    remembered: list[list[Any]] = []
+    pairs: list[tuple[int, ItemEntry, ItemEntry]] = []  # (line, as it was, as it is)
+    for index, (block, old) in enumerate(zip(blocks, old_blocks, strict=True)):
+        digest, start, end, extremes, bounds = old
+        if block.digest != digest:
+            was_digest, old_lines = rowblocks.read_lines(previous_rows, start, end)
+            new_lines = rowblocks.read_block(rows.path, block)
+            if was_digest != digest or len(old_lines) != len(new_lines):
+                return None
+            entries = parsed[index] = entries_of(rows, new_lines)
+            part, shape = FactsAccumulator(), Footprints(item_pages)
+            for entry in entries:
+                part.add(entry.facts)
+                shape.add(entry)
+            extremes, bounds = part.extremes(), shape.bounds()
+            for line, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)):
+                if a != b:
+                    was, now = entries_of(rows, [a])[0], entries[line]
+                    if was.id != now.id:
+                        return None
+                    pairs.append((block.first + line, was, now))
+        remembered.append([block.digest, block.start, block.end, extremes, bounds])
+        facts.merge_extremes(extremes)
+        shapes.merge_bounds(bounds)
+    before, after = FactsAccumulator(), FactsAccumulator()
+    boxes_delta = 0
+    for _, was, now in pairs:
+        before.add(was.facts)
+        after.add(now.facts)
+        boxes_delta += has_box(now) - has_box(was)
+        if gallery_groups(was) != gallery_groups(now):
+            return None  # the items of a group are others: its picks move
+    facts.count = rows.count
+    facts.size = int(memo["size"]) - before.size + after.size
+    facts.splits = _patched_counts(memo["splits"], before.splits, after.splits)
+    shapes.boxes = int(memo["boxes"]) + boxes_delta
+    if not shapes.grid or int(memo["boxes"]) <= summary.MAX_FOOTPRINTS:
+        return None  # the map lists every footprint (a small dataset): read them
+    if memo["extent"] != shapes.bounds():
+        return None  # every cell moves
+    if not _patch_grid(shapes, memo["grid"], previous_footprints, pairs):
+        return None
+    examples = Gallery(item_pages)
+    examples.sizes = {kind: Counter(counts) for kind, counts in memo["groups"].items()}
+    if not examples.restore(memo["picks"], {line: now for line, _, now in pairs}):
+        return None
+    sampled = [(was, now) for line, was, now in pairs if line % stride == 0]
+    boxes: list[Any] | None = None
+    if any(_sample(was) != _sample(now) for was, now in sampled):
+        boxes = sampled_boxes(rows, stride)
+    passes = ItemPasses(
+        facts, shapes, examples, boxes, params(item_pages, stride), remembered, rows=rows
+    )
+    passes.changed_lines = {line for line, _, _ in pairs}
+    passes._parsed = parsed
+    passes._new_blocks = blocks
+    return passes
+
+
+def _sample(entry: ItemEntry) -> Any:
+    return entry.facts[0] if has_box(entry) else None
+
+
+def sampled_boxes(rows: ItemRows, stride: int) -> list[Any]:
+    """The thumbnail's boxes: those of every ``stride``-th row (only those rows parsed)."""
+    boxes: list[Any] = []
+    if rows.path is None or not rows.count:
+        return boxes
+    for block, lines in rowblocks.iter_blocks(rows.path, rowblocks.BLOCK_LINES):
+        skip = (-block.first) % stride
+        for entry in entries_of(rows, lines[skip::stride]):
+            if has_box(entry):
+                boxes.append(entry.facts[0])
+    return boxes
+
+
+def _patched_counts(
+    counts: dict[str, int], before: Counter[str], after: Counter[str]
+) -> Counter[str]:
+    found = Counter({str(k): int(v) for k, v in counts.items()})
+    found.subtract(before)
+    found.update(after)
+    return Counter({k: v for k, v in found.items() if v})
+
+
+def _patch_grid(
+    shapes: Footprints,
+    keys: list[int],
+    previous_footprints: Path | None,
+    pairs: list[tuple[int, ItemEntry, ItemEntry]],
+) -> bool:
+    """Put the previous grid's cells in ``shapes``, the changed rows moved; False if a cell's
+    bounds cannot be known without its other items (one that made them moved off)."""
+    if previous_footprints is None or not previous_footprints.is_file():
+        return False
+    data = canonical.loads(previous_footprints.read_bytes())
+    if not isinstance(data, dict) or data.get("kind") != "grid":
+        return False
+    previous = data["cells"]
+    if len(previous) != len(keys):
+        return False
+    cells = shapes.cells()
+    for number, cell in zip(keys, previous, strict=True):
+        cells[(number // _KEY, number % _KEY)] = list(cell)
+    removed: dict[tuple[int, int], list[list[float]]] = defaultdict(list)
+    added: dict[tuple[int, int], list[list[float]]] = defaultdict(list)
+    for _, was, now in pairs:
+        if has_box(was):
+            removed[shapes.cell_of(was.facts[0])].append(was.facts[0])
+        if has_box(now):
+            added[shapes.cell_of(now.facts[0])].append(now.facts[0])
+    for key in set(removed) | set(added):
+        gone, new = removed.get(key, []), added.get(key, [])
+        cell = cells.get(key)
+        if cell is None:
+            if gone:
+                return False
+            cell = [new[0][0], new[0][1], new[0][2], new[0][3], 0]
+        count = cell[4] - len(gone) + len(new)
+        if count <= 0:
+            if count < 0:
+                return False
+            del cells[key]
+            continue
+        patched: list[float] = []
+        for side, lowest in ((0, True), (1, True), (2, False), (3, False)):
+            value = _bound(cell[side], [b[side] for b in gone], [b[side] for b in new], lowest)
+            if value is None:
+                return False
+            patched.append(value)
+        cells[key] = [*patched, count]
+    return True
+
+
+def _bound(old: float, gone: list[float], new: list[float], lowest: bool) -> float | None:
+    """A cell's bound (its lowest or highest value) once ``gone`` left and ``new`` came."""
+    if old == 0 or any(v == 0 for v in gone) or any(v == 0 for v in new):
+        return None  # 0.0 and -0.0 are equal but not written the same: keep the full pass's
+    best = (min(new) if lowest else max(new)) if new else None
+    if old not in gone:
+        if best is None:
+            return old
+        return min(old, best) if lowest else max(old, best)
+    if best is not None and (best <= old if lowest else best >= old):
+        return best
+    return None
