@@ -314,18 +314,27 @@ def _patched(
             new_lines = rowblocks.read_block(rows.path, block)
             if was_digest != digest or len(old_lines) != len(new_lines):
                 return None
-            entries = parsed[index] = entries_of(rows, new_lines)
-            part, shape = FactsAccumulator(), Footprints(item_pages)
-            for entry in entries:
-                part.add(entry.facts)
-                shape.add(entry)
-            extremes, bounds = part.extremes(), shape.bounds()
-            for line, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)):
-                if a != b:
-                    was, now = entries_of(rows, [a])[0], entries[line]
-                    if was.id != now.id:
-                        return None
-                    pairs.append((block.first + line, was, now))
+            changed = [
+                (line, a, b)
+                for line, (a, b) in enumerate(zip(old_lines, new_lines, strict=True))
+                if a != b
+            ]
+            block_pairs = []
+            for line, a, b in changed:
+                was, now = entries_of(rows, [a, b])
+                if was.id != now.id:
+                    return None
+                block_pairs.append((block.first + line, was, now))
+            pairs += block_pairs
+            found = _patched_extremes(extremes, bounds, block_pairs, item_pages)
+            if found is None:  # an extreme of the block moved in: read the block
+                entries = parsed[index] = entries_of(rows, new_lines)
+                part, shape = FactsAccumulator(), Footprints(item_pages)
+                for entry in entries:
+                    part.add(entry.facts)
+                    shape.add(entry)
+                found = part.extremes(), shape.bounds()
+            extremes, bounds = found
         remembered.append([block.digest, block.start, block.end, extremes, bounds])
         facts.merge_extremes(extremes)
         shapes.merge_bounds(bounds)
@@ -362,6 +371,63 @@ def _patched(
     passes._parsed = parsed
     passes._new_blocks = blocks
     return passes
+
+
+def _patched_extremes(
+    extremes: list[Any],
+    bounds: list[float] | None,
+    pairs: list[tuple[int, ItemEntry, ItemEntry]],
+    item_pages: bool,
+) -> tuple[list[Any], list[float] | None] | None:
+    """A block's extremes and footprint bounds once ``pairs`` changed (None: they cannot be
+    known without its other rows)."""
+    gone, new = FactsAccumulator(), FactsAccumulator()
+    gone_shapes, new_shapes = Footprints(item_pages), Footprints(item_pages)
+    for _, was, now in pairs:
+        gone.add(was.facts)
+        new.add(now.facts)
+        gone_shapes.add(was)
+        new_shapes.add(now)
+    box, start, end = extremes
+    gone_box, gone_start, gone_end = gone.extremes()
+    new_box, new_start, new_end = new.extremes()
+    patched = [
+        _bounds(box, gone_box, new_box),
+        _extreme(start, gone_start, new_start, True),
+        _extreme(end, gone_end, new_end, False),
+    ]
+    shape = _bounds(bounds, gone_shapes.bounds(), new_shapes.bounds())
+    if _UNKNOWN in patched or shape is _UNKNOWN:
+        return None
+    return patched, shape
+
+
+_UNKNOWN: Any = object()
+
+
+def _extreme(old: Any, gone: Any, new: Any, lowest: bool) -> Any:
+    """The lowest (highest) of values, ``gone`` the lowest of those that went, ``new`` of those
+    that came (None: no values)."""
+    if old is None:
+        return _UNKNOWN if gone is not None else new
+    value = _bound(old, [] if gone is None else [gone], [] if new is None else [new], lowest)
+    return _UNKNOWN if value is None else value
+
+
+def _bounds(old: Any, gone: Any, new: Any) -> Any:
+    """:func:`_extreme` of each side of a bbox."""
+    if old is None:
+        return _UNKNOWN if gone is not None else new
+    found = [
+        _extreme(
+            old[side],
+            None if gone is None else gone[side],
+            None if new is None else new[side],
+            side < 2,
+        )
+        for side in range(4)
+    ]
+    return _UNKNOWN if _UNKNOWN in found else found
 
 
 def _sample(entry: ItemEntry) -> Any:
