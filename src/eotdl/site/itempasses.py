@@ -250,7 +250,7 @@ def first_pass(rows: ItemRows | list[ItemEntry], item_pages: bool, stride: int) 
     blocks: list[list[Any]] | None = []
     n = 0
     for block, entries in _entry_blocks(rows):
-        part, shape = FactsAccumulator(), Footprints(item_pages)
+        part, shape = FactsAccumulator(), Footprints(item_pages, shapes.boxes)
         for entry in entries:
             part.add(entry.facts)
             shape.add(entry)

@@ -244,11 +244,14 @@ class Footprints:
     """The map's data from streamed items: :meth:`add` each one; when :attr:`grid` is then
     true, :meth:`bin` each one again (the grid's extent is known only after the first pass)."""
 
-    def __init__(self, item_pages: bool) -> None:
+    def __init__(self, item_pages: bool, after: int = 0) -> None:
+        """``after``: the boxes of items before these (given to another :class:`Footprints`
+        this one is merged into), so that a grid's items are not listed."""
         self.item_pages = item_pages
         self.items: list[list[Any]] = []
         self.extent = [math.inf, math.inf, -math.inf, -math.inf]
         self.boxes = 0
+        self.after = after
         self._cells: _Grid | None = None
 
     def add(self, entry: ItemEntry) -> None:
@@ -263,7 +266,7 @@ class Footprints:
             max(extent[2], box[2]),
             max(extent[3], box[3]),
         ]
-        if self.boxes <= MAX_FOOTPRINTS:
+        if self.boxes + self.after <= MAX_FOOTPRINTS:
             facts = entry.facts
             preview = facts[5] if len(facts) > 5 else None
             # [id, w, s, e, n, split, preview (store key or URL, or null)]
