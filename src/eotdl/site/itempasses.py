@@ -235,12 +235,19 @@ def params(item_pages: bool, stride: int) -> list[Any]:
 
 def _entry_blocks(
     rows: ItemRows | list[ItemEntry],
-) -> Iterator[tuple[Block | None, list[ItemEntry]]]:
+) -> Iterator[tuple[Block | None, Iterable[ItemEntry]]]:
     if isinstance(rows, ItemRows) and rows.path is not None and rows.count:
         for block, lines in rowblocks.iter_blocks(rows.path, rowblocks.BLOCK_LINES):
-            yield block, entries_of(rows, lines)
+            yield block, _iter_entries(rows, lines)
     else:
-        yield None, list(rows)
+        yield None, rows
+
+
+def _iter_entries(rows: ItemRows, lines: list[bytes]) -> Iterator[ItemEntry]:
+    changed, kept = rows.changed, rows.kept
+    for line in lines:
+        item_id, _, facts = canonical.loads(line)
+        yield ItemEntry(item_id, facts, changed is None or item_id in changed, kept.get(item_id))
 
 
 def first_pass(rows: ItemRows | list[ItemEntry], item_pages: bool, stride: int) -> ItemPasses:
