@@ -4,14 +4,18 @@ incremental build redoes only the blocks that changed.
 The first pass keeps aggregates (extent, time span, counts: :class:`FactsAccumulator`, the map's
 :class:`Footprints`, the gallery's group sizes) and the thumbnail's sample of boxes; the second
 fills what needed the first (the map's grid, the gallery's examples) while the list pages are
-written. A build remembers (:meth:`ItemPasses.memo`) the digest of each block of
-:data:`rowblocks.BLOCK_LINES` rows, what of the first pass cannot be subtracted (each block's
-extremes), the sums, the grid's cell keys and the gallery's picks. When the next build changed
-a few items and added or removed none, :func:`patched_passes` parses the blocks whose digest
-changed (and, from the previous site's rows file, what they were), finds the changed rows by
-comparing lines, and patches every aggregate with them: the result is the full passes', exactly,
-or None when that cannot be known without reading every row (an item that was an extreme of
-the map's grid moved, an item changed gallery group, the map lists every footprint).
+written. A build remembers (:meth:`ItemPasses.memo`, a few hundred blocks at a million rows)
+the digest of each block of :data:`rowblocks.BLOCK_LINES` rows, what of the first pass cannot
+be subtracted (each block's extremes), each block's gallery group sizes, the sums, the grid's
+cell keys and the gallery's picks. When the next build changed a few items and added or removed
+none, :func:`patched_passes` hashes the rows file, compares the lines of the blocks whose
+digest changed with what they were (the previous site's rows file), parses only the changed
+rows, and patches every aggregate with them; a block is parsed whole only when one of its
+extremes moved in, or when it holds an example of a gallery group whose items changed. The
+result is the full passes', exactly, or None when it cannot be known without reading every
+row: an item that was an extreme of a map grid cell moved in, the dataset's extent changed
+(every cell moves), the map lists every footprint (at most ``MAX_FOOTPRINTS``: a small
+dataset), or a gallery group starts to be shown.
 """
 
 from __future__ import annotations
@@ -129,18 +133,27 @@ class Gallery:
             for line, shown in zip(self._lines[(kind, name)], rows, strict=True)
         ]
 
-    def restore(self, picks: list[list[Any]], changed: dict[int, ItemEntry]) -> bool:
-        """Take the picks of a gallery of the same groups and sizes, the rows of ``changed``
-        lines made again; False if they are not such picks."""
+    def shown_keys(self) -> list[tuple[str, str]]:
+        """The groups shown, in order."""
+        return [(kind, name) for kind, names in self._shown_names().items() for name in names]
+
+    def restore(
+        self, picks: list[list[Any]], changed: dict[int, ItemEntry], others: set[tuple[str, str]]
+    ) -> None:
+        """Take the picks of the groups shown but ``others`` from an earlier gallery (those
+        groups had the same items), the rows of ``changed`` lines made again."""
         strides = self._start()
         for kind, name, line, shown in picks:
-            key = (kind, name)
-            if key not in strides:
-                return False
-            entry = changed.get(line)
-            self._rows[key].append(row(entry, 0, self.item_pages) if entry else shown)
-            self._lines[key].append(line)
-        return True
+            key = (str(kind), str(name))
+            if key in strides and key not in others:
+                entry = changed.get(line)
+                self.add(key, line, entry if entry is not None else shown)
+
+    def add(self, key: tuple[str, str], line: int, entry: ItemEntry | dict[str, Any]) -> None:
+        """Pick ``entry`` (or its row) of line ``line`` for group ``key``, after the others."""
+        shown = row(entry, 0, self.item_pages) if isinstance(entry, ItemEntry) else entry
+        self._rows[key].append(shown)
+        self._lines[key].append(line)
 
 
 def gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
@@ -182,6 +195,8 @@ class ItemPasses:
     #: The lines that changed (an incremental pass), None: a full pass (every line is read).
     changed_lines: set[int] | None = None
     rows: ItemRows | None = None
+    #: Per block, how many of its items are in each gallery group.
+    block_groups: list[Counter[tuple[str, str]]] = field(default_factory=list)
     _parsed: dict[int, list[ItemEntry]] = field(default_factory=dict)
     _new_blocks: list[Block] = field(default_factory=list)
 
@@ -190,6 +205,7 @@ class ItemPasses:
         if self.blocks is None:
             return None
         cells = self.shapes.cells() if self.shapes.grid else {}
+        keys = self.examples.shown_keys()
         return {
             "params": self.params,
             "count": self.facts.count,
@@ -201,6 +217,8 @@ class ItemPasses:
             "groups": {kind: dict(sorted(c.items())) for kind, c in self.examples.sizes.items()},
             "grid": [x * _KEY + y for x, y in sorted(cells)],
             "picks": self.examples.picks(),
+            "group_keys": [list(key) for key in keys],
+            "block_groups": [[c.get(key, 0) for key in keys] for c in self.block_groups],
         }
 
     def entries_between(self, first: int, end: int) -> list[ItemEntry]:
@@ -255,23 +273,37 @@ def first_pass(rows: ItemRows | list[ItemEntry], item_pages: bool, stride: int) 
     facts, shapes, examples = FactsAccumulator(), Footprints(item_pages), Gallery(item_pages)
     boxes: list[Any] = []
     blocks: list[list[Any]] | None = []
+    block_groups: list[Counter[tuple[str, str]]] = []
     n = 0
     for block, entries in _entry_blocks(rows):
         part, shape = FactsAccumulator(), Footprints(item_pages, shapes.boxes)
+        groups: Counter[tuple[str, str]] = Counter()
         for entry in entries:
             part.add(entry.facts)
             shape.add(entry)
-            examples.count(entry)
+            for key in gallery_groups(entry):
+                groups[key] += 1
             if n % stride == 0 and has_box(entry):
                 boxes.append(entry.facts[0])
             n += 1
         facts.merge(part)
         shapes.merge(shape)
+        for (kind, name), count in groups.items():
+            examples.sizes[kind][name] += count
+        block_groups.append(groups)
         if block is None or blocks is None:
             blocks = None
         else:
             blocks.append([block.digest, block.start, block.end, part.extremes(), shape.bounds()])
-    return ItemPasses(facts, shapes, examples, boxes, params(item_pages, stride), blocks)
+    return ItemPasses(
+        facts,
+        shapes,
+        examples,
+        boxes,
+        params(item_pages, stride),
+        blocks,
+        block_groups=block_groups,
+    )
 
 
 def patched_passes(
@@ -351,8 +383,6 @@ def _patched(
         before.add(was.facts)
         after.add(now.facts)
         boxes_delta += has_box(now) - has_box(was)
-        if gallery_groups(was) != gallery_groups(now):
-            return None  # the items of a group are others: its picks move
     facts.count = rows.count
     facts.size = int(memo["size"]) - before.size + after.size
     facts.splits = _patched_counts(memo["splits"], before.splits, after.splits)
@@ -364,15 +394,22 @@ def _patched(
     if not _patch_grid(shapes, memo["grid"], previous_footprints, pairs):
         return None
     examples = Gallery(item_pages)
-    examples.sizes = {kind: Counter(counts) for kind, counts in memo["groups"].items()}
-    if not examples.restore(memo["picks"], {line: now for line, _, now in pairs}):
+    block_groups = _patched_gallery(examples, memo, rows, blocks, parsed, pairs)
+    if block_groups is None:
         return None
     sampled = [(was, now) for line, was, now in pairs if line % stride == 0]
     boxes: list[Any] | None = None
     if any(_sample(was) != _sample(now) for was, now in sampled):
         boxes = sampled_boxes(rows, stride)
     passes = ItemPasses(
-        facts, shapes, examples, boxes, params(item_pages, stride), remembered, rows=rows
+        facts,
+        shapes,
+        examples,
+        boxes,
+        params(item_pages, stride),
+        remembered,
+        rows=rows,
+        block_groups=block_groups,
     )
     passes.changed_lines = {line for line, _, _ in pairs}
     passes._parsed = parsed
@@ -435,6 +472,89 @@ def _bounds(old: Any, gone: Any, new: Any) -> Any:
         for side in range(4)
     ]
     return _UNKNOWN if _UNKNOWN in found else found
+
+
+def _patched_gallery(
+    examples: Gallery,
+    memo: dict[str, Any],
+    rows: ItemRows,
+    blocks: list[Block],
+    parsed: dict[int, list[ItemEntry]],
+    pairs: list[tuple[int, ItemEntry, ItemEntry]],
+) -> list[Counter[tuple[str, str]]] | None:
+    """Fill ``examples`` (the gallery) from the previous one and ``pairs``; the items of each
+    shown group per block. A group whose items changed is picked again: its sizes per block
+    say which blocks hold the items it picks, only those are parsed. None: a group shown now
+    was not (its sizes per block are not known)."""
+    examples.sizes = {kind: Counter(counts) for kind, counts in memo["groups"].items()}
+    keys = [(str(kind), str(name)) for kind, name in memo["group_keys"]]
+    counts = [Counter(dict(zip(keys, column, strict=True))) for column in memo["block_groups"]]
+    if len(counts) != len(blocks):
+        return None
+    moved: set[tuple[str, str]] = set()
+    for line, was, now in pairs:
+        gone, came = gallery_groups(was), gallery_groups(now)
+        if gone == came:
+            continue
+        moved.update(set(gone) ^ set(came))
+        index = line // rowblocks.BLOCK_LINES
+        for key in gone:
+            examples.sizes[key[0]][key[1]] -= 1
+            counts[index][key] -= 1
+        for key in came:
+            examples.sizes[key[0]][key[1]] += 1
+            counts[index][key] += 1
+    for kind, sizes in examples.sizes.items():
+        if any(v < 0 for v in sizes.values()):
+            return None
+        examples.sizes[kind] = Counter({name: v for name, v in sizes.items() if v})
+    shown = examples.shown_keys()
+    if not set(shown) <= set(keys):
+        return None
+    examples.restore(memo["picks"], {line: now for line, _, now in pairs}, moved)
+    for key in shown:
+        if key not in moved:
+            continue
+        size = examples.sizes[key[0]][key[1]]
+        stride = max(1, size // GALLERY_PER_GROUP)
+        ranks = [k * stride for k in range(GALLERY_PER_GROUP) if k * stride < size]
+        found = _members(rows, blocks, parsed, [c[key] for c in counts], key, ranks)
+        if found is None:
+            return None
+        for line, entry in found:
+            examples.add(key, line, entry)
+    return [Counter({key: c[key] for key in shown if c[key]}) for c in counts]
+
+
+def _members(
+    rows: ItemRows,
+    blocks: list[Block],
+    parsed: dict[int, list[ItemEntry]],
+    sizes: list[int],
+    key: tuple[str, str],
+    ranks: list[int],
+) -> list[tuple[int, ItemEntry]] | None:
+    """The items at ``ranks`` among those of group ``key`` (``sizes``: how many per block),
+    with their lines; None if the blocks do not hold what ``sizes`` says."""
+    assert rows.path is not None
+    found: list[tuple[int, ItemEntry]] = []
+    first = 0
+    for index, (block, size) in enumerate(zip(blocks, sizes, strict=True)):
+        wanted = {rank - first for rank in ranks if first <= rank < first + size}
+        if wanted:
+            entries = parsed.get(index)
+            if entries is None:
+                entries = parsed[index] = entries_of(rows, rowblocks.read_block(rows.path, block))
+            seen = 0
+            for line, entry in enumerate(entries):
+                if key in gallery_groups(entry):
+                    if seen in wanted:
+                        found.append((block.first + line, entry))
+                    seen += 1
+            if seen != size:
+                return None
+        first += size
+    return found if len(found) == len(ranks) else None
 
 
 def _sample(entry: ItemEntry) -> Any:
