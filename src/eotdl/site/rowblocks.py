@@ -61,7 +61,7 @@ def _blocks(path: Path, lines: int) -> Iterator[tuple[Block, bytes, int, int]]:
         offset = pos = first = 0
         mean = 256
         while buf:
-            end = _end_of_lines(buf, pos, lines, pos + lines * mean)
+            end, count = _end_of_lines(buf, pos, lines, pos + lines * mean), lines
             if end < 0:
                 more = handle.read(_CHUNK)
                 if more:
@@ -69,9 +69,9 @@ def _blocks(path: Path, lines: int) -> Iterator[tuple[Block, bytes, int, int]]:
                     continue
                 if pos == len(buf):
                     return
-                end = len(buf)
+                end = len(buf)  # the last block: fewer lines
+                count = buf.count(b"\n", pos, end) + (0 if buf.endswith(b"\n", pos, end) else 1)
             view = memoryview(buf)[pos:end]
-            count = buf.count(b"\n", pos, end) + (0 if buf.endswith(b"\n", pos, end) else 1)
             block = Block(first, count, offset + pos, offset + end, _digest(view))
             view.release()
             yield block, buf, pos, end
