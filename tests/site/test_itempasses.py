@@ -3,6 +3,7 @@ are in, and writes the site a full build writes, every file of it."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -245,6 +246,9 @@ def test_unchanged_blocks_are_not_parsed(
     assert full_passes == [1]  # the incremental build patched
     rows = 2 + folderpages.PAGE_SIZE + folderpages.PREVIEW_ROWS
     assert 0 < parsed[0] <= rows + 5 < rowblocks.BLOCK_LINES  # + the manifests, the map's data
+    manifest = canonical.loads((lab.site_dir / "datasets/chips/.eotdl-build.json").read_bytes())
+    memo = manifest["memo"][folderpages.ROWS_MEMO]  # a few numbers per block of 64 rows
+    assert len(memo["blocks"]) == len(memo["block_groups"]) == math.ceil(COUNT / 64)
     _assert_full_build_equal(lab)
 
 
