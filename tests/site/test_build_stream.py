@@ -14,9 +14,9 @@ from sitelab import make_site_lab
 from synthetic import make_item
 
 from eotdl.catalog.tree import ItemEntry, ItemRows
-from eotdl.site import folderpages, itempasses, summary
+from eotdl.site import folderpages, summary
 from eotdl.site.build import build_site
-from eotdl.site.itempasses import gallery
+from eotdl.site.gallery import GALLERY_PER_GROUP, MAX_CLASSES, gallery, row
 from eotdl.site.summary import footprints
 
 
@@ -99,13 +99,10 @@ def _gallery_by_lists(entries: list[ItemEntry], item_pages: bool) -> dict[str, A
 
     def pick(groups: dict[str, list[ItemEntry]]) -> list[tuple[str, list]]:
         shown = []
-        for name in sorted(groups)[: itempasses.MAX_CLASSES]:
+        for name in sorted(groups)[:MAX_CLASSES]:
             found = groups[name]
-            stride = max(1, len(found) // itempasses.GALLERY_PER_GROUP)
-            rows = [
-                itempasses.row(e, 0, item_pages)
-                for e in found[::stride][: itempasses.GALLERY_PER_GROUP]
-            ]
+            stride = max(1, len(found) // GALLERY_PER_GROUP)
+            rows = [row(e, 0, item_pages) for e in found[::stride][:GALLERY_PER_GROUP]]
             shown.append((name, rows))
         return shown
 

@@ -14,9 +14,9 @@ from sitelab import site_dataset
 
 from eotdl.catalog import canonical
 from eotdl.catalog.lab import Lab
-from eotdl.site import folderpages, itempasses, rowblocks, summary
+from eotdl.site import folderpages, itempasses, rowdigests, summary
 from eotdl.site.build import build_site
-from eotdl.site.rowblocks import scan_blocks, split_lines
+from eotdl.site.rowdigests import scan_blocks, split_lines
 from labs import make_lab
 
 COUNT = 200
@@ -27,7 +27,7 @@ CLASSES = ("crop", "forest", "urban", "water")
 def small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small limits stand for a big dataset: blocks of 16 rows, pages of 20 (pages straddle
     blocks), no item pages, a map of grid cells, a thumbnail of every 6th box."""
-    monkeypatch.setattr(rowblocks, "BLOCK_LINES", 16)
+    monkeypatch.setattr(rowdigests, "BLOCK_LINES", 16)
     monkeypatch.setattr(folderpages, "PAGE_SIZE", 20)
     monkeypatch.setattr(folderpages, "ITEM_PAGES_MAX", 50)
     monkeypatch.setattr(folderpages, "_THUMB_BOXES", 30)
@@ -215,7 +215,7 @@ def test_unchanged_blocks_are_not_parsed(
     """Rows parsed while the pages are written: every row twice in a full build; in a build
     that changed one item's properties, that row (as it was and is), the list page it is on
     and the dataset page's first rows, not its block of 64 (no timings: counts)."""
-    monkeypatch.setattr(rowblocks, "BLOCK_LINES", 64)
+    monkeypatch.setattr(rowdigests, "BLOCK_LINES", 64)
     parsed = [0]
     counting = [False]
     loads, write = canonical.loads, folderpages.FolderPages.write
@@ -245,7 +245,7 @@ def test_unchanged_blocks_are_not_parsed(
     build_site(lab, qa=False)
     assert full_passes == [1]  # the incremental build patched
     rows = 2 + folderpages.PAGE_SIZE + folderpages.PREVIEW_ROWS
-    assert 0 < parsed[0] <= rows + 5 < rowblocks.BLOCK_LINES  # + the manifests, the map's data
+    assert 0 < parsed[0] <= rows + 5 < rowdigests.BLOCK_LINES  # + the manifests, the map's data
     manifest = canonical.loads((lab.site_dir / "datasets/chips/.eotdl-build.json").read_bytes())
     memo = manifest["memo"][folderpages.ROWS_MEMO]  # a few numbers per block of 64 rows
     assert len(memo["blocks"]) == len(memo["block_groups"]) == math.ceil(COUNT / 64)

@@ -28,15 +28,9 @@ from eotdl.catalog.staging import Stage
 from eotdl.catalog.tree import ROWS, DatasetBuild, ItemEntry, ItemRows, quote_name, safe_file_name
 from eotdl.errors import InputError
 from eotdl.site import pages
-from eotdl.site.itempasses import (
-    MAX_CLASSES,
-    Gallery,
-    ItemPasses,
-    first_pass,
-    patched_passes,
-    sampled_boxes,
-)
-from eotdl.site.itempasses import row as _row
+from eotdl.site.gallery import MAX_CLASSES, Gallery
+from eotdl.site.gallery import row as _row
+from eotdl.site.itempasses import ItemPasses, first_pass, patched_passes, sampled_boxes
 from eotdl.site.markdown import local_links, render_markdown
 from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult

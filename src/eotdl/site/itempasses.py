@@ -5,7 +5,7 @@ The first pass keeps aggregates (extent, time span, counts: :class:`FactsAccumul
 :class:`Footprints`, the gallery's group sizes) and the thumbnail's sample of boxes; the second
 fills what needed the first (the map's grid, the gallery's examples) while the list pages are
 written. A build remembers (:meth:`ItemPasses.memo`, a few hundred blocks at a million rows)
-the digest of each block of :data:`rowblocks.BLOCK_LINES` rows, what of the first pass cannot
+the digest of each block of :data:`rowdigests.BLOCK_LINES` rows, what of the first pass cannot
 be subtracted (each block's extremes), each block's gallery group sizes, the sums, the grid's
 cell keys and the gallery's picks. When the next build changed a few items and added or removed
 none, :func:`patched_passes` hashes the rows file, compares the lines of the blocks whose
@@ -27,157 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from eotdl.catalog import canonical
-from eotdl.catalog.tree import ItemEntry, ItemRows, quote_name
-from eotdl.site import rowblocks, summary
-from eotdl.site.rowblocks import Block
+from eotdl.catalog.tree import ItemEntry, ItemRows
+from eotdl.site import rowdigests, summary
+from eotdl.site.gallery import GALLERY_PER_GROUP, MAX_CLASSES, Gallery, gallery_groups, has_box
+from eotdl.site.rowdigests import Block
 from eotdl.site.summary import FactsAccumulator, Footprints
 
-GALLERY_PER_GROUP = 6
-MAX_CLASSES = 30
 #: Grid cell keys ``(x, y)`` are remembered as ``x * _KEY + y``.
 _KEY = 1 << 16
 
 
-def row(entry: ItemEntry, n: int, item_pages: bool) -> dict[str, Any]:
-    """One row of a list page (or the gallery): what the page shows of an item."""
-    facts = entry.facts if isinstance(entry.facts, list) else [None] * 5
-    json_href = quote_name(f"{entry.id}.json")
-    return {
-        "n": n + 1,
-        "id": entry.id,
-        "href": quote_name(f"{entry.id}.html") if item_pages else json_href,
-        "json": json_href,
-        "start": facts[1],
-        "split": facts[3],
-        "size": facts[4],
-        "bbox": facts[0],
-        "preview": facts[5] if len(facts) > 5 else None,
-        "label": facts[6] if len(facts) > 6 else None,
-    }
-
-
-def has_box(entry: ItemEntry) -> bool:
-    return isinstance(entry.facts, list) and bool(entry.facts) and bool(entry.facts[0])
-
-
-def gallery(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
-    """Examples with previews, per class and per split (a few each, spread over the items).
-
-    Two passes over ``entries`` (a list, or the rows a build streams): the size of each group,
-    then every ``size // GALLERY_PER_GROUP``-th of its items, so only the examples are held."""
-    found = Gallery(item_pages)
-    for entry in entries:
-        found.count(entry)
-    for entry in entries:
-        found.pick(entry)
-    return found.shown()
-
-
-class Gallery:
-    """The gallery from streamed items: :meth:`count` each one, then :meth:`pick` each one."""
-
-    def __init__(self, item_pages: bool) -> None:
-        self.item_pages = item_pages
-        self.sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
-        self._strides: dict[tuple[str, str], int] | None = None
-        self._seen: Counter[tuple[str, str]] = Counter()
-        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._lines: dict[tuple[str, str], list[int]] = {}
-        self._line = 0
-
-    def count(self, entry: ItemEntry) -> None:
-        for kind, name in gallery_groups(entry):
-            self.sizes[kind][name] += 1
-
-    def _shown_names(self) -> dict[str, list[str]]:
-        return {kind: sorted(found)[:MAX_CLASSES] for kind, found in self.sizes.items()}
-
-    def _start(self) -> dict[tuple[str, str], int]:
-        if self._strides is None:
-            self._strides = {
-                (kind, name): max(1, self.sizes[kind][name] // GALLERY_PER_GROUP)
-                for kind, names in self._shown_names().items()
-                for name in names
-            }
-            self._rows = {key: [] for key in self._strides}
-            self._lines = {key: [] for key in self._strides}
-        return self._strides
-
-    def pick(self, entry: ItemEntry) -> None:
-        line = self._line
-        self._line += 1
-        strides = self._start()
-        if not strides:
-            return
-        for key in gallery_groups(entry):
-            stride = strides.get(key)
-            if stride is None:
-                continue
-            n = self._seen[key]
-            self._seen[key] += 1
-            if n % stride == 0 and len(self._rows[key]) < GALLERY_PER_GROUP:
-                self._rows[key].append(row(entry, 0, self.item_pages))
-                self._lines[key].append(line)
-
-    def shown(self) -> dict[str, list[tuple[str, list]]]:
-        return {
-            kind: [(name, self._rows.get((kind, name), [])) for name in names]
-            for kind, names in self._shown_names().items()
-        }
-
-    def picks(self) -> list[list[Any]]:
-        """What :meth:`pick` chose, JSON-able: ``[kind, name, line, row]`` each."""
-        return [
-            [kind, name, line, shown]
-            for (kind, name), rows in self._rows.items()
-            for line, shown in zip(self._lines[(kind, name)], rows, strict=True)
-        ]
-
-    def shown_keys(self) -> list[tuple[str, str]]:
-        """The groups shown, in order."""
-        return [(kind, name) for kind, names in self._shown_names().items() for name in names]
-
-    def restore(
-        self, picks: list[list[Any]], changed: dict[int, ItemEntry], others: set[tuple[str, str]]
-    ) -> None:
-        """Take the picks of the groups shown but ``others`` from an earlier gallery (those
-        groups had the same items), the rows of ``changed`` lines made again."""
-        strides = self._start()
-        for kind, name, line, shown in picks:
-            key = (str(kind), str(name))
-            if key in strides and key not in others:
-                entry = changed.get(line)
-                self.add(key, line, entry if entry is not None else shown)
-
-    def add(self, key: tuple[str, str], line: int, entry: ItemEntry | dict[str, Any]) -> None:
-        """Pick ``entry`` (or its row) of line ``line`` for group ``key``, after the others."""
-        shown = row(entry, 0, self.item_pages) if isinstance(entry, ItemEntry) else entry
-        self._rows[key].append(shown)
-        self._lines[key].append(line)
-
-
-def gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
-    """The gallery groups an item with a preview is in: its class and its split."""
-    facts = entry.facts if isinstance(entry.facts, list) else []
-    if len(facts) < 7 or not facts[5]:
-        return []
-    groups = []
-    if facts[6]:
-        groups.append(("classes", str(facts[6])))
-    if facts[3]:
-        groups.append(("splits", str(facts[3])))
-    return groups
-
-
 def entries_of(rows: ItemRows, lines: Iterable[bytes]) -> list[ItemEntry]:
     """The entries of some lines of ``rows``' file (as iterating ``rows`` makes them)."""
-    changed, kept = rows.changed, rows.kept
-    found = []
-    for line in lines:
-        item_id, _, facts = canonical.loads(line)
-        is_changed = changed is None or item_id in changed
-        found.append(ItemEntry(item_id, facts, is_changed, kept.get(item_id)))
-    return found
+    return list(_iter_entries(rows, lines))
 
 
 @dataclass
@@ -232,7 +94,7 @@ class ItemPasses:
             a, b = max(first, block.first) - block.first, min(end, block.first + block.lines)
             entries = self._parsed.get(index)
             if entries is None:
-                lines = rowblocks.read_block(self.rows.path, block)
+                lines = rowdigests.read_block(self.rows.path, block)
                 found += entries_of(self.rows, lines[a : b - block.first])
             else:
                 found += entries[a : b - block.first]
@@ -242,7 +104,7 @@ class ItemPasses:
 def params(item_pages: bool, stride: int) -> list[Any]:
     """What a remembered pass depends on besides the rows (limits the tests make small)."""
     return [
-        rowblocks.BLOCK_LINES,
+        rowdigests.BLOCK_LINES,
         summary.MAX_FOOTPRINTS,
         stride,
         GALLERY_PER_GROUP,
@@ -255,13 +117,13 @@ def _entry_blocks(
     rows: ItemRows | list[ItemEntry],
 ) -> Iterator[tuple[Block | None, Iterable[ItemEntry]]]:
     if isinstance(rows, ItemRows) and rows.path is not None and rows.count:
-        for block, lines in rowblocks.iter_blocks(rows.path, rowblocks.BLOCK_LINES):
+        for block, lines in rowdigests.iter_blocks(rows.path, rowdigests.BLOCK_LINES):
             yield block, _iter_entries(rows, lines)
     else:
         yield None, rows
 
 
-def _iter_entries(rows: ItemRows, lines: list[bytes]) -> Iterator[ItemEntry]:
+def _iter_entries(rows: ItemRows, lines: Iterable[bytes]) -> Iterator[ItemEntry]:
     changed, kept = rows.changed, rows.kept
     for line in lines:
         item_id, _, facts = canonical.loads(line)
@@ -339,7 +201,7 @@ def _patched(
 ) -> ItemPasses | None:
     assert rows.path is not None
     old_blocks = memo["blocks"]
-    blocks = rowblocks.scan_blocks(rows.path, rowblocks.BLOCK_LINES)
+    blocks = rowdigests.scan_blocks(rows.path, rowdigests.BLOCK_LINES)
     if len(blocks) != len(old_blocks) or sum(b.lines for b in blocks) != rows.count:
         return None
     facts, shapes = FactsAccumulator(), Footprints(item_pages)
@@ -349,8 +211,8 @@ def _patched(
     for index, (block, old) in enumerate(zip(blocks, old_blocks, strict=True)):
         digest, start, end, extremes, bounds = old
         if block.digest != digest:
-            was_digest, old_lines = rowblocks.read_lines(previous_rows, start, end)
-            new_lines = rowblocks.read_block(rows.path, block)
+            was_digest, old_lines = rowdigests.read_lines(previous_rows, start, end)
+            new_lines = rowdigests.read_block(rows.path, block)
             if was_digest != digest or len(old_lines) != len(new_lines):
                 return None
             changed = [
@@ -497,7 +359,7 @@ def _patched_gallery(
         if gone == came:
             continue
         moved.update(set(gone) ^ set(came))
-        index = line // rowblocks.BLOCK_LINES
+        index = line // rowdigests.BLOCK_LINES
         for key in gone:
             examples.sizes[key[0]][key[1]] -= 1
             counts[index][key] -= 1
@@ -544,7 +406,7 @@ def _members(
         if wanted:
             entries = parsed.get(index)
             if entries is None:
-                entries = parsed[index] = entries_of(rows, rowblocks.read_block(rows.path, block))
+                entries = parsed[index] = entries_of(rows, rowdigests.read_block(rows.path, block))
             seen = 0
             for line, entry in enumerate(entries):
                 if key in gallery_groups(entry):
@@ -566,7 +428,7 @@ def sampled_boxes(rows: ItemRows, stride: int) -> list[Any]:
     boxes: list[Any] = []
     if rows.path is None or not rows.count:
         return boxes
-    for block, lines in rowblocks.iter_blocks(rows.path, rowblocks.BLOCK_LINES):
+    for block, lines in rowdigests.iter_blocks(rows.path, rowdigests.BLOCK_LINES):
         skip = (-block.first) % stride
         for entry in entries_of(rows, lines[skip::stride]):
             if has_box(entry):
