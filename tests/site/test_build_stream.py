@@ -16,7 +16,7 @@ from synthetic import make_item
 from eotdl.catalog.tree import ItemEntry, ItemRows
 from eotdl.site import folderpages, summary
 from eotdl.site.build import build_site
-from eotdl.site.folderpages import gallery
+from eotdl.site.gallery import GALLERY_PER_GROUP, MAX_CLASSES, gallery, row
 from eotdl.site.summary import footprints
 
 
@@ -99,13 +99,10 @@ def _gallery_by_lists(entries: list[ItemEntry], item_pages: bool) -> dict[str, A
 
     def pick(groups: dict[str, list[ItemEntry]]) -> list[tuple[str, list]]:
         shown = []
-        for name in sorted(groups)[: folderpages.MAX_CLASSES]:
+        for name in sorted(groups)[:MAX_CLASSES]:
             found = groups[name]
-            stride = max(1, len(found) // folderpages.GALLERY_PER_GROUP)
-            rows = [
-                folderpages._row(e, 0, item_pages)
-                for e in found[::stride][: folderpages.GALLERY_PER_GROUP]
-            ]
+            stride = max(1, len(found) // GALLERY_PER_GROUP)
+            rows = [row(e, 0, item_pages) for e in found[::stride][:GALLERY_PER_GROUP]]
             shown.append((name, rows))
         return shown
 

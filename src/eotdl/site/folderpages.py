@@ -7,14 +7,14 @@ each list page is remembered) and hard-linking the other pages from the previous
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
 import os
 import posixpath
 import urllib.parse
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,17 @@ from eotdl.catalog.hrefkeys import site_object_key
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.published import published_versions
 from eotdl.catalog.staging import Stage
-from eotdl.catalog.tree import DatasetBuild, ItemEntry, quote_name, safe_file_name
+from eotdl.catalog.tree import ROWS, DatasetBuild, ItemEntry, ItemRows, quote_name, safe_file_name
 from eotdl.errors import InputError
 from eotdl.site import pages
+from eotdl.site.gallery import MAX_CLASSES, Gallery
+from eotdl.site.gallery import row as _row
+from eotdl.site.itempasses import ItemPasses, first_pass, patched_passes, sampled_boxes
 from eotdl.site.markdown import local_links, render_markdown
 from eotdl.site.modelpages import model_view
 from eotdl.site.qareport import QAResult
 from eotdl.site.snippets import bibtex, citation_year, download_snippets, site_root
-from eotdl.site.summary import FactsAccumulator, Footprints, dataset_summary
+from eotdl.site.summary import Footprints, dataset_summary
 from eotdl.site.thumbnail import thumbnail_svg
 from eotdl.site.versionpages import (
     change_pages,
@@ -46,9 +49,9 @@ PAGE_SIZE = 100
 #: Datasets with at most this many items get one HTML page per item; bigger ones list pages.
 ITEM_PAGES_MAX = 1000
 PREVIEW_ROWS = 10
-GALLERY_PER_GROUP = 6
 MAX_FINDINGS = 60
-MAX_CLASSES = 30
+#: The key of what the item passes remember in a build's memo.
+ROWS_MEMO = "rows"
 _THUMB_BOXES = 5000
 #: Files a card may link to that are copied from the dataset folder into the site.
 CARD_FILES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf")
@@ -75,35 +78,26 @@ class FolderPages:
         card = _read_card(build)
         # build.entries streams the items' facts from the build's rows file, twice: the first
         # pass keeps aggregates and bounded samples, the second writes the list pages and
-        # fills what needed the first (the map's grid, the gallery's examples)
-        facts = FactsAccumulator()
+        # fills what needed the first (the map's grid, the gallery's examples); a build that
+        # changed a few items (none added or removed) parses only the blocks of rows they are
+        # in and patches what the previous build remembered (eotdl.site.itempasses)
         thumbnail = _declared_thumbnail(build.collection) or f"{rel}/thumbnail.svg"
-        stride = max(1, len(build.entries) // _THUMB_BOXES)
-        boxes: list[Any] = []
         item_pages = build.count <= ITEM_PAGES_MAX
-        shapes = Footprints(item_pages)
-        examples = Gallery(item_pages)
-        for n, entry in enumerate(build.entries):
-            facts.add(entry.facts)
-            shapes.add(entry)
-            examples.count(entry)
-            if n % stride == 0 and _box(entry):
-                boxes.append(entry.facts[0])
+        passes = self._passes(build, item_pages)
         if not thumbnail.startswith("http"):
-            self._write(f"{rel}/thumbnail.svg", thumbnail_svg(boxes, build.name).encode())
+            self._thumbnail(build, passes)
+        facts, shapes, examples = passes.facts, passes.shapes, passes.examples
         level = qa.level if qa is not None else None
         summary = dataset_summary(
             build.group, build.name, build.collection, card, facts, level, thumbnail
         )
-
-        def second_pass() -> Iterator[ItemEntry]:
-            for entry in build.entries:
-                if shapes.grid:
-                    shapes.bin(entry)
-                examples.pick(entry)
-                yield entry
-
-        self._list_pages(build, summary, item_pages, second_pass())
+        if passes.changed_lines is None:
+            self._list_pages(build, summary, item_pages, _read_pages(build, shapes, examples))
+        else:
+            self._list_pages(build, summary, item_pages, _changed_pages(passes))
+        memo = passes.memo()
+        if memo is not None:
+            build.memo[ROWS_MEMO] = memo
         data = shapes.data()
         self._write(f"{rel}/footprints.json", canonical.dumps(data) + b"\n")
         qa_view = self._qa(rel, qa) if build.group == "datasets" else _no_qa()
@@ -137,6 +131,36 @@ class FolderPages:
         objects_root = f"{public}/" if public else root
         html = pages.render(template, self.site, root, objects_root=objects_root, **context)
         self._write(relative, html.encode("utf-8"))
+
+    # -- the passes over the items ---------------------------------------------------------
+
+    def _passes(self, build: DatasetBuild, item_pages: bool) -> ItemPasses:
+        """The first pass over the items (the second, too, when only a few rows changed)."""
+        stride = _thumb_stride(build)
+        if build.status == "incremental" and not build.added and not build.removed:
+            rel = build.relative_dir
+            patched = patched_passes(
+                build.entries,
+                build.previous_memo.get(ROWS_MEMO),
+                self.stage.previous_path(f"{rel}/{ROWS}"),
+                self.stage.previous_path(f"{rel}/footprints.json"),
+                item_pages,
+                stride,
+            )
+            if patched is not None:
+                return patched
+        return first_pass(build.entries, item_pages, stride)
+
+    def _thumbnail(self, build: DatasetBuild, passes: ItemPasses) -> None:
+        relative = f"{build.relative_dir}/thumbnail.svg"
+        boxes = passes.boxes
+        if boxes is None:  # the same boxes as last time
+            if self.stage.link_previous(relative):
+                self.pages_linked += 1
+                return
+            assert isinstance(build.entries, ItemRows)
+            boxes = sampled_boxes(build.entries, _thumb_stride(build))
+        self._write(relative, thumbnail_svg(boxes, build.name).encode())
 
     # -- the dataset page ---------------------------------------------------------------
 
@@ -383,9 +407,11 @@ class FolderPages:
         build: DatasetBuild,
         summary: dict[str, Any],
         item_pages: bool,
-        entries: Iterator[ItemEntry],
+        pages_of: Iterator[tuple[bool, Callable[[], list[ItemEntry]]]],
     ) -> None:
-        """The pages listing the items (``entries``: the folder's, streamed, read to the end)."""
+        """The pages listing the items; ``pages_of`` gives each page in turn: whether an item
+        of it changed, and its items (read to the end, whoever watches the stream sees every
+        item)."""
         rel = build.relative_dir
         count = len(build.entries)
         pages_count = max(1, math.ceil(count / PAGE_SIZE))
@@ -395,14 +421,15 @@ class FolderPages:
         # whose items changed is the page it was, without making its rows again
         same_ids = build.status == "incremental" and not build.added and not build.removed
         for page in range(1, pages_count + 1):
-            chunk = list(itertools.islice(entries, PAGE_SIZE))
+            changed, chunk_of = next(pages_of)
             name = "index.html" if page == 1 else f"page-{page}.html"
             relative = f"{rel}/items/{name}"
-            if same_ids and name in previous and not any(e.changed for e in chunk):
+            if same_ids and name in previous and not changed:
                 if self.stage.link_previous(relative):
                     digests[name] = previous[name]
                     self.pages_linked += 1
                     continue
+            chunk = chunk_of()
             rows = [_row(e, (page - 1) * PAGE_SIZE + i, item_pages) for i, e in enumerate(chunk)]
             digest = hashlib.sha256(
                 canonical.dumps([page, pages_count, count, item_pages, rows])
@@ -422,7 +449,7 @@ class FolderPages:
                 item_pages=item_pages,
                 facets=_facets(rows),
             )
-        for _ in entries:  # whoever watches the stream sees every item
+        for _ in pages_of:
             pass
         for name in sorted(set(previous) - set(digests)):  # fewer pages than last time
             self.stage.drop(f"{rel}/items/{name}")
@@ -479,25 +506,41 @@ def _file(item_id: str, suffix: str) -> str:
     return f"{item_id}{suffix}"
 
 
-def _box(entry: ItemEntry) -> bool:
-    return isinstance(entry.facts, list) and bool(entry.facts) and bool(entry.facts[0])
+def _thumb_stride(build: DatasetBuild) -> int:
+    return max(1, len(build.entries) // _THUMB_BOXES)
 
 
-def _row(entry: ItemEntry, n: int, item_pages: bool) -> dict[str, Any]:
-    facts = entry.facts if isinstance(entry.facts, list) else [None] * 5
-    json_href = quote_name(_file(entry.id, ".json"))
-    return {
-        "n": n + 1,
-        "id": entry.id,
-        "href": quote_name(_file(entry.id, ".html")) if item_pages else json_href,
-        "json": json_href,
-        "start": facts[1],
-        "split": facts[3],
-        "size": facts[4],
-        "bbox": facts[0],
-        "preview": facts[5] if len(facts) > 5 else None,
-        "label": facts[6] if len(facts) > 6 else None,
-    }
+def _read_pages(
+    build: DatasetBuild, shapes: Footprints, examples: Gallery
+) -> Iterator[tuple[bool, Callable[[], list[ItemEntry]]]]:
+    """The list pages of a full second pass: every item read (binned into the map's grid,
+    picked for the gallery), a page at a time, then the rest."""
+
+    def second_pass() -> Iterator[ItemEntry]:
+        for entry in build.entries:
+            if shapes.grid:
+                shapes.bin(entry)
+            examples.pick(entry)
+            yield entry
+
+    entries = second_pass()
+    while True:
+        chunk = list(itertools.islice(entries, PAGE_SIZE))
+        yield any(e.changed for e in chunk), functools.partial(list, chunk)
+        if not chunk:
+            for _ in entries:
+                pass
+            return
+
+
+def _changed_pages(passes: ItemPasses) -> Iterator[tuple[bool, Callable[[], list[ItemEntry]]]]:
+    """The list pages of an incremental pass: a page is read only when asked for."""
+    changed = {line // PAGE_SIZE for line in passes.changed_lines or ()}
+    count = passes.facts.count
+    for page in range(max(1, math.ceil(count / PAGE_SIZE))):
+        first = page * PAGE_SIZE
+        end = min(count, first + PAGE_SIZE)
+        yield page in changed, functools.partial(passes.entries_between, first, end)
 
 
 def _facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -506,75 +549,6 @@ def _facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
         "classes": sorted({str(r["label"]) for r in rows if r.get("label")}),
         "splits": sorted({str(r["split"]) for r in rows if r.get("split")}),
     }
-
-
-def gallery(entries: Iterable[ItemEntry], item_pages: bool) -> dict[str, list[tuple[str, list]]]:
-    """Examples with previews, per class and per split (a few each, spread over the items).
-
-    Two passes over ``entries`` (a list, or the rows a build streams): the size of each group,
-    then every ``size // GALLERY_PER_GROUP``-th of its items, so only the examples are held."""
-    found = Gallery(item_pages)
-    for entry in entries:
-        found.count(entry)
-    for entry in entries:
-        found.pick(entry)
-    return found.shown()
-
-
-class Gallery:
-    """The gallery from streamed items: :meth:`count` each one, then :meth:`pick` each one."""
-
-    def __init__(self, item_pages: bool) -> None:
-        self.item_pages = item_pages
-        self.sizes: dict[str, Counter[str]] = {"classes": Counter(), "splits": Counter()}
-        self._strides: dict[tuple[str, str], int] | None = None
-        self._seen: Counter[tuple[str, str]] = Counter()
-        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
-
-    def count(self, entry: ItemEntry) -> None:
-        for kind, name in _gallery_groups(entry):
-            self.sizes[kind][name] += 1
-
-    def _shown_names(self) -> dict[str, list[str]]:
-        return {kind: sorted(found)[:MAX_CLASSES] for kind, found in self.sizes.items()}
-
-    def pick(self, entry: ItemEntry) -> None:
-        if self._strides is None:
-            self._strides = {
-                (kind, name): max(1, self.sizes[kind][name] // GALLERY_PER_GROUP)
-                for kind, names in self._shown_names().items()
-                for name in names
-            }
-            self._rows = {key: [] for key in self._strides}
-        if not self._strides:
-            return
-        for key in _gallery_groups(entry):
-            stride = self._strides.get(key)
-            if stride is None:
-                continue
-            n = self._seen[key]
-            self._seen[key] += 1
-            if n % stride == 0 and len(self._rows[key]) < GALLERY_PER_GROUP:
-                self._rows[key].append(_row(entry, 0, self.item_pages))
-
-    def shown(self) -> dict[str, list[tuple[str, list]]]:
-        return {
-            kind: [(name, self._rows.get((kind, name), [])) for name in names]
-            for kind, names in self._shown_names().items()
-        }
-
-
-def _gallery_groups(entry: ItemEntry) -> list[tuple[str, str]]:
-    """The gallery groups an item with a preview is in: its class and its split."""
-    facts = entry.facts if isinstance(entry.facts, list) else []
-    if len(facts) < 7 or not facts[5]:
-        return []
-    groups = []
-    if facts[6]:
-        groups.append(("classes", str(facts[6])))
-    if facts[3]:
-        groups.append(("splits", str(facts[3])))
-    return groups
 
 
 #: Property groups of the item page, by the prefix of the property name.

@@ -121,6 +121,26 @@ class FactsAccumulator:
     def extent(self) -> list[float] | None:
         return self.bbox if math.isfinite(self.bbox[0]) else None
 
+    def merge(self, other: FactsAccumulator) -> None:
+        """Add what ``other`` accumulated (over other items)."""
+        self.count += other.count
+        self.size += other.size
+        self.splits.update(other.splits)
+        self.merge_extremes(other.extremes())
+
+    def extremes(self) -> list[Any]:
+        """``[bbox or None, start, end]``: what cannot be subtracted (JSON-able)."""
+        return [self.extent, self.start, self.end]
+
+    def merge_extremes(self, extremes: list[Any]) -> None:
+        box, start, end = extremes
+        if box:
+            self.bbox = _union(self.bbox, box)
+        if start and (self.start is None or start < self.start):
+            self.start = start
+        if end and (self.end is None or end > self.end):
+            self.end = end
+
 
 def collection_bbox(collection: dict[str, Any]) -> list[float] | None:
     """The first bbox of a collection's spatial extent."""
@@ -224,11 +244,14 @@ class Footprints:
     """The map's data from streamed items: :meth:`add` each one; when :attr:`grid` is then
     true, :meth:`bin` each one again (the grid's extent is known only after the first pass)."""
 
-    def __init__(self, item_pages: bool) -> None:
+    def __init__(self, item_pages: bool, after: int = 0) -> None:
+        """``after``: the boxes of items before these (given to another :class:`Footprints`
+        this one is merged into), so that a grid's items are not listed."""
         self.item_pages = item_pages
         self.items: list[list[Any]] = []
         self.extent = [math.inf, math.inf, -math.inf, -math.inf]
         self.boxes = 0
+        self.after = after
         self._cells: _Grid | None = None
 
     def add(self, entry: ItemEntry) -> None:
@@ -243,7 +266,7 @@ class Footprints:
             max(extent[2], box[2]),
             max(extent[3], box[3]),
         ]
-        if self.boxes <= MAX_FOOTPRINTS:
+        if self.boxes + self.after <= MAX_FOOTPRINTS:
             facts = entry.facts
             preview = facts[5] if len(facts) > 5 else None
             # [id, w, s, e, n, split, preview (store key or URL, or null)]
@@ -254,6 +277,33 @@ class Footprints:
     @property
     def grid(self) -> bool:
         return self.boxes > MAX_FOOTPRINTS
+
+    def bounds(self) -> list[float] | None:
+        """The extent of the boxes added (None: none), JSON-able."""
+        return self.extent if math.isfinite(self.extent[0]) else None
+
+    def merge(self, other: Footprints) -> None:
+        """Add what ``other`` was given (the items after this one's)."""
+        self.boxes += other.boxes
+        self.merge_bounds(other.bounds())
+        self.items = self.items + other.items if self.boxes <= MAX_FOOTPRINTS else []
+
+    def merge_bounds(self, bounds: list[float] | None) -> None:
+        """Widen the extent to ``bounds`` (other items')."""
+        if bounds:
+            self.extent = _union(self.extent, bounds)
+
+    def cells(self) -> dict[tuple[int, int], list[float]]:
+        """The grid's cells by key, ``[w, s, e, n, count]`` each (made now if not yet)."""
+        if self._cells is None:
+            self._cells = _Grid(self.extent)
+        return self._cells.by_key
+
+    def cell_of(self, box: list[float]) -> tuple[int, int]:
+        """The key of the grid cell ``box`` is counted in."""
+        if self._cells is None:
+            self._cells = _Grid(self.extent)
+        return self._cells.key(box)
 
     def bin(self, entry: ItemEntry) -> None:
         box = _box_of(entry)
@@ -283,15 +333,19 @@ class _Grid:
         self.side = max(1, int(math.sqrt(MAX_FOOTPRINTS)))
         self.width = max((east - self.west) / self.side, 1e-9)
         self.height = max((north - self.south) / self.side, 1e-9)
-        self._cells: dict[tuple[int, int], list[float]] = {}
+        self.by_key: dict[tuple[int, int], list[float]] = {}
 
-    def add(self, box: list[float]) -> None:
+    def key(self, box: list[float]) -> tuple[int, int]:
         side = self.side
         cx = min(side - 1, int(((box[0] + box[2]) / 2 - self.west) / self.width))
         cy = min(side - 1, int(((box[1] + box[3]) / 2 - self.south) / self.height))
-        cell = self._cells.get((cx, cy))
+        return cx, cy
+
+    def add(self, box: list[float]) -> None:
+        key = self.key(box)
+        cell = self.by_key.get(key)
         if cell is None:
-            self._cells[(cx, cy)] = [box[0], box[1], box[2], box[3], 1]
+            self.by_key[key] = [box[0], box[1], box[2], box[3], 1]
         else:
             cell[0] = min(cell[0], box[0])
             cell[1] = min(cell[1], box[1])
@@ -300,7 +354,11 @@ class _Grid:
             cell[4] += 1
 
     def cells(self) -> list[list[float]]:
-        return [[round(v, _ROUND) for v in c[:4]] + [c[4]] for _, c in sorted(self._cells.items())]
+        return [[round(v, _ROUND) for v in c[:4]] + [c[4]] for _, c in sorted(self.by_key.items())]
+
+
+def _union(a: list[float], b: list[float]) -> list[float]:
+    return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
 
 
 def human_size(size: int | float | None) -> str:
