@@ -29,3 +29,26 @@ def test_other_multihashes_are_refused() -> None:
         hashing.sha256_of_checksum("1340" + "ab" * 64)  # sha2-512
     with pytest.raises(InputError, match="not a valid multihash"):
         hashing.sha256_of_checksum("nonsense")
+
+
+def test_a_prefetched_hash_is_taken_only_for_the_file_as_it_was(tmp_path, monkeypatch):
+    import hashlib
+
+    from eotdl.storage import hashing
+
+    reads: list[str] = []
+    real = hashing._sha256_and_size
+
+    def counting(path):
+        reads.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(hashing, "_sha256_and_size", counting)
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"a" * 100_000)
+    hashing.prefetch_sha256(path)
+    assert hashing.sha256_and_size(path) == (hashlib.sha256(b"a" * 100_000).hexdigest(), 100_000)
+    assert len(reads) == 1  # the background read, not a second one
+    hashing.prefetch_sha256(path)
+    path.write_bytes(b"b" * 99)  # changed after the prefetch: hashed again, as it is now
+    assert hashing.sha256_and_size(path) == (hashlib.sha256(b"b" * 99).hexdigest(), 99)

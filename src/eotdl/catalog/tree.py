@@ -53,6 +53,7 @@ from eotdl.catalog.rowblocks import (
 from eotdl.catalog.staging import Stage
 from eotdl.catalog.store import SiteHrefs, link_objects
 from eotdl.errors import InputError
+from eotdl.storage.hashing import prefetch_sha256
 
 STAC_VERSION = "1.1.0"
 #: Link relations the tree writer owns; any others in the lab are kept (rewritten if relative).
@@ -675,6 +676,9 @@ class TreeBuilder:
                 self._rewrite_parquet(build)
             elif self.parquet:  # the same file: its footer index too (if it had one)
                 self.stage.link_previous(f"{relative_dir}/{PARQUET_INDEX}")
+            if self.parquet and build.group == "datasets":
+                # its card (catalog.croissant) hashes it: start now, while the pages are made
+                prefetch_sha256(self.stage.path(parquet_rel))
         finally:
             if writer is not None:
                 writer.abort()

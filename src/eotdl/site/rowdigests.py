@@ -8,10 +8,11 @@ read chunk and one block, whatever the number of rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from eotdl.catalog.rowblocks import block_digest
 
 #: Rows per block: a million rows are a few hundred blocks.
 BLOCK_LINES = 4096
@@ -30,7 +31,7 @@ class Block:
 
 
 def _digest(data: bytes | memoryview) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
+    return block_digest(data)
 
 
 def _end_of_lines(buf: bytes, pos: int, wanted: int, guess: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from eotdl.errors import InputError
 
@@ -20,8 +22,52 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return sha256_and_size(path)[0]
 
 
+_Key = tuple[str, int, int, int]
+_PREFETCHED: dict[_Key, Future[tuple[str, int]]] = {}
+_PREFETCH_LOCK = threading.Lock()
+_PREFETCH_POOL: list[ThreadPoolExecutor] = []
+
+
+def _key(path: str | os.PathLike[str]) -> _Key:
+    st = os.stat(path)
+    return os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def prefetch_sha256(path: str | os.PathLike[str]) -> None:
+    """Start hashing ``path`` in a background thread: a later :func:`sha256_and_size` of the
+    same, unchanged file (same size, time and inode) takes the result instead of reading it
+    again, so a big file written early in a job is hashed while the job does other work."""
+    try:
+        key = _key(path)
+    except OSError:
+        return
+    with _PREFETCH_LOCK:
+        if key in _PREFETCHED:
+            return
+        if not _PREFETCH_POOL:
+            _PREFETCH_POOL.append(ThreadPoolExecutor(1, thread_name_prefix="eotdl-sha256"))
+        _PREFETCHED[key] = _PREFETCH_POOL[0].submit(_sha256_and_size, path)
+
+
 def sha256_and_size(path: str | os.PathLike[str]) -> tuple[str, int]:
-    """The SHA-256 (hex) and size of a file, read in chunks into one reused buffer."""
+    """The SHA-256 (hex) and size of a file, read in chunks into one reused buffer (or the
+    result of a :func:`prefetch_sha256` of the file as it is now)."""
+    if _PREFETCHED:
+        try:
+            key = _key(path)
+        except OSError:
+            key = None
+        with _PREFETCH_LOCK:
+            ahead = _PREFETCHED.pop(key, None) if key is not None else None
+        if ahead is not None:
+            try:
+                return ahead.result()
+            except OSError:
+                pass  # hashed while it changed or went: hash it now
+    return _sha256_and_size(path)
+
+
+def _sha256_and_size(path: str | os.PathLike[str]) -> tuple[str, int]:
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
