@@ -91,3 +91,21 @@ def test_a_patch_keeping_unlisted_files_removes_only_those_dropped(tmp_path):
     stage.commit()
     found = {p.name: p.read_text() for p in (target / "items").iterdir()}
     assert found == {"a.json": "a.json", "b.json": "new b"}
+
+
+def test_keeping_a_previous_file_of_a_patch_takes_the_last_build_at_its_word(tmp_path):
+    target = tmp_path / "site"
+    (target / "items").mkdir(parents=True)
+    (target / "items" / "a.html").write_text("a")
+    (target / "other.txt").write_text("o")
+    stage = Stage(target)
+    assert stage.patch("items", keep_unlisted=True)
+    assert stage.keep_previous("items/a.html")
+    stage.write_bytes("items/b.html", b"b")
+    stage.drop("items/c.html")
+    assert not stage.keep_previous("items/b.html")  # written by this build
+    assert not stage.keep_previous("items/c.html")  # dropped by it
+    # outside a patched folder it is link_previous: a file that is not there is not kept
+    assert stage.keep_previous("other.txt") and not stage.keep_previous("gone.txt")
+    stage.commit()
+    assert {p.name for p in (target / "items").iterdir()} == {"a.html", "b.html"}

@@ -31,10 +31,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from stac_geoparquet.arrow import (
-    parse_stac_items_to_arrow,
-    to_parquet,
-)
 
 from eotdl.catalog.parquet_items import table_items
 from eotdl.catalog.parquetsplice import index_path, read_footer, splice_row_groups, write_index
@@ -51,6 +47,25 @@ ROW_GROUP = 1024
 SORT_BUCKET = 65_536
 #: The sort key column of temporary parts (never in a written file).
 _KEY = "__eotdl_sort_key"
+
+
+def _stac_geoparquet() -> Any:
+    """``stac_geoparquet.arrow``, imported when first needed: it brings pandas and
+    pyarrow.dataset (about half a second), which a build that converts no item never needs."""
+    import stac_geoparquet.arrow
+
+    return stac_geoparquet.arrow
+
+
+def preload() -> None:
+    """Import what converting items needs in a background thread, while the caller does
+    other work (an incremental build hashing its files): by the time it converts the few
+    changed items, the import is done or under way."""
+    import sys
+    import threading
+
+    if "stac_geoparquet.arrow" not in sys.modules:
+        threading.Thread(target=_stac_geoparquet, name="eotdl-preload", daemon=True).start()
 
 
 class ItemsParquetWriter:
@@ -89,7 +104,7 @@ class ItemsParquetWriter:
             schema = self._schema.remove(self._schema.get_field_index(_KEY))
             reader = pa.RecordBatchReader.from_batches(schema, _sorted_batches(dataset))
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            to_parquet(reader, self.path)
+            _stac_geoparquet().to_parquet(reader, self.path)
             write_index(self.path, _key_ranges)
             return self.count
         finally:
@@ -270,7 +285,7 @@ def splice_items_parquet(
             replace[group] = rows.take(sort_order(rows)).combine_chunks()
     except (OSError, pa.ArrowException, ValueError, _Unsorted):
         return False
-    if not splice_row_groups(Path(previous), Path(path), replace, _key_range):
+    if not splice_row_groups(Path(previous), Path(path), replace, _key_range, handle.schema_arrow):
         return False
     if ranges is None:  # an index without key ranges (an older build's): give it them
         write_index(Path(path), _key_ranges)
@@ -449,7 +464,7 @@ def _rebatched(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 
 def _write_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_parquet(pa.RecordBatchReader.from_batches(schema, batches), path)
+    _stac_geoparquet().to_parquet(pa.RecordBatchReader.from_batches(schema, batches), path)
     write_index(path, _key_ranges)
 
 
@@ -493,7 +508,7 @@ def items_to_arrow(items: list[dict[str, Any]]) -> pa.Table:
         for index in nulls:
             items[index] = {**items[index], **placeholder}
     try:
-        table = parse_stac_items_to_arrow(items, schema="FullFile").read_all()
+        table = _stac_geoparquet().parse_stac_items_to_arrow(items, schema="FullFile").read_all()
     except (pa.ArrowException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(
             f"cannot convert items to stac-geoparquet: {exc}",
@@ -548,12 +563,14 @@ def _write_table(table: pa.Table | None, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if table is None:
         # no items: an empty file with the core columns, still valid GeoParquet
-        empty = parse_stac_items_to_arrow([_PLACEHOLDER], schema="FullFile").read_all()
+        empty = (
+            _stac_geoparquet().parse_stac_items_to_arrow([_PLACEHOLDER], schema="FullFile")
+        ).read_all()
         table = empty.slice(0, 0)
     elif table.num_rows:
         table = table.take(sort_order(table)).combine_chunks()
     batches = table.to_batches(max_chunksize=ROW_GROUP)
-    to_parquet(pa.RecordBatchReader.from_batches(table.schema, batches), path)
+    _stac_geoparquet().to_parquet(pa.RecordBatchReader.from_batches(table.schema, batches), path)
     write_index(path, _key_ranges)
 
 

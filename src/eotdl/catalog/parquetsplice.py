@@ -378,13 +378,15 @@ def splice_row_groups(
     path: Path,
     replace: dict[int, pa.Table],
     extra: Callable[[pa.Table], Any] | None = None,
+    schema: pa.Schema | None = None,
 ) -> bool:
     """Write ``path`` as ``previous`` with each row group ``i`` of ``replace`` replaced by the
     rows of its table (empty: the row group goes). ``extra(table)`` is what the index keeps
     for a new row group (kept ones keep theirs). False (nothing written) when the file is not
-    one this can splice, or would hold too many unreferenced bytes."""
+    one this can splice, or would hold too many unreferenced bytes. ``schema``: the file's
+    Arrow schema, if the caller has read it already."""
     try:
-        return _splice(previous, path, replace, extra)
+        return _splice(previous, path, replace, extra, schema)
     except (_Declined, IndexError, struct.error, pa.ArrowException):
         Path(path).unlink(missing_ok=True)
         index_path(Path(path)).unlink(missing_ok=True)
@@ -396,6 +398,7 @@ def _splice(
     path: Path,
     replace: dict[int, pa.Table],
     extra_of: Callable[[pa.Table], Any] | None,
+    schema: pa.Schema | None,
 ) -> bool:
     footer, data_end = read_footer(previous)
     count = len(footer.row_groups)
@@ -404,7 +407,7 @@ def _splice(
     old_groups = [footer.row_group(i) for i in range(count)]
     for index in replace:
         _check_plain(old_groups[index])
-    schema = pq.read_schema(previous)
+    schema = schema if schema is not None else pq.read_schema(previous)
     tables = [replace[i] for i in sorted(replace) if replace[i].num_rows]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

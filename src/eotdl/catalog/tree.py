@@ -41,6 +41,7 @@ from eotdl.catalog import canonical, ndjson
 from eotdl.catalog.dataset import DatasetFolder
 from eotdl.catalog.geoparquet import MEDIA_TYPE as PARQUET_TYPE
 from eotdl.catalog.geoparquet import ItemsParquetWriter, patch_items_parquet
+from eotdl.catalog.geoparquet import preload as preload_geoparquet
 from eotdl.catalog.lab import Lab
 from eotdl.catalog.rowblocks import (
     Block,
@@ -420,6 +421,8 @@ class TreeBuilder:
         can_carry = previous is not None and self.stage.can_carry(relative_dir)
         if can_carry and previous is not None and previous.get("inputs") == fingerprint:
             return self._carried(group, folder, previous, fingerprint)
+        if self.parquet:
+            preload_geoparquet()  # this folder changed: its items will be converted
         collection_bytes = folder.collection_path.read_bytes()
         context = _digest(
             collection_bytes

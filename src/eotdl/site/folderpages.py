@@ -425,7 +425,7 @@ class FolderPages:
             name = "index.html" if page == 1 else f"page-{page}.html"
             relative = f"{rel}/items/{name}"
             if same_ids and name in previous and not changed:
-                if self.stage.link_previous(relative):
+                if self.stage.keep_previous(relative):  # the last build wrote it
                     digests[name] = previous[name]
                     self.pages_linked += 1
                     continue
