@@ -276,3 +276,35 @@ def test_blocks_of_a_rows_file(tmp_path: Path) -> None:
     assert [a.digest == b.digest for a, b in zip(before, after, strict=True)] == [
         n != 500 // 64 for n in range(len(before))
     ]
+
+
+def test_a_cell_edge_at_zero_is_patched_when_its_box_did_not_move(
+    tmp_path: Path, small: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change that leaves an item's box as it was (its cloud cover, its date) keeps the
+    patched passes even where the box sits on 0.0 (whose sign a patched bound could get
+    wrong): the cell keeps the very same boxes."""
+    full_passes = []
+    monkeypatch.setattr(
+        folderpages, "first_pass", lambda *a: full_passes.append(1) or itempasses.first_pass(*a)
+    )
+    lab = _lab(tmp_path)
+    folder = lab.dataset("chips")
+    items = list(folder.iter_items())
+    target = items[COUNT // 2]
+    width = target["bbox"][2] - target["bbox"][0]
+    target["bbox"] = [0.0, target["bbox"][1], round(width, 6), target["bbox"][3]]
+    target["geometry"] = box_polygon(target["bbox"])
+    folder.write_items(items)
+    build_site(lab, qa=False)  # a box moved to the meridian: the passes are read in full
+    runs = len(full_passes)
+    _edit(lab, [(COUNT // 2, "cloud")], seed=3)
+    build_site(lab, qa=False)
+    assert len(full_passes) == runs, "a property change fell back to the full passes"
+    _assert_full_build_equal(lab)
+
+
+def box_polygon(bbox: list[float]) -> dict[str, Any]:
+    west, south, east, north = bbox
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}

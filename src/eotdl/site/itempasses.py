@@ -473,6 +473,8 @@ def _patch_grid(
             added[shapes.cell_of(now.facts[0])].append(now.facts[0])
     for key in set(removed) | set(added):
         gone, new = removed.get(key, []), added.get(key, [])
+        if canonical.dumps(sorted(gone)) == canonical.dumps(sorted(new)):
+            continue  # the same boxes, to the sign of a zero: the cell is as it was
         cell = cells.get(key)
         if cell is None:
             if gone:
