@@ -179,20 +179,10 @@ def patch_items_parquet(
     added: pa.Table | None = None
     out = schema
     if new_items:
-        added = _storable(items_to_arrow(new_items))
-        try:
-            out = pa.unify_schemas([schema, added.schema], promote_options="permissive")
-        except (pa.ArrowException, ValueError):
-            return False
-        out = out.remove_metadata()
-        added = _conform(added, out)
+        added = _rows_fitting(new_items, schema)
         if added is None:
             return False
         added = added.take(sort_order(added))
-    if not out.equals(schema):
-        # a new property, or a wider type: the whole file is written again, so its columns
-        # come in the order and with the types a full build gives them
-        return False
     drop_ids = pa.array(sorted(drop), pa.string())
     filled = [0] * len(out)  # values per column: one left all null was its items' alone
 
@@ -255,11 +245,7 @@ def splice_items_parquet(
             return False
         added: pa.Table | None = None
         if upserts:
-            added = _storable(items_to_arrow(upserts))
-            unified = pa.unify_schemas([schema, added.schema], promote_options="permissive")
-            if not unified.remove_metadata().equals(schema):
-                return False
-            added = _conform(added, schema)
+            added = _rows_fitting(upserts, schema)
             if added is None:
                 return False
         sizes = np.array([meta.row_group(i).num_rows for i in range(groups)], np.int64)
@@ -290,6 +276,20 @@ def splice_items_parquet(
     if ranges is None:  # an index without key ranges (an older build's): give it them
         write_index(Path(path), _key_ranges)
     return True
+
+
+def _rows_fitting(items: list[dict[str, Any]], schema: pa.Schema) -> pa.Table | None:
+    """``items`` as rows of a file of ``schema``; None when they bring a new property or a
+    wider type (the whole file is then written again, so its columns come in the order and
+    with the types a full build gives them)."""
+    rows = _storable(items_to_arrow(items))
+    try:
+        unified = pa.unify_schemas([schema, rows.schema], promote_options="permissive")
+    except (pa.ArrowException, ValueError):
+        return None
+    if not unified.remove_metadata().equals(schema):
+        return None
+    return _conform(rows, schema)
 
 
 #: The columns :func:`sort_order` reads.

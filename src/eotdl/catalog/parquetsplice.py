@@ -125,14 +125,7 @@ def _skip_struct(buf: bytes, i: int) -> int:
 
 
 def _zigzag(value: int) -> bytes:
-    raw = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while True:
-        if raw < 0x80:
-            out.append(raw)
-            return bytes(out)
-        out.append((raw & 0x7F) | 0x80)
-        raw >>= 7
+    return _uvarint((value << 1) ^ (value >> 63))
 
 
 def _uvarint(value: int) -> bytes:
