@@ -88,3 +88,20 @@ def test_the_collection_summaries_name_the_label_column_and_crs(tmp_path: Path):
     assert fields == {"item_id": "id", "datetime": "datetime", "label": "kind"}
     assert card["geocr:coordinateReferenceSystem"] == "EPSG:3035"
     assert card["recordSet"][0]["data"] == []  # no split column: no splits
+
+
+def test_split_values_come_from_every_row_group(tmp_path: Path, monkeypatch):
+    """A split value in one row only, in a late row group, among nulls, is found (the string
+    column is read as dictionaries)."""
+    from eotdl.catalog import geoparquet
+
+    monkeypatch.setattr(geoparquet, "ROW_GROUP", 4)
+    items = _items(40)
+    for n, one in enumerate(items):
+        one["properties"]["ml-aoi:split"] = "train" if n % 3 else None
+    items[37]["properties"]["ml-aoi:split"] = "test"
+    parquet = tmp_path / "items.parquet"
+    write_items_parquet(items, parquet)
+    card = compact_croissant(collection("ds"), parquet, url="https://example.org")
+    names = [record["splits/name"] for record in card["recordSet"][0]["data"]]
+    assert names == ["train", "test"]

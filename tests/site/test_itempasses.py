@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sitelab import site_dataset
 
-from eotdl.catalog import canonical
+from eotdl.catalog import canonical, rowblocks
 from eotdl.catalog.lab import Lab
+from eotdl.catalog.rowblocks import RowsEdit
 from eotdl.site import folderpages, itempasses, rowdigests, summary
 from eotdl.site.build import build_site
-from eotdl.site.rowdigests import scan_blocks, split_lines
+from eotdl.site.rowdigests import edited_blocks, scan_blocks, split_lines
 from labs import make_lab
 
 COUNT = 200
@@ -26,8 +27,10 @@ CLASSES = ("crop", "forest", "urban", "water")
 @pytest.fixture
 def small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small limits stand for a big dataset: blocks of 16 rows, pages of 20 (pages straddle
-    blocks), no item pages, a map of grid cells, a thumbnail of every 6th box."""
+    blocks), no item pages, a map of grid cells, a thumbnail of every 6th box, blocks of a
+    few items of ``items.ndjson`` (so the tree tells the pages where the rows changed)."""
     monkeypatch.setattr(rowdigests, "BLOCK_LINES", 16)
+    monkeypatch.setattr(rowblocks, "BLOCK_BYTES", 3000)
     monkeypatch.setattr(folderpages, "PAGE_SIZE", 20)
     monkeypatch.setattr(folderpages, "ITEM_PAGES_MAX", 50)
     monkeypatch.setattr(folderpages, "_THUMB_BOXES", 30)
@@ -308,3 +311,45 @@ def box_polygon(bbox: list[float]) -> dict[str, Any]:
     west, south, east, north = bbox
     ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
     return {"type": "Polygon", "coordinates": [ring]}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_blocks_of_an_edited_rows_file_are_those_scanned(tmp_path: Path, seed: int) -> None:
+    """Given where the rows changed, the blocks (digests, offsets, lines) are those a scan of
+    the whole file gives; rows added or removed: not known."""
+    rng = random.Random(seed)
+    count = rng.randint(1, 300)
+    lines = [b"r" * rng.randrange(1, 90) for _ in range(count)]
+    path = tmp_path / "rows"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    size = rng.choice([1, 5, 16, 64])
+    old = [(b.digest, b.start, b.end) for b in scan_blocks(path, size)]
+    first = rng.randrange(count)
+    last = min(count, first + rng.randint(1, 20))
+    start = sum(len(line) + 1 for line in lines[:first])
+    old_stop = start + sum(len(line) + 1 for line in lines[first:last])
+    for n in range(first, last):
+        if rng.random() < 0.7:
+            lines[n] = b"e" * rng.randrange(1, 120)
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    new_stop = start + sum(len(line) + 1 for line in lines[first:last])
+    edit = RowsEdit(start, old_stop, new_stop, last - first, last - first)
+    assert edited_blocks(path, old, edit, count, size) == scan_blocks(path, size)
+    grown = RowsEdit(start, old_stop, new_stop, last - first, last - first + 1)
+    assert edited_blocks(path, old, grown, count + 1, size) is None
+
+
+def test_the_tree_tells_the_pages_where_rows_changed(
+    tmp_path: Path, small: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-item build of a big dataset does not scan its whole rows file for the pages."""
+    lab = _lab(tmp_path)
+    _edit(lab, [(COUNT // 2, "cloud")], seed=1)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the whole rows file was scanned")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rowdigests, "scan_blocks", refuse)
+        assert build_site(lab, qa=False).items_written == 1
+    _assert_full_build_equal(lab)

@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from eotdl.catalog.arrowbuffers import numpy_array, numpy_of, string_array
+from eotdl.catalog.arrowitems import fitting_rows
 from eotdl.catalog.parquet_items import table_items
 from eotdl.catalog.parquetsplice import index_path, read_footer, splice_row_groups, write_index
 from eotdl.errors import InputError
@@ -123,7 +125,7 @@ class ItemsParquetWriter:
             self._tmp = Path(tempfile.mkdtemp(prefix=".parts-", dir=self.path.parent))
         part = self._tmp / f"{len(self._parts):06d}.parquet"
         stored = _storable(table)
-        stored = stored.append_column(_KEY, pa.array(spatial_keys(stored), pa.uint64()))
+        stored = stored.append_column(_KEY, numpy_array(spatial_keys(stored), pa.uint64()))
         stored = stored.take(sort_order(stored))
         pq.write_table(stored, part, row_group_size=ROW_GROUP)
         self._parts.append(part)
@@ -183,7 +185,7 @@ def patch_items_parquet(
         if added is None:
             return False
         added = added.take(sort_order(added))
-    drop_ids = pa.array(sorted(drop), pa.string())
+    drop_ids = string_array(sorted(drop))
     filled = [0] * len(out)  # values per column: one left all null was its items' alone
 
     def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -200,7 +202,7 @@ def patch_items_parquet(
                 table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop_ids)))
             if pending is not None and pending.num_rows and table.num_rows:
                 both = pa.concat_tables([table, pending])
-                order = sort_order(both).to_numpy()
+                order = numpy_of(sort_order(both))
                 # new rows sorting after this batch's last row wait for the next batches
                 cut = int(np.flatnonzero(order < table.num_rows)[-1]) + 1
                 table, pending = both.take(order[:cut]), both.take(order[cut:])
@@ -260,7 +262,7 @@ def splice_items_parquet(
                 touched.setdefault(finder.place(one), []).append(one)
         if not touched:
             return False
-        drop_ids = pa.array(sorted(drop), pa.string())
+        drop_ids = string_array(sorted(drop))
         replace: dict[int, pa.Table] = {}
         for group, extra in touched.items():
             rows = handle.read_row_group(group).replace_schema_metadata(None)
@@ -282,6 +284,9 @@ def _rows_fitting(items: list[dict[str, Any]], schema: pa.Schema) -> pa.Table | 
     """``items`` as rows of a file of ``schema``; None when they bring a new property or a
     wider type (the whole file is then written again, so its columns come in the order and
     with the types a full build gives them)."""
+    quick = fitting_rows(items, schema)
+    if quick is not None:
+        return _conform(quick, schema)
     rows = _storable(items_to_arrow(items))
     try:
         unified = pa.unify_schemas([schema, rows.schema], promote_options="permissive")
@@ -376,8 +381,9 @@ class _GroupFinder:
             olds = [dict(before[i] or {}) for i in sorted(ids) if i in before]
             if not olds:
                 return found  # none of them was in the file
-            keys = spatial_keys(_storable(items_to_arrow(olds)))
-            wanted = pa.array(sorted(i for i in ids if i in before), pa.string())
+            rows = fitting_rows(olds, self.handle.schema_arrow)
+            keys = spatial_keys(rows if rows is not None else _storable(items_to_arrow(olds)))
+            wanted = string_array(sorted(i for i in ids if i in before))
             candidates = sorted({int(g) for k in keys for g in self._covering(int(k))})
             left = set(wanted.to_pylist())
             for group in candidates:
@@ -389,10 +395,8 @@ class _GroupFinder:
             if not left:
                 return found
         table, _ = self._all()  # no index, or an id not where its key says: look everywhere
-        hit = pc.is_in(table["id"], value_set=pa.array(sorted(ids), pa.string()))
-        return found | {
-            self._group_of(int(at)) for at in np.flatnonzero(hit.to_numpy(zero_copy_only=False))
-        }
+        hit = pc.is_in(table["id"], value_set=string_array(sorted(ids)))
+        return found | {self._group_of(int(at)) for at in np.flatnonzero(numpy_of(hit))}
 
     def place(self, row: pa.Table) -> int:
         """The row group a new row joins (its rows then sorted with it)."""
@@ -419,7 +423,7 @@ def _position(table: pa.Table, keys: np.ndarray, row: pa.Table) -> int:
     ties = table.slice(low, high - low)
     both = pa.concat_tables([ties, row.select(ties.column_names)])
     # the row's place in the sorted ties is the number of ties sorting before it
-    order = sort_order(both).to_numpy()
+    order = numpy_of(sort_order(both))
     return low + int(np.flatnonzero(order == high - low)[0])
 
 
@@ -606,8 +610,7 @@ def spatial_keys(table: pa.Table) -> np.ndarray:
         return np.full(n, _NO_KEY, np.uint64)
 
     def values(name: str) -> np.ndarray:
-        field = pc.fill_null(column.field(name), float("nan"))
-        return np.asarray(field.to_numpy(zero_copy_only=False), dtype="float64")
+        return np.asarray(numpy_of(column.field(name)), dtype="float64")
 
     xmin, xmax = values("xmin"), values("xmax")
     cx = (xmin + xmax) / 2
@@ -615,7 +618,7 @@ def spatial_keys(table: pa.Table) -> np.ndarray:
     cx[across] = (xmin[across] + xmax[across] + 360) / 2
     cx[cx > 180] -= 360
     cy = (values("ymin") + values("ymax")) / 2
-    missing = np.isnan(cx) | np.isnan(cy) | pc.is_null(column).to_numpy(zero_copy_only=False)
+    missing = np.isnan(cx) | np.isnan(cy) | numpy_of(pc.is_null(column))
     top = (1 << _XY_BITS) - 1
     qx = np.clip((np.nan_to_num(cx) + 180) / 360 * top, 0, top).astype(np.uint64)
     qy = np.clip((np.nan_to_num(cy) + 90) / 180 * top, 0, top).astype(np.uint64)
@@ -645,11 +648,7 @@ def _time_middles(table: pa.Table) -> np.ndarray:
         if not pa.types.is_timestamp(column.type):
             return np.full(n, np.nan)
         ints = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
-        ints = pc.fill_null(ints, 0) if ints.null_count else ints
-        values = np.asarray(ints.to_numpy(), dtype="float64")
-        valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        values[~valid] = np.nan
-        return values
+        return np.asarray(numpy_of(ints), dtype="float64")  # nulls: NaN
 
     instant = micros("datetime")
     first = micros("start_datetime")
@@ -680,11 +679,11 @@ def sort_order(table: pa.Table) -> pa.Array:
     if _KEY in table.column_names:
         keys["k"] = table.column(_KEY)
     else:
-        keys["k"] = pa.array(spatial_keys(table), pa.uint64())
+        keys["k"] = numpy_array(spatial_keys(table), pa.uint64())
     if "datetime" in table.column_names and pa.types.is_timestamp(table.column("datetime").type):
         keys["t"] = table.column("datetime")
     keys["i"] = table.column("id")
-    keys["n"] = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    keys["n"] = numpy_array(np.arange(table.num_rows, dtype=np.int64), pa.int64())
     order = [(name, "ascending", "at_end") for name in keys]
     return pc.sort_indices(pa.table(keys), sort_keys=order)
 

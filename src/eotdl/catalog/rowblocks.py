@@ -88,6 +88,19 @@ def read_blocks(value: Any) -> list[Block] | None:
     return blocks
 
 
+@dataclass(frozen=True)
+class RowsEdit:
+    """How a build's rows file differs from the previous one's: bytes ``start`` to
+    ``old_stop`` of the previous file became bytes ``start`` to ``new_stop`` (``old_rows`` rows
+    became ``new_rows``); the bytes before and after are the same."""
+
+    start: int
+    old_stop: int
+    new_stop: int
+    old_rows: int
+    new_rows: int
+
+
 class BlockCutter:
     """Cuts blocks while a build streams lines into rows: call :meth:`row` after each row,
     :meth:`cut` at the end. Digests and line counts come later (:func:`fill_digests`)."""

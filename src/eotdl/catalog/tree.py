@@ -46,6 +46,7 @@ from eotdl.catalog.lab import Lab
 from eotdl.catalog.rowblocks import (
     Block,
     BlockCutter,
+    RowsEdit,
     copy_range,
     fill_digests,
     read_blocks,
@@ -101,7 +102,8 @@ class ItemEntry:
 class ItemRows:
     """The items of a built folder, in ``items.ndjson`` order, read back from the rows file the
     build wrote: iterating streams it (any number of times), nothing is held but the few items
-    this build changed and kept (``kept``). ``changed``: the ids this build wrote (None: all)."""
+    this build changed and kept (``kept``). ``changed``: the ids this build wrote (None: all).
+    ``edit``: where the rows file differs from the previous build's (None: not known)."""
 
     def __init__(
         self,
@@ -109,11 +111,13 @@ class ItemRows:
         count: int = 0,
         changed: set[str] | None = None,
         kept: dict[str, dict[str, Any]] | None = None,
+        edit: RowsEdit | None = None,
     ) -> None:
         self.path = path
         self.count = count
         self.changed = changed
         self.kept = kept or {}
+        self.edit = edit
 
     def __len__(self) -> int:
         return self.count
@@ -421,8 +425,6 @@ class TreeBuilder:
         can_carry = previous is not None and self.stage.can_carry(relative_dir)
         if can_carry and previous is not None and previous.get("inputs") == fingerprint:
             return self._carried(group, folder, previous, fingerprint)
-        if self.parquet:
-            preload_geoparquet()  # this folder changed: its items will be converted
         collection_bytes = folder.collection_path.read_bytes()
         context = _digest(
             collection_bytes
@@ -433,6 +435,8 @@ class TreeBuilder:
         old = None
         if can_carry and previous is not None and previous.get("context") == context:
             old = self._read_items_manifest(relative_dir)
+        if self.parquet and old is None:
+            preload_geoparquet()  # every item will be converted (a few are, without it)
         collection = folder.read_collection()
         build = DatasetBuild(
             group,
@@ -623,6 +627,16 @@ class TreeBuilder:
                 while current is not None:
                     gone.append(current[0])
                     current = next(previous, None)
+                edit = None
+                if (front or back) and old_rows is not None and old_blocks:
+                    ends = sum(b.rows for b in front) + sum(b.rows for b in back)
+                    edit = RowsEdit(
+                        rows_start,
+                        rows_stop if rows_stop is not None else os.path.getsize(old_rows),
+                        rows_at,
+                        sum(b.rows for b in old_blocks) - ends,
+                        count - sum(b.rows for b in front),
+                    )
                 size = os.path.getsize(path) if path.exists() else 0
                 cutter.cut(stop if stop is not None else size, rows_at)
                 if back:
@@ -656,7 +670,7 @@ class TreeBuilder:
             build.count = count
             build.changed_count = written
             build.entries = ItemRows(
-                rows_path, count, None if build.status == "full" else changed, kept
+                rows_path, count, None if build.status == "full" else changed, kept, edit
             )
             build.removed = sorted(set(gone) - changed - _reused_ids(gone, rows_path, in_order))
             for item_id in build.removed:

@@ -201,7 +201,13 @@ def _patched(
 ) -> ItemPasses | None:
     assert rows.path is not None
     old_blocks = memo["blocks"]
-    blocks = rowdigests.scan_blocks(rows.path, rowdigests.BLOCK_LINES)
+    blocks = None
+    if rows.edit is not None:  # the tree says where the rows changed: read only there
+        blocks = rowdigests.edited_blocks(
+            rows.path, [(b[0], b[1], b[2]) for b in old_blocks], rows.edit, rows.count
+        )
+    if blocks is None:
+        blocks = rowdigests.scan_blocks(rows.path, rowdigests.BLOCK_LINES)
     if len(blocks) != len(old_blocks) or sum(b.lines for b in blocks) != rows.count:
         return None
     facts, shapes = FactsAccumulator(), Footprints(item_pages)

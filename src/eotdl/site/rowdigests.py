@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from eotdl.catalog.rowblocks import block_digest
+from eotdl.catalog.rowblocks import RowsEdit, block_digest
 
 #: Rows per block: a million rows are a few hundred blocks.
 BLOCK_LINES = 4096
@@ -79,6 +79,52 @@ def _blocks(path: Path, lines: int) -> Iterator[tuple[Block, bytes, int, int]]:
             first += count
             mean = max(1, (end - pos) // count)
             pos = end
+
+
+def edited_blocks(
+    path: Path, old: list[tuple[str, int, int]], edit: RowsEdit, count: int, lines: int = 0
+) -> list[Block] | None:
+    """:func:`scan_blocks` of a rows file given the previous file's blocks (``old``: digest,
+    start, end) and how it was edited: only the blocks the edit touched are read; the others'
+    digests are kept and their offsets moved. None when rows were added or removed (every
+    block after the edit holds other lines)."""
+    lines = lines or BLOCK_LINES
+    if edit.old_rows != edit.new_rows or not old:
+        return None
+    shift = edit.new_stop - edit.old_stop
+    touched = [
+        i for i, (_, start, end) in enumerate(old) if end > edit.start and start < edit.old_stop
+    ]
+    blocks: list[Block] = []
+    for index, (digest, start, end) in enumerate(old):
+        first = index * lines
+        count_here = min(lines, count - first)
+        if touched and touched[0] <= index <= touched[-1]:
+            continue
+        moved = shift if start >= edit.old_stop else 0
+        blocks.append(Block(first, count_here, start + moved, end + moved, digest))
+    if touched:
+        low, high = old[touched[0]][1], old[touched[-1]][2] + shift
+        with open(path, "rb") as handle:
+            handle.seek(low)
+            data = handle.read(high - low)
+        if len(data) != high - low:
+            return None
+        made: list[Block] = []
+        pos = 0
+        for index in touched:
+            first = index * lines
+            want = min(lines, count - first)
+            end = pos
+            for _ in range(want):
+                at = data.find(b"\n", end)
+                end = len(data) if at < 0 else at + 1
+            made.append(Block(first, want, low + pos, low + end, _digest(data[pos:end])))
+            pos = end
+        if pos != len(data):
+            return None  # the lines do not fill the blocks as before
+        blocks[touched[0] : touched[0]] = made
+    return blocks
 
 
 def scan_blocks(path: Path, lines: int = 0) -> list[Block]:
