@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import cast
@@ -170,10 +169,8 @@ def serve(
     Search with any STAC client, e.g. pystac_client.Client.open("http://127.0.0.1:8000").
     Stateless: run as many copies as you like behind a load balancer.
     """
-    if "pyarrow" not in sys.modules and sys.platform != "win32":
-        # Arrow picks its allocator when it is imported: jemalloc keeps a server's memory
-        # flat (eotdl.api.index.use_search_allocator); a user's own choice wins
-        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    # Arrow's allocator is jemalloc (set by ``import eotdl`` before pyarrow starts): it keeps
+    # a server's memory flat (eotdl.api.index.use_search_allocator)
     from eotdl.api.routes import StacApi
     from eotdl.api.server import stac_api_server
 
