@@ -38,6 +38,8 @@ CHANGED, NEW_CLOUD = f"{NAME}-0000050", 99.5
 #: The item that moves in space and time: away from the others (all at latitude 35), to 2025.
 MOVED, NEW_DATETIME = f"{NAME}-0000200", "2025-06-15T10:30:00Z"
 NEW_BBOX = [-7.0, 36.0, -6.98, 36.02]
+#: The item the edit adds (at latitude 35.05, where no other item is).
+ADDED = f"{NAME}-{COUNT:07d}"
 
 
 @dataclass
@@ -90,7 +92,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             "type": "Polygon",
             "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
         }
-        folder.write_items(items)
+        folder.write_items([*items, make_item(COUNT, NAME)])
 
         spliced: list[bool] = []
         real = geoparquet.splice_items_parquet
@@ -159,7 +161,8 @@ def _day(stamp: str) -> str:
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_paging_through_the_collection_is_alike(sites: Sites, method: str) -> None:
     features = _alike(sites, collections=[NAME], limit=7, method=method)
-    assert len(features) == len(set(_ids(features))) == COUNT
+    assert len(features) == len(set(_ids(features))) == COUNT + 1
+    assert ADDED in _ids(features)
     changed = next(f for f in features if f["id"] == CHANGED)
     assert changed["properties"]["eo:cloud_cover"] == NEW_CLOUD
     moved = next(f for f in features if f["id"] == MOVED)
@@ -170,6 +173,7 @@ def test_the_moved_item_is_found_at_its_new_place_and_time_only(sites: Sites) ->
     w, s, e, n = NEW_BBOX
     there = _alike(sites, bbox=[w - 0.01, s - 0.01, e + 0.01, n + 0.01], limit=3)
     assert _ids(there) == [MOVED]
+    assert _ids(_alike(sites, bbox=[-10.01, 35.04, -9.97, 35.08], limit=1)) == [ADDED]
     w, s, e, n = sites.old_bbox
     old_place = _alike(sites, bbox=[w + 0.001, s + 0.001, e - 0.001, n - 0.001], limit=3)
     assert MOVED not in _ids(old_place)
@@ -203,7 +207,7 @@ def test_a_filter_on_the_changed_property_sees_its_new_value_only(
 
 
 def test_ids_and_item_pages_are_alike(sites: Sites) -> None:
-    wanted = [MOVED, CHANGED, f"{NAME}-0000000", f"{NAME}-0000299"]
+    wanted = [MOVED, CHANGED, ADDED, f"{NAME}-0000000", f"{NAME}-0000299"]
     found = _alike(sites, ids=wanted, limit=3)
     assert sorted(_ids(found)) == sorted(wanted)
     by_id = {f["id"]: f for f in found}
@@ -212,7 +216,8 @@ def test_ids_and_item_pages_are_alike(sites: Sites) -> None:
     assert by_id[MOVED]["geometry"]["coordinates"][0][0] == NEW_BBOX[:2]
     served = []
     for url in (sites.spliced, sites.full):
-        item = Client.open(url).get_collection(NAME).get_item(MOVED)
+        collection = Client.open(url).get_collection(NAME)
+        item = collection.get_item(MOVED) if collection is not None else None
         assert item is not None
         served.append(json.loads(json.dumps(item.to_dict()).replace(url, "SERVER")))
     assert served[0] == served[1] and served[0]["bbox"] == NEW_BBOX
@@ -228,7 +233,8 @@ def test_the_served_file_reads_as_the_full_builds(sites: Sites, tmp_path: Path) 
     assert data == sites.spliced_file.read_bytes()  # the spliced file is what is served
     full_data = _fetch(sites.full)
     spliced, full = pq.read_table(io.BytesIO(data)), pq.read_table(io.BytesIO(full_data))
-    assert spliced.num_rows == full.num_rows == COUNT
+    assert spliced.num_rows == full.num_rows == COUNT + 1
+    assert pq.read_metadata(io.BytesIO(data)).num_rows == COUNT + 1
     assert spliced.schema.equals(full.schema, check_metadata=True)
     assert spliced.sort_by("id").equals(full.sort_by("id"))
     assert spliced.equals(full)  # in the same order, too
