@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from importlib import metadata
 
 #: A line that installs nothing and says why: written when no public source is known.
 UNKNOWN = (
@@ -32,6 +31,8 @@ _INSTALLERS = (
 
 def default_install_line() -> str:
     """Where this eotdl came from, as a pip line, when that place is public; else UNKNOWN."""
+    from importlib import metadata  # 20 ms: imported when a page asks
+
     try:
         text = metadata.distribution("eotdl").read_text("direct_url.json")
     except metadata.PackageNotFoundError:

@@ -11,7 +11,6 @@ from typing import BinaryIO
 from urllib.parse import unquote
 
 from eotdl.errors import InputError
-from eotdl.storage import downloads, uploads
 from eotdl.storage.hashing import multihash_sha256
 from eotdl.storage.keys import check_key
 from eotdl.storage.objects import (
@@ -214,6 +213,8 @@ class ObjectStore(ABC):
 
         Raises TransferError (with the summary) if any file failed; the others are stored.
         """
+        from eotdl.storage import uploads
+
         return uploads.put_files(self, paths, workers, progress)
 
     def put_named(
@@ -227,6 +228,8 @@ class ObjectStore(ABC):
 
         Without ``overwrite`` an existing object is never replaced: StorageError instead.
         """
+        from eotdl.storage import uploads
+
         return uploads.put_named(self, key, data, content_type, overwrite)
 
     # -- downloads ----------------------------------------------------------------------
@@ -253,6 +256,8 @@ class ObjectStore(ABC):
         The checksum defaults to the one a content-addressed key names. A destination that
         already holds the right bytes is skipped. Raises TransferError if any failed.
         """
+        from eotdl.storage import downloads  # urllib.request, email: imported when used
+
         return downloads.get_files(self, requests, workers, progress)
 
     def verify_objects(
@@ -262,4 +267,6 @@ class ObjectStore(ABC):
         progress: bool = True,
     ) -> builtins.list[ObjectCheck]:
         """Re-hash objects ``(key, file:checksum or None, size or None)`` against the store."""
+        from eotdl.storage import downloads
+
         return downloads.verify_objects(self, entries, workers, progress)
