@@ -10,9 +10,12 @@ from pathlib import Path
 
 import yaml
 
-from eotdl.catalog.install import UNKNOWN, WRONG, default_install_line, install_line
+from eotdl.catalog.install import UNKNOWN, default_install_line, install_line
 from eotdl.catalog.lab import Lab, init_lab
 from eotdl.site.snippets import download_snippets
+
+#: The line no page may show: it installs the index's unrelated ``eotdl``.
+WRONG = "pip install eotdl"
 
 
 def _install_step(workflow: Path) -> str:

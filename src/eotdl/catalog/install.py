@@ -17,9 +17,6 @@ UNKNOWN = (
     'echo "set [site] install in eotdl.toml to the line that installs eotdl from its source'
     " (the package index's eotdl is another project)\" >&2; exit 1"
 )
-#: Never shown or run: it installs another project (nor any line that installs the index's
-#: ``eotdl``: see :func:`installs_other_project`).
-WRONG = "pip install eotdl"
 _INSTALLERS = (
     ("pip",),
     ("pip3",),
@@ -62,8 +59,9 @@ def install_line(configured: str) -> str:
 
 
 def installs_other_project(line: str) -> bool:
-    """Whether ``line`` installs the package index's ``eotdl`` (an unrelated project):
-    ``pip install eotdl``, ``pip install -U 'eotdl[torch]>=1'``, ``uv pip install eotdl``…
+    """Whether ``line`` installs the package index's ``eotdl`` (an unrelated project), the
+    lines this refuses: an installer (pip, pip3, python -m pip, uv pip) given the bare name,
+    with or without extras, a version or flags.
     A URL, a path or ``eotdl @ git+https://…`` is this project and passes."""
     try:
         words = shlex.split(line)

@@ -60,6 +60,17 @@ def _skip_varint(buf: bytes, i: int) -> int:
     return i + 1
 
 
+def _list_header(buf: bytes, i: int) -> tuple[int, int, int]:
+    """A Thrift compact list (or set) header at ``i``: its size, element type and the offset
+    of its first element."""
+    header = buf[i]
+    size, element = header >> 4, header & 0x0F
+    if size == 15:
+        size, i = _varint(buf, i + 1)
+        return size, element, i
+    return size, element, i + 1
+
+
 def _skip(buf: bytes, i: int, kind: int) -> int:
     """The offset just past a value of Thrift compact type ``kind`` starting at ``i``."""
     if kind in (_I16, _I32, _I64):
@@ -70,11 +81,7 @@ def _skip(buf: bytes, i: int, kind: int) -> int:
     if kind == _STRUCT:
         return _skip_struct(buf, i)
     if kind in (_LIST, _SET):
-        header = buf[i]
-        i += 1
-        size, element = header >> 4, header & 0x0F
-        if size == 15:
-            size, i = _varint(buf, i)
+        size, element, i = _list_header(buf, i)
         if element in (_BOOL_TRUE, _BOOL_FALSE, _BYTE):
             return i + size
         for _ in range(size):
@@ -245,11 +252,7 @@ def parse_footer(data: bytes) -> Footer:
             continue
         if kind != _LIST:
             raise _Declined("row_groups is not a list")
-        header = data[start]
-        i = start + 1
-        size = header >> 4
-        if size == 15:
-            size, i = _varint(data, i)
+        size, _, i = _list_header(data, start)
         for _ in range(size):
             end = _skip_struct(data, i)
             groups.append((i, end))
@@ -264,11 +267,7 @@ def _check_plain(group: bytes) -> None:
     for field, _, start, _end in fields:
         if field != 1:
             continue
-        header = group[start]
-        i = start + 1
-        size = header >> 4
-        if size == 15:
-            size, i = _varint(group, i)
+        size, _, i = _list_header(group, start)
         for _ in range(size):
             chunk, i = _fields(group, i)
             names = {f for f, *_ in chunk}
@@ -303,11 +302,7 @@ def _shifted(buf: bytes, i: int, plan: dict[int, object], by: int) -> tuple[byte
             value, _ = _shifted(buf, start, action[1], by)
             out += value
         elif isinstance(action, tuple) and action[0] == "list" and kind == _LIST:
-            header = buf[start]
-            j = start + 1
-            size = header >> 4
-            if size == 15:
-                size, j = _varint(buf, j)
+            size, _, j = _list_header(buf, start)
             out += buf[start:j]
             for _ in range(size):
                 value, j = _shifted(buf, j, action[1], by)
