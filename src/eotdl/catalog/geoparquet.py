@@ -10,7 +10,8 @@ of each time span, then the datetime, then the id: :func:`spatial_keys`) in row 
 :data:`ROW_GROUP` rows, so each row group is a small box in longitude, latitude and time and
 the row-group statistics of the ``bbox`` covering columns and of the datetimes both let a
 reader skip most of a file (:mod:`eotdl.api.parquet_engine`). A large file is sorted a key
-range at a time (parts written sorted, read back range by range): memory stays bounded.
+range at a time (parts written sorted, read back range by range, one part at a time, each
+range let go before the next is read): memory stays flat in the number of items.
 
 Any valid Item goes in: a null geometry (an image with no place on Earth) is a null row of the
 ``geometry`` and ``bbox`` columns, and ``assets: {}`` everywhere (a struct Parquet cannot hold)
@@ -23,7 +24,10 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,12 @@ CHUNK = 8192
 ROW_GROUP = 1024
 #: Rows sorted in memory at once when a large file is written.
 SORT_BUCKET = 65_536
+#: Chunks of converted items held (as Arrow, about 1.2 kB a row) before they are sorted and
+#: written as one part of a large file: fewer, longer parts mean fewer reads of each key range.
+RUN_CHUNKS = 4
+#: One sort key in this many of each part is kept to choose the key ranges (8 bytes per item
+#: would be 80 MB at ten million items).
+KEY_SAMPLE = 16
 #: The sort key column of temporary parts (never in a written file).
 _KEY = "__eotdl_sort_key"
 
@@ -70,6 +80,15 @@ def preload() -> None:
         threading.Thread(target=_stac_geoparquet, name="eotdl-preload", daemon=True).start()
 
 
+@dataclass(frozen=True)
+class _Part:
+    """A sorted part of a large file, and the smallest and largest sort key in it."""
+
+    path: Path
+    low: int
+    high: int
+
+
 class ItemsParquetWriter:
     """Write Items to one GeoParquet file, a chunk at a time; ``close`` finishes the file."""
 
@@ -78,7 +97,10 @@ class ItemsParquetWriter:
         self.chunk_size = chunk_size
         self.count = 0
         self._chunk: list[dict[str, Any]] = []
-        self._parts: list[Path] = []
+        self._held: list[pa.Table] = []  # converted chunks of one schema, not yet a part
+        self._held_rows = 0
+        self._parts: list[_Part] = []
+        self._samples: list[np.ndarray] = []
         self._schema: pa.Schema | None = None
         self._tmp: Path | None = None
 
@@ -87,24 +109,28 @@ class ItemsParquetWriter:
         self._chunk.append(dict(item))
         self.count += 1
         if len(self._chunk) >= self.chunk_size:
-            self._flush_part()
+            self._convert_chunk()
 
     def close(self) -> int:
         """Write the file; return the number of items."""
         try:
+            if self._chunk:
+                self._convert_chunk()
             if not self._parts:
-                table = items_to_arrow(self._chunk) if self._chunk else None
-                self._chunk = []
+                held = self._held
+                self._held = []
+                table = None
+                if held:
+                    table = pa.concat_tables(held) if len(held) > 1 else held[0]
+                del held
                 _write_table(table, self.path)
                 return self.count
-            if self._chunk:
-                self._flush_part()
+            self._flush_part()
             assert self._schema is not None and self._tmp is not None
-            import pyarrow.dataset as ds
-
-            dataset = ds.dataset([str(p) for p in self._parts], schema=self._schema)
             schema = self._schema.remove(self._schema.get_field_index(_KEY))
-            reader = pa.RecordBatchReader.from_batches(schema, _sorted_batches(dataset))
+            bounds = _range_bounds(self._samples)
+            batches = _sorted_batches(self._parts, self._schema, bounds)
+            reader = pa.RecordBatchReader.from_batches(schema, batches)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _stac_geoparquet().to_parquet(reader, self.path)
             write_index(self.path, _key_ranges)
@@ -115,21 +141,38 @@ class ItemsParquetWriter:
     def abort(self) -> None:
         """Forget everything (temporary parts are removed)."""
         self._chunk = []
+        self._held = []
         self._cleanup()
 
-    def _flush_part(self) -> None:
-        table = items_to_arrow(self._chunk)
+    def _convert_chunk(self) -> None:
+        table = _storable(items_to_arrow(self._chunk))
         self._chunk = []
+        if self._held and not self._held[0].schema.equals(table.schema):
+            self._flush_part()  # a part holds one schema; the parts' schemas are unified
+        self._held.append(table)
+        self._held_rows += table.num_rows
+        if self._held_rows >= RUN_CHUNKS * self.chunk_size:
+            self._flush_part()
+
+    def _flush_part(self) -> None:
+        if not self._held:
+            return
+        table = pa.concat_tables(self._held) if len(self._held) > 1 else self._held[0]
+        self._held, self._held_rows = [], 0
         if self._tmp is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._tmp = Path(tempfile.mkdtemp(prefix=".parts-", dir=self.path.parent))
-        part = self._tmp / f"{len(self._parts):06d}.parquet"
-        stored = _storable(table)
-        stored = stored.append_column(_KEY, numpy_array(spatial_keys(stored), pa.uint64()))
-        stored = stored.take(sort_order(stored))
-        pq.write_table(stored, part, row_group_size=ROW_GROUP)
-        self._parts.append(part)
-        schema = stored.schema
+        path = self._tmp / f"{len(self._parts):06d}.parquet"
+        keys = spatial_keys(table)
+        table = table.append_column(_KEY, numpy_array(keys, pa.uint64()))
+        order = sort_order(table)
+        table = table.take(order)
+        keys = keys[numpy_of(order)]
+        # statistics of the key alone: what reading a key range back prunes row groups with
+        pq.write_table(table, path, row_group_size=ROW_GROUP, write_statistics=[_KEY])
+        self._parts.append(_Part(path, int(keys[0]), int(keys[-1])))
+        self._samples.append(keys[::KEY_SAMPLE].copy())
+        schema = table.schema
         if self._schema is None:
             self._schema = schema
         elif not self._schema.equals(schema):
@@ -140,6 +183,7 @@ class ItemsParquetWriter:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         self._parts = []
+        self._samples = []
 
 
 def write_items_parquet(
@@ -205,13 +249,14 @@ def patch_items_parquet(
                 order = numpy_of(sort_order(both))
                 # new rows sorting after this batch's last row wait for the next batches
                 cut = int(np.flatnonzero(order < table.num_rows)[-1]) + 1
-                table, pending = both.take(order[:cut]), both.take(order[cut:])
+                table = both.take(numpy_array(order[:cut], pa.int64()))
+                pending = both.take(numpy_array(order[cut:], pa.int64()))
             yield from table.to_batches()
         if pending is not None and pending.num_rows:
             yield from pending.to_batches()
 
     try:
-        _write_batches(out, counted(_rebatched(merged())), Path(path))
+        _write_batches(handle.schema_arrow, counted(_rebatched(merged())), Path(path))
     except (pa.ArrowException, ValueError):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -467,8 +512,13 @@ def _rebatched(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 
 
 def _write_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: Path) -> None:
+    """Write a file of the columns and GeoParquet metadata of ``schema`` (a file's, as
+    stac-geoparquet wrote it: the same metadata, without importing stac-geoparquet and pandas
+    for a few changed rows), a row group per batch."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _stac_geoparquet().to_parquet(pa.RecordBatchReader.from_batches(schema, batches), path)
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
     write_index(path, _key_ranges)
 
 
@@ -688,27 +738,91 @@ def sort_order(table: pa.Table) -> pa.Array:
     return pc.sort_indices(pa.table(keys), sort_keys=order)
 
 
-def _sorted_batches(dataset: Any) -> Iterator[pa.RecordBatch]:
-    """The rows of sorted parts in file order, a key range (about SORT_BUCKET rows) at a time."""
+def _range_bounds(samples: list[np.ndarray]) -> list[int]:
+    """Sort keys cutting the parts' rows into ranges of about :data:`SORT_BUCKET` rows, from a
+    sample of each part's keys."""
+    if not samples:
+        return []
+    keys = np.sort(np.concatenate(samples))
+    step = max(1, SORT_BUCKET // KEY_SAMPLE)
+    return sorted({int(k) for k in keys[step::step]})
+
+
+def _sorted_batches(
+    parts: list[_Part], schema: pa.Schema, bounds: list[int]
+) -> Iterator[pa.RecordBatch]:
+    """The rows of sorted parts in file order, in batches of :data:`ROW_GROUP` rows (the last
+    one shorter), read a key range (about :data:`SORT_BUCKET` rows) at a time.
+
+    A range is let go before the next one is read. Its batches are slices of it, and a slice
+    keeps all of its table alive: the writer holds the batch it wrote last while the next range
+    is read, so that batch and the rows carried over to the next range are copies."""
+    carry: pa.Table | None = None  # the last rows of a range, short of a row group
+    for table in _sorted_ranges(parts, schema, bounds):
+        batches: deque[pa.RecordBatch] = deque()
+        start = 0
+        if carry is not None:  # the carried rows and the first of this range: one row group
+            start = min(ROW_GROUP - carry.num_rows, table.num_rows)
+            carry = pa.concat_tables([carry, table.slice(0, start)])
+            if carry.num_rows == ROW_GROUP:
+                batches.append(_copied(carry))
+                carry = None
+        end = start + (table.num_rows - start) // ROW_GROUP * ROW_GROUP
+        for at in range(start, end, ROW_GROUP):
+            batches.append(table.slice(at, ROW_GROUP).to_batches()[0])
+        if end > start:
+            batches.append(_copied(batches.pop()))
+        if end < table.num_rows:
+            carry = pa.Table.from_batches([_copied(table.slice(end))])
+        elif carry is not None:
+            carry = pa.Table.from_batches([_copied(carry)])
+        del table
+        while batches:
+            yield batches.popleft()
+    if carry is not None:
+        yield from carry.to_batches()
+
+
+def _copied(table: pa.Table | pa.RecordBatch) -> pa.RecordBatch:
+    """The rows of ``table`` as one batch in buffers of its own."""
+    rows = table.take(numpy_array(np.arange(table.num_rows), pa.int64()))
+    if isinstance(rows, pa.RecordBatch):
+        return rows
+    return rows.combine_chunks().to_batches()[0]
+
+
+def _sorted_ranges(parts: list[_Part], schema: pa.Schema, bounds: list[int]) -> Iterator[pa.Table]:
+    """The rows of each key range cut by ``bounds``, sorted (one chunk, no sort key column).
+
+    Each part is read on its own and let go: one dataset of every part would keep each part's
+    footer and reader (about 0.45 MB a part) until the end. Parts whose keys miss a range are
+    not opened for it."""
     import pyarrow.dataset as ds
 
-    keys = dataset.to_table(columns=[_KEY]).column(_KEY).to_numpy()
-    keys.sort()
-    bounds = sorted({int(k) for k in keys[SORT_BUCKET::SORT_BUCKET]})
-    del keys
+    key = ds.field(_KEY)
     edges: list[int | None] = [None, *bounds, None]
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in pairwise(edges):
         condition = None
         if low is not None:
-            condition = ds.field(_KEY) >= pa.scalar(low, pa.uint64())
+            condition = key >= pa.scalar(low, pa.uint64())
         if high is not None:
-            below = ds.field(_KEY) < pa.scalar(high, pa.uint64())
+            below = key < pa.scalar(high, pa.uint64())
             condition = below if condition is None else condition & below
-        table = dataset.to_table(filter=condition)
-        if table.num_rows == 0:
+        pieces = []
+        for part in parts:
+            if (low is not None and part.high < low) or (high is not None and part.low >= high):
+                continue
+            rows = ds.dataset([str(part.path)], schema=schema).to_table(filter=condition)
+            if rows.num_rows:
+                pieces.append(rows)
+        if not pieces:
             continue
+        table = pa.concat_tables(pieces)
+        del pieces
         table = table.take(sort_order(table)).drop_columns([_KEY]).combine_chunks()
-        yield from table.to_batches(max_chunksize=ROW_GROUP)
+        held = [table]
+        del table
+        yield held.pop()  # this frame keeps no hold on the range while it is written
 
 
 _PLACEHOLDER: dict[str, Any] = {
