@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from shapely.geometry import Polygon, box, shape
@@ -418,3 +420,30 @@ def test_two_loads_answer_alike(site: dict[str, Any]) -> None:
         expected = _answer(site["parquet"], query)
         assert _answer(ItemIndex(loading), query) == expected
         assert _answer(again, query) == expected
+
+
+def test_a_footer_whose_row_count_is_wrong_is_refused(tmp_path: Path) -> None:
+    """A spliced footer must count the rows of its row groups: one that does not is refused
+    with what is wrong, not served with pages that miss rows or run past the end."""
+    from eotdl.catalog.parquetsplice import MAGIC, _assembled, read_footer
+
+    rng = random.Random(5)
+    items = [_item(rng, "c", i) for i in range(300)]
+    patch = pytest.MonkeyPatch()
+    patch.setattr(geoparquet, "ROW_GROUP", 64)
+    try:
+        write_items_parquet(items, tmp_path / "good.parquet")
+    finally:
+        patch.undo()
+    assert len(ParquetTable("c", str(tmp_path / "good.parquet"))) == 300
+    footer, data_end = read_footer(tmp_path / "good.parquet", use_index=False)
+    groups = [footer.data[a:b] for a, b in footer.row_groups]
+    sizes = [(rows + 1, size) for rows, size in footer.sizes]  # one row too many per group
+    wrong = _assembled(footer, groups, sizes).data
+    data = (tmp_path / "good.parquet").read_bytes()[:data_end]
+    (tmp_path / "bad.parquet").write_bytes(data + wrong + len(wrong).to_bytes(4, "little") + MAGIC)
+    assert pq.read_metadata(tmp_path / "bad.parquet").num_rows == 300 + len(groups)
+    with pytest.raises(
+        pa.ArrowInvalid, match=r"footer counts 30\d rows but its row groups hold 300"
+    ):
+        ParquetTable("c", str(tmp_path / "bad.parquet"))

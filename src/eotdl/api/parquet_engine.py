@@ -114,6 +114,11 @@ class ParquetTable:
         self.table = self.schema.empty_table()
         groups = self.metadata.num_row_groups
         sizes = [self.metadata.row_group(i).num_rows for i in range(groups)]
+        if sum(sizes) != self.metadata.num_rows:  # a footer patched wrong: nothing adds up
+            raise pa.ArrowInvalid(
+                f"its footer counts {self.metadata.num_rows:,} rows but its row groups hold"
+                f" {sum(sizes):,}; build the site again (eotdl build --full)"
+            )
         self.offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
         self._low, self._high = self._ranges()
         #: Whole-file bbox arrays (xmin, ymin, xmax, ymax) and time spans (start, end), when
