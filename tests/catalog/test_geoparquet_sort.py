@@ -14,6 +14,7 @@ import pytest
 
 from eotdl.catalog import geoparquet
 from eotdl.catalog.geoparquet import read_items_parquet, sort_order, write_items_parquet
+from eotdl.catalog.parquetsplice import SegmentedWriter
 
 
 def _items(count: int, seed: int = 3) -> list[dict[str, Any]]:
@@ -110,3 +111,54 @@ def test_a_range_is_let_go_before_the_next(tmp_path: Path, monkeypatch: pytest.M
     assert len(held) >= len(items) // 64
     # one range and the writer's buffers: 1.2 ranges here, 2.1 when a slice held the last one
     assert max(held) < 1.6 * one_range, (max(held), one_range)
+
+
+@pytest.mark.usefixtures("small_ranges")
+def test_a_large_file_is_written_in_segments_with_one_footer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments of three row groups, each footer cut off, one footer for all: every reader
+    reads the file whole, its statistics and GeoParquet metadata are a plain write's, and
+    it can be spliced afterwards."""
+    monkeypatch.setattr(geoparquet, "SEGMENT_GROUPS", 3)
+    items = _items(500)
+    write_items_parquet(items, tmp_path / "seg.parquet", chunk_size=20)
+    write_items_parquet(items, tmp_path / "whole.parquet", chunk_size=10_000)
+    seg = pq.ParquetFile(tmp_path / "seg.parquet")
+    whole = pq.ParquetFile(tmp_path / "whole.parquet")
+    assert seg.metadata.num_row_groups == whole.metadata.num_row_groups > 9  # several segments
+    assert (
+        seg.metadata.num_rows
+        == 500
+        == sum(seg.metadata.row_group(g).num_rows for g in range(seg.metadata.num_row_groups))
+    )
+    assert seg.schema_arrow.metadata == whole.schema_arrow.metadata  # geo, stac-geoparquet
+    assert seg.read().equals(whole.read())
+    for g in range(seg.metadata.num_row_groups):  # each row group read on its own
+        assert seg.read_row_group(g).equals(whole.read_row_group(g))
+        for c in range(seg.metadata.num_columns):
+            a = seg.metadata.row_group(g).column(c).statistics
+            b = whole.metadata.row_group(g).column(c).statistics
+            assert (a is None) == (b is None) and (a is None or a.equals(b))
+    by_id = {i["id"]: i for i in items}
+    assert {i["id"]: i for i in read_items_parquet(tmp_path / "seg.parquet")} == by_id
+    changed = dict(items[7], properties={**items[7]["properties"], "eo:cloud_cover": 1.5})
+    before = {items[7]["id"]: items[7]}
+    assert geoparquet.splice_items_parquet(
+        tmp_path / "seg.parquet", tmp_path / "spliced.parquet", [changed], (), before
+    )
+    again = {i["id"]: i for i in read_items_parquet(tmp_path / "spliced.parquet")}
+    assert again == {**by_id, changed["id"]: changed}
+
+
+def test_segments_without_rows_and_a_failed_write(tmp_path: Path) -> None:
+    schema = pa.schema([("id", pa.string())])
+    empty = SegmentedWriter(tmp_path / "e.parquet", schema, 2)
+    empty.close()
+    assert pq.read_table(tmp_path / "e.parquet").num_rows == 0
+    broken = SegmentedWriter(tmp_path / "b.parquet", schema, 2)
+    broken.write_batch(pa.record_batch([pa.array(["a"])], schema=schema))
+    with pytest.raises(ValueError):
+        broken.write_batch(pa.record_batch([pa.array([1])], names=["id"]))
+    broken.abort()
+    assert not (tmp_path / "b.parquet").exists()

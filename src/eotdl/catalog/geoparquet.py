@@ -39,7 +39,13 @@ import pyarrow.parquet as pq
 from eotdl.catalog.arrowbuffers import numpy_array, numpy_of, string_array
 from eotdl.catalog.arrowitems import fitting_rows
 from eotdl.catalog.parquet_items import table_items
-from eotdl.catalog.parquetsplice import index_path, read_footer, splice_row_groups, write_index
+from eotdl.catalog.parquetsplice import (
+    SegmentedWriter,
+    index_path,
+    read_footer,
+    splice_row_groups,
+    write_index,
+)
 from eotdl.errors import InputError
 
 MEDIA_TYPE = "application/vnd.apache.parquet"
@@ -57,6 +63,8 @@ RUN_CHUNKS = 4
 #: One sort key in this many of each part is kept to choose the key ranges (8 bytes per item
 #: would be 80 MB at ten million items).
 KEY_SAMPLE = 16
+#: Row groups a large file's writer holds the metadata of as objects (then as footer bytes).
+SEGMENT_GROUPS = 64
 #: The sort key column of temporary parts (never in a written file).
 _KEY = "__eotdl_sort_key"
 
@@ -129,10 +137,15 @@ class ItemsParquetWriter:
             assert self._schema is not None and self._tmp is not None
             schema = self._schema.remove(self._schema.get_field_index(_KEY))
             bounds = _range_bounds(self._samples)
-            batches = _sorted_batches(self._parts, self._schema, bounds)
-            reader = pa.RecordBatchReader.from_batches(schema, batches)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _stac_geoparquet().to_parquet(reader, self.path)
+            stored = _geoparquet_schema(schema, self._tmp)
+            writer = SegmentedWriter(self.path, stored, SEGMENT_GROUPS)
+            try:
+                for batch in _sorted_batches(self._parts, self._schema, bounds):
+                    writer.write_batch(batch)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
             write_index(self.path, _key_ranges)
             return self.count
         finally:
@@ -736,6 +749,14 @@ def sort_order(table: pa.Table) -> pa.Array:
     keys["n"] = numpy_array(np.arange(table.num_rows, dtype=np.int64), pa.int64())
     order = [(name, "ascending", "at_end") for name in keys]
     return pc.sort_indices(pa.table(keys), sort_keys=order)
+
+
+def _geoparquet_schema(schema: pa.Schema, folder: Path) -> pa.Schema:
+    """``schema`` with the metadata stac-geoparquet gives a file of it (GeoParquet's ``geo``
+    and its own), read back from an empty file it wrote in ``folder``."""
+    probe = folder / "schema.parquet"
+    _stac_geoparquet().to_parquet(schema.empty_table(), probe)
+    return pq.read_schema(probe)
 
 
 def _range_bounds(samples: list[np.ndarray]) -> list[int]:
