@@ -72,10 +72,17 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     spliced_file = lab.site_dir / PARQUET
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(geoparquet, "ROW_GROUP", ROW_GROUP)
+        # both sites' files are written as a large one is: sorted in parts on disk, read back
+        # a key range at a time, written in segments of four row groups with one footer
+        patch.setattr(geoparquet, "CHUNK", 25)
+        patch.setattr(geoparquet, "SORT_BUCKET", 64)
+        patch.setattr(geoparquet, "KEY_SAMPLE", 4)
+        patch.setattr(geoparquet, "SEGMENT_GROUPS", 4)
         build_site(lab, qa=False)
         before = spliced_file.read_bytes()
         old_groups = pq.ParquetFile(spliced_file).metadata.num_row_groups
         assert old_groups > 6, old_groups
+        assert before.count(b"PAR1") >= 4  # each segment's magic, and the file's end
         moved_group = _group_of(spliced_file, MOVED)
         _, old_data_end = read_footer(spliced_file)
 

@@ -100,9 +100,9 @@ class _Part:
 class ItemsParquetWriter:
     """Write Items to one GeoParquet file, a chunk at a time; ``close`` finishes the file."""
 
-    def __init__(self, path: str | os.PathLike[str], chunk_size: int = CHUNK) -> None:
+    def __init__(self, path: str | os.PathLike[str], chunk_size: int | None = None) -> None:
         self.path = Path(path)
-        self.chunk_size = chunk_size
+        self.chunk_size = chunk_size or CHUNK  # items converted at once (default: CHUNK)
         self.count = 0
         self._chunk: list[dict[str, Any]] = []
         self._held: list[pa.Table] = []  # converted chunks of one schema, not yet a part
@@ -200,7 +200,9 @@ class ItemsParquetWriter:
 
 
 def write_items_parquet(
-    items: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], chunk_size: int = CHUNK
+    items: Iterable[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    chunk_size: int | None = None,
 ) -> int:
     """Write ``items`` (streamed) to a stac-geoparquet file at ``path``; return how many."""
     writer = ItemsParquetWriter(path, chunk_size)

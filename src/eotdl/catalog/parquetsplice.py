@@ -23,7 +23,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -362,6 +362,26 @@ def _assembled(old: Footer, groups: list[bytes], sizes: list[tuple[int, int]]) -
     return Footer(bytes(out), fields, spans, sizes)
 
 
+def _cut_footer(out: BinaryIO, path: Path, start: int) -> tuple[Footer, list[bytes]]:
+    """A pyarrow writer that began at ``start`` of ``out`` (the file at ``path``) has just
+    closed: its footer, read back and cut off the file, and its row groups with their offsets
+    moved to where their bytes are (the writer counted them from where it began)."""
+    out.flush()
+    end = out.tell()
+    with open(path, "rb") as back:
+        back.seek(end - 8)
+        length = struct.unpack("<I", back.read(4))[0]
+        back.seek(end - 8 - length)
+        footer = parse_footer(back.read(length))
+    groups = [
+        _shifted(footer.row_group(i), 0, _GROUP_PLAN, start)[0]
+        for i in range(len(footer.row_groups))
+    ]
+    out.seek(end - 8 - length)  # the writer's own footer goes
+    out.truncate()
+    return footer, groups
+
+
 class SegmentedWriter:
     """Write a Parquet file a segment of a few row groups at a time, with one footer.
 
@@ -422,25 +442,13 @@ class SegmentedWriter:
         self._writer.close()
         self._writer = None
         self._in_segment = 0
-        self._out.flush()
-        end = self._out.tell()
-        with open(self.path, "rb") as back:
-            back.seek(end - 8)
-            tail = back.read(8)
-            length = struct.unpack("<I", tail[:4])[0]
-            back.seek(end - 8 - length)
-            footer = parse_footer(back.read(length))
+        footer, groups = _cut_footer(self._out, self.path, self._start)
         if self._template is None:
             self._template = footer
         elif footer.field(2) != self._template.field(2):
             raise ValueError("a segment was written with another schema")
-        for index in range(len(footer.row_groups)):
-            # its writer counted offsets from where it started, not from the file's start
-            group, _ = _shifted(footer.row_group(index), 0, _GROUP_PLAN, self._start)
-            self._groups.append(group)
+        self._groups.extend(groups)
         self._sizes.extend(footer.sizes)
-        self._out.seek(end - 8 - length)  # the segment's own footer goes
-        self._out.truncate()
 
 
 def splice_row_groups(
@@ -492,28 +500,13 @@ def _splice(
                     writer.write_table(table, row_group_size=max(1, table.num_rows))
             finally:
                 writer.close()
-            out.flush()
-            written_end = out.tell()
-            with open(path, "rb") as back:
-                back.seek(written_end - 8)
-                tail = back.read(8)
-                length = struct.unpack("<I", tail[:4])[0]
-                back.seek(written_end - 8 - length)
-                added = parse_footer(back.read(length))
+            added, new_groups = _cut_footer(out, path, start)
             if added.field(2) != footer.field(2):
                 raise _Declined("the new rows' schema is not the file's")
-            if len(added.row_groups) != len(tables):
+            if len(new_groups) != len(tables):
                 raise _Declined("a replacement did not make one row group")
-            # the writer counted offsets from where it started writing, not from the file's
-            # start: move them to where its bytes are
-            new_groups = [
-                _shifted(added.row_group(i), 0, _GROUP_PLAN, start)[0]
-                for i in range(len(added.row_groups))
-            ]
             for group in new_groups:
                 _check_plain(group)
-            out.seek(written_end - 8 - length)  # the writer's own footer goes
-            out.truncate()
         spliced: list[bytes] = []
         sizes: list[tuple[int, int]] = []
         extra: list[Any] | None = [] if footer.extra is not None and extra_of else None
